@@ -1,0 +1,222 @@
+/**
+ * The Term union: morphisms of the monoidal category of tuples of tensors (DESIGN.md section 3).
+ * Terms are deeply frozen plain data with a string-literal `kind`, built only by the smart
+ * constructors (`construct.ts`, `primitives.ts`, `src/linear`), which infer `dom` and `cod` and
+ * record the term's polynomial degree structure (`poly`, see `linearity.ts`).
+ *
+ * @packageDocumentation
+ */
+import type { Dim } from './dim.js'
+import type { Shape, TupleType } from './types.js'
+
+/**
+ * The polynomial structure of a term, per output segment: `undefined` when that output is not
+ * known to be a polynomial of degree at most one in each input segment; otherwise its monomials,
+ * each the sorted comma-separated list of input segments it multiplies (`''` is a constant, `[]`
+ * is the zero map). See `linearity.ts`.
+ */
+export type Poly = ReadonlyArray<ReadonlyArray<string> | undefined>
+
+/** Linear (jointly, over the whole input tuple), multilinear (in each segment), or neither. */
+export type Linearity = 'linear' | 'multilinear' | 'nonlinear'
+
+interface Typed {
+  readonly dom: TupleType
+  readonly cod: TupleType
+  readonly linearity: Linearity
+  readonly poly: Poly
+}
+
+/** The identity on a tuple type. */
+export interface Id extends Typed {
+  readonly kind: 'id'
+}
+
+/** `f ; g ; ...`: the parts in sequence (paper section 2.2). Kept flattened, at least two parts. */
+export interface Seq extends Typed {
+  readonly kind: 'seq'
+  readonly parts: ReadonlyArray<Term>
+}
+
+/** `f ⊗ g ⊗ ...`: the parts side by side on consecutive tuple segments. Flattened, at least two. */
+export interface Par extends Typed {
+  readonly kind: 'par'
+  readonly parts: ReadonlyArray<Term>
+}
+
+/** The symmetry `A × B -> B × A` of tuples. */
+export interface Swap extends Typed {
+  readonly kind: 'swap'
+  readonly left: TupleType
+  readonly right: TupleType
+}
+
+/** Δ: `T -> T × T`, the Cartesian copy. */
+export interface Copy extends Typed {
+  readonly kind: 'copy'
+  readonly type: TupleType
+}
+
+/** `T -> ()`, the Cartesian delete. */
+export interface Drop extends Typed {
+  readonly kind: 'drop'
+  readonly type: TupleType
+}
+
+/**
+ * Where a broadcast places its axes in one input segment: at a position of the body's input
+ * shape, or `'shared'` when the segment is not broadcast over (inner broadcasting, Fig. 14).
+ */
+export type Placement = number | 'shared'
+
+/**
+ * `body` broadcast over `axes` (paper Fig. 13, 14): output j at index i is body's output j on the
+ * i-th slices of the broadcast inputs and the whole of the shared inputs. `inputs[s]` places the
+ * axes in body input s (or shares it), `outputs[s]` places them in body output s.
+ */
+export interface Broadcast extends Typed {
+  readonly kind: 'broadcast'
+  readonly body: Term
+  readonly axes: Shape
+  readonly inputs: ReadonlyArray<Placement>
+  readonly outputs: ReadonlyArray<number>
+}
+
+/**
+ * A structural multilinear map in einsum form (paper section 2.4.2, Fig. 19): each input and the
+ * output list their axes by label; `dims` gives each label's size. Repeated labels in an input
+ * take a diagonal, labels missing from the output are summed, labels repeated in the output embed
+ * on a diagonal, labels only in the output spread a constant. `name` records the unit and cup.
+ */
+export interface Einsum extends Typed {
+  readonly kind: 'einsum'
+  readonly inputs: ReadonlyArray<ReadonlyArray<string>>
+  readonly output: ReadonlyArray<string>
+  readonly dims: Readonly<Record<string, Dim>>
+  readonly name?: 'unit' | 'cup'
+}
+
+/** The scalar functions: nonlinear unary maps, scaling, addition and multiplication on `[]`. */
+export type ScalarOp =
+  | 'relu'
+  | 'gelu'
+  | 'exp'
+  | 'log'
+  | 'tanh'
+  | 'sigmoid'
+  | 'sqrt'
+  | 'reciprocal'
+  | 'scale'
+  | 'add'
+  | 'mul'
+
+/** A scalar function `[] -> []` (or `[] × [] -> []` for add and mul); broadcast it for shapes. */
+export interface Scalar extends Typed {
+  readonly kind: 'scalar'
+  readonly op: ScalarOp
+  /** The factor of `scale`; 1 otherwise. */
+  readonly factor: number
+}
+
+/** The operations on one axis: `[a] -> [a]` (softmax, layerNorm) or `[a] -> []` (max, mean). */
+export type AxisOpName = 'softmax' | 'layerNorm' | 'max' | 'mean'
+
+/** An operation on one axis; broadcast it for the others (paper Fig. 21, 25). */
+export interface AxisOp extends Typed {
+  readonly kind: 'axisOp'
+  readonly op: AxisOpName
+  readonly axis: Dim
+  /** The ε of layerNorm (added to the variance); 0 otherwise. */
+  readonly epsilon: number
+}
+
+/** The ket `|i>`: `[a] -> []`, the entry at position i (paper Fig. 10, 11). */
+export interface Index extends Typed {
+  readonly kind: 'index'
+  readonly axis: Dim
+  readonly at: number
+}
+
+/** A row-major reshape between shapes of equal size (tandem axes, paper Fig. 11). */
+export interface View extends Typed {
+  readonly kind: 'view'
+  readonly from: Shape
+  readonly to: Shape
+}
+
+/** Zero padding of one axis: `[a] -> [pad(a, before, after)]`. */
+export interface Pad extends Typed {
+  readonly kind: 'pad'
+  readonly axis: Dim
+  readonly before: number
+  readonly after: number
+}
+
+/** The convolution tensor (paper eq. 4): `[x] -> [y k]`, `out[i, j] = in[s i + d j]`, y by eq. 5. */
+export interface ConvTensor extends Typed {
+  readonly kind: 'convTensor'
+  readonly input: Dim
+  readonly kernel: Dim
+  readonly stride: number
+  readonly dilation: number
+}
+
+/** The zero map `() -> T`. */
+export interface Zero extends Typed {
+  readonly kind: 'zero'
+  readonly type: TupleType
+}
+
+/** A named learned parameter `() -> [shape]`, looked up in the evaluator's params. */
+export interface Param extends Typed {
+  readonly kind: 'param'
+  readonly name: string
+  readonly shape: Shape
+}
+
+/** A named sub-diagram (the boxes of Fig. 21-29): semantically its body, printed by its name. */
+export interface Box extends Typed {
+  readonly kind: 'box'
+  readonly name: string
+  readonly body: Term
+}
+
+/** A morphism. */
+export type Term =
+  | Id
+  | Seq
+  | Par
+  | Swap
+  | Copy
+  | Drop
+  | Broadcast
+  | Einsum
+  | Scalar
+  | AxisOp
+  | Index
+  | View
+  | Pad
+  | ConvTensor
+  | Zero
+  | Param
+  | Box
+
+/** The kinds of terms. */
+export type TermKind = Term['kind']
+
+/** The direct sub-terms of a term. */
+export const children = (t: Term): ReadonlyArray<Term> => {
+  switch (t.kind) {
+    case 'seq':
+    case 'par':
+      return t.parts
+    case 'broadcast':
+    case 'box':
+      return [t.body]
+    default:
+      return []
+  }
+}
+
+/** The number of nodes of a term. */
+export const termSize = (t: Term): number => children(t).reduce((n, c) => n + termSize(c), 1)

@@ -1,0 +1,90 @@
+/**
+ * Shapes and tuple types: the objects of the category. A shape is the ordered list of axes of one
+ * tensor (its wires, top to bottom); `[]` is a scalar. A tuple type is one memory state: a list of
+ * shapes, the segments separated by dashed lines in the diagrams (paper Fig. 6-9). `[]` is the
+ * empty tuple, the unit object.
+ *
+ * @packageDocumentation
+ */
+import {
+  type Dim,
+  type DimLike,
+  type Sizes,
+  dimEquals,
+  dimKey,
+  dimSize,
+  dimVars,
+  toDim,
+} from './dim.js'
+import type { DimVar } from './dim.js'
+
+/** The axes of one tensor. */
+export type Shape = ReadonlyArray<Dim>
+
+/** A tuple of tensors: one memory state. */
+export type TupleType = ReadonlyArray<Shape>
+
+/** What the API accepts for a shape: dims or dim names, or one string of space-separated names. */
+export type ShapeLike = ReadonlyArray<DimLike> | string
+
+/**
+ * Read a {@link ShapeLike}.
+ *
+ * @example
+ * ```ts
+ * import { toShape, showShape } from 'neural-circuit-diagrams'
+ * showShape(toShape('y k')) // '[y k]'
+ * ```
+ */
+export const toShape = (s: ShapeLike): Shape =>
+  Object.freeze(
+    typeof s === 'string'
+      ? s
+          .trim()
+          .split(/\s+/)
+          .filter((t) => t !== '')
+          .map(toDim)
+      : s.map(toDim),
+  )
+
+/** Read a tuple type given as a list of shapes. */
+export const toType = (t: ReadonlyArray<ShapeLike>): TupleType => Object.freeze(t.map(toShape))
+
+/** Structural equality of shapes. */
+export const shapeEquals = (a: Shape, b: Shape): boolean =>
+  a === b || (a.length === b.length && a.every((d, i) => dimEquals(d, b[i] as Dim)))
+
+/** Structural equality of tuple types. */
+export const typeEquals = (a: TupleType, b: TupleType): boolean =>
+  a === b || (a.length === b.length && a.every((s, i) => shapeEquals(s, b[i] as Shape)))
+
+/** Print a shape: `[y k]`, the scalar `[]`. */
+export const showShape = (s: Shape): string => `[${s.map(dimKey).join(' ')}]`
+
+/** Print a tuple type: `[y k] × [x]`; the empty tuple is `()`. */
+export const showType = (t: TupleType): string =>
+  t.length === 0 ? '()' : t.map(showShape).join(' × ')
+
+/** The number of entries of a tensor of this shape under a binding. */
+export const shapeSize = (s: Shape, sizes: Sizes): number =>
+  s.reduce((n, d) => n * dimSize(d, sizes), 1)
+
+/** The concrete extents of a shape under a binding. */
+export const shapeExtents = (s: Shape, sizes: Sizes): number[] => s.map((d) => dimSize(d, sizes))
+
+/** Every size variable of a type. */
+export const typeVars = (
+  t: TupleType,
+  into: Map<string, DimVar> = new Map(),
+): Map<string, DimVar> => {
+  for (const s of t) for (const d of s) dimVars(d, into)
+  return into
+}
+
+/** Concatenate tuple types (the monoidal product on objects). */
+export const concatTypes = (...ts: ReadonlyArray<TupleType>): TupleType =>
+  Object.freeze(ts.flatMap((t) => t))
+
+/** Insert `axes` into `shape` at position `at`. @internal */
+export const insertAxes = (shape: Shape, at: number, axes: Shape): Shape =>
+  Object.freeze([...shape.slice(0, at), ...axes, ...shape.slice(at)])

@@ -1,0 +1,28 @@
+/**
+ * neural-circuit-diagrams: an algebra engine for the neural circuit diagrams of Abbott (TMLR 2024).
+ *
+ * @packageDocumentation
+ */
+export * from './core/errors.js'
+export * from './core/dim.js'
+export * from './core/types.js'
+export type * from './core/term.js'
+export { children, termSize } from './core/term.js'
+export { MAX_MONOMIALS } from './core/linearity.js'
+export { show, showTyped, type ShowOptions } from './core/show.js'
+export {
+  id,
+  seq,
+  par,
+  swap,
+  copy,
+  drop,
+  broadcast,
+  box,
+  type BroadcastOptions,
+  type TypeLike,
+} from './core/construct.js'
+export * from './core/primitives.js'
+export * from './linear/einsum.js'
+export * from './linear/structural.js'
+export * from './linear/layer.js'
