@@ -1,0 +1,417 @@
+/**
+ * The numeric evaluator (DESIGN.md section 4): the ground truth of every law.
+ *
+ * Broadcasting is defined by its indexes (paper Fig. 13, 14): the broadcast of f at index i is f
+ * on the i-th slices. The evaluator computes exactly that, but vectorised: every value carries one
+ * flag per enclosing broadcast ("does it vary along this broadcast axis?"), stored as leading
+ * batch axes. Kernels act on rows, einsum turns batch axes into labels, so a broadcast costs one
+ * evaluation of its body, and a shared input (inner broadcasting) is never copied per index.
+ * `test/broadcast.test.ts` checks this against the loop of Fig. 13.
+ *
+ * @packageDocumentation
+ */
+import { type Dim, type Sizes, dimKey, dimSize, showDim } from '../core/dim.js'
+import { TermError, absurd, fail } from '../core/errors.js'
+import { show } from '../core/show.js'
+import type { Term } from '../core/term.js'
+import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
+import { contract } from './contract.js'
+import { axisKernel, convKernel, indexKernel, mapBinary, mapUnary, padKernel } from './kernels.js'
+import { type Allocate, gather, permute, sizeOf } from './strided.js'
+
+/** Options of {@link evaluate}. */
+export interface EvalOptions {
+  /**
+   * The largest tensor, in entries, that evaluation may hold (default 2^27, 1 GiB of float64).
+   * A term whose types need more at the given sizes is refused before any work.
+   */
+  readonly memoryCap?: number
+}
+
+/** The default {@link EvalOptions.memoryCap}. */
+export const DEFAULT_MEMORY_CAP = 2 ** 27
+
+/** Input data: row-major entries of one tuple segment. */
+export type TensorData = Float64Array | ReadonlyArray<number>
+
+/** A tensor that varies along some of the enclosing broadcast axes (its leading batch axes). */
+interface Value {
+  readonly data: Float64Array
+  readonly levels: ReadonlyArray<boolean>
+}
+
+interface Context {
+  readonly sizes: Sizes
+  readonly levels: ReadonlyArray<number>
+  readonly params: ReadonlyMap<string, Float64Array>
+  readonly alloc: Allocate
+}
+
+const size = (ctx: Context, d: Dim): number => dimSize(d, ctx.sizes)
+
+const batchOf = (ctx: Context, v: Value): number =>
+  v.levels.reduce((n, on, l) => (on ? n * (ctx.levels[l] as number) : n), 1)
+
+const rowwise = (v: Value, data: Float64Array): Value => ({ data, levels: v.levels })
+
+const unbatched = (ctx: Context, data: Float64Array): Value => ({
+  data,
+  levels: ctx.levels.map(() => false),
+})
+
+/** Materialise `v` along every level of `mask` (a broadcast of the data, stride 0). */
+const expand = (
+  ctx: Context,
+  v: Value,
+  mask: ReadonlyArray<boolean>,
+  rowSize: number,
+): Float64Array => {
+  if (v.levels.every((on, l) => on === mask[l])) return v.data
+  const shape: number[] = []
+  const strides: number[] = []
+  let stride = rowSize
+  const own: number[] = []
+  for (let l = v.levels.length - 1; l >= 0; l--) {
+    own[l] = v.levels[l] ? stride : 0
+    if (v.levels[l]) stride *= ctx.levels[l] as number
+  }
+  mask.forEach((on, l) => {
+    if (on) {
+      shape.push(ctx.levels[l] as number)
+      strides.push(own[l] as number)
+    }
+  })
+  shape.push(rowSize)
+  strides.push(1)
+  return gather(v.data, shape, strides, ctx.alloc)
+}
+
+const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] => {
+  const out: A[][] = []
+  let at = 0
+  for (const n of lengths) {
+    out.push(xs.slice(at, at + n))
+    at += n
+  }
+  return out
+}
+
+const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
+  switch (t.kind) {
+    case 'id':
+      return [...inputs]
+    case 'seq':
+      return t.parts.reduce<Value[]>((vs, p) => run(p, ctx, vs), [...inputs])
+    case 'par': {
+      const groups = split(
+        inputs,
+        t.parts.map((p) => p.dom.length),
+      )
+      return t.parts.flatMap((p, i) => run(p, ctx, groups[i] as Value[]))
+    }
+    case 'swap':
+      return [...inputs.slice(t.left.length), ...inputs.slice(0, t.left.length)]
+    case 'copy':
+      return [...inputs, ...inputs]
+    case 'drop':
+      return []
+    case 'box':
+      return run(t.body, ctx, inputs)
+    case 'zero':
+      return t.type.map((s) => unbatched(ctx, ctx.alloc(shapeSize(s, ctx.sizes), 'zero')))
+    case 'param':
+      return [unbatched(ctx, ctx.params.get(t.name) as Float64Array)]
+    case 'scalar': {
+      const [a, b] = inputs as [Value, Value | undefined]
+      if (t.op === 'add' || t.op === 'mul') {
+        const right = b as Value
+        const mask = a.levels.map((on, l) => on || (right.levels[l] as boolean))
+        const x = expand(ctx, a, mask, 1)
+        const y = expand(ctx, right, mask, 1)
+        return [{ data: mapBinary(x, y, t.op, ctx.alloc), levels: mask }]
+      }
+      return [rowwise(a, mapUnary(a.data, t.op, t.factor, ctx.alloc))]
+    }
+    case 'axisOp': {
+      const v = inputs[0] as Value
+      return [rowwise(v, axisKernel(v.data, size(ctx, t.axis), t.op, t.epsilon, ctx.alloc))]
+    }
+    case 'index': {
+      const v = inputs[0] as Value
+      return [rowwise(v, indexKernel(v.data, size(ctx, t.axis), t.at, ctx.alloc))]
+    }
+    case 'view':
+      return [inputs[0] as Value]
+    case 'pad': {
+      const v = inputs[0] as Value
+      return [rowwise(v, padKernel(v.data, size(ctx, t.axis), t.before, t.after, ctx.alloc))]
+    }
+    case 'convTensor': {
+      const v = inputs[0] as Value
+      const y = size(ctx, t.cod[0]?.[0] as Dim)
+      const data = convKernel(
+        v.data,
+        size(ctx, t.input),
+        y,
+        size(ctx, t.kernel),
+        t.stride,
+        t.dilation,
+        ctx.alloc,
+      )
+      return [rowwise(v, data)]
+    }
+    case 'einsum':
+      return [runEinsum(t, ctx, inputs)]
+    case 'broadcast':
+      return runBroadcast(t, ctx, inputs)
+    default:
+      return absurd(t)
+  }
+}
+
+const levelLabel = (l: number): string => `\u0000${l}`
+
+const runEinsum = (
+  t: Extract<Term, { kind: 'einsum' }>,
+  ctx: Context,
+  inputs: ReadonlyArray<Value>,
+): Value => {
+  const labelSize = new Map<string, number>()
+  for (const [label, d] of Object.entries(t.dims)) labelSize.set(label, size(ctx, d))
+  ctx.levels.forEach((n, l) => labelSize.set(levelLabel(l), n))
+  const mask = ctx.levels.map((_, l) => inputs.some((v) => v.levels[l] as boolean))
+  const batchLabels = (levels: ReadonlyArray<boolean>) =>
+    levels.flatMap((on, l) => (on ? [levelLabel(l)] : []))
+  const operands = inputs.map((v, i) => ({
+    data: v.data,
+    labels: [...batchLabels(v.levels), ...(t.inputs[i] as ReadonlyArray<string>)],
+  }))
+  const data = contract(operands, [...batchLabels(mask), ...t.output], labelSize, ctx.alloc)
+  return { data, levels: mask }
+}
+
+const runBroadcast = (
+  t: Extract<Term, { kind: 'broadcast' }>,
+  ctx: Context,
+  inputs: ReadonlyArray<Value>,
+): Value[] => {
+  const p = sizeOf(t.axes.map((d) => size(ctx, d)))
+  const depth = ctx.levels.length
+  const extents = (s: Shape) => s.map((d) => size(ctx, d))
+  const enter = inputs.map((v, i): Value => {
+    const at = t.inputs[i] as number | 'shared'
+    if (at === 'shared') return { data: v.data, levels: [...v.levels, false] }
+    const body = extents(t.body.dom[i] as Shape)
+    const m = sizeOf(body.slice(0, at))
+    const q = sizeOf(body.slice(at))
+    const data = permute(v.data, [batchOf(ctx, v), m, p, q], [0, 2, 1, 3], ctx.alloc)
+    return { data, levels: [...v.levels, true] }
+  })
+  const inner: Context = { ...ctx, levels: [...ctx.levels, p] }
+  const outs = run(t.body, inner, enter)
+  return outs.map((w, i): Value => {
+    const at = t.outputs[i] as number
+    const body = extents(t.body.cod[i] as Shape)
+    const m = sizeOf(body.slice(0, at))
+    const q = sizeOf(body.slice(at))
+    const levels = w.levels.slice(0, depth)
+    const nb = batchOf(ctx, { data: w.data, levels })
+    const data = w.levels[depth]
+      ? permute(w.data, [nb, p, m, q], [0, 2, 1, 3], ctx.alloc)
+      : gather(w.data, [nb, m, p, q], [m * q, q, 0, 1], ctx.alloc)
+    return { data, levels }
+  })
+}
+
+/** The checks made before any work: every size, index, parameter and tensor within the cap. */
+const precheck = (
+  term: Term,
+  sizes: Sizes,
+  cap: number,
+  params: Map<string, { size: number; shape: Shape }>,
+): void => {
+  const checkType = (t: Term, type: TupleType, multiplier: number) => {
+    for (const s of type) {
+      const n = shapeSize(s, sizes) * multiplier
+      if (n > cap)
+        fail('memory-cap', `evaluate: a tensor of ${n} entries is over the memory cap of ${cap}`, {
+          expected: `at most ${cap} entries per tensor (EvalOptions.memoryCap)`,
+          got: `${showShape(s)}${multiplier > 1 ? ` broadcast ${multiplier} times` : ''} = ${n} entries at ${JSON.stringify(sizes)}`,
+          where: show(t, { maxLength: 160 }),
+          hint: 'use smaller sizes, or raise memoryCap if the machine has the memory',
+        })
+    }
+  }
+  const walk = (t: Term, multiplier: number): void => {
+    checkType(t, t.dom, multiplier)
+    checkType(t, t.cod, multiplier)
+    switch (t.kind) {
+      case 'seq':
+      case 'par':
+        t.parts.forEach((p) => walk(p, multiplier))
+        return
+      case 'box':
+        walk(t.body, multiplier)
+        return
+      case 'broadcast':
+        walk(t.body, multiplier * t.axes.reduce((n, d) => n * dimSize(d, sizes), 1))
+        return
+      case 'einsum':
+        Object.values(t.dims).forEach((d) => dimSize(d, sizes))
+        return
+      case 'index': {
+        const n = dimSize(t.axis, sizes)
+        if (t.at >= n)
+          fail('bad-index', `evaluate: index ${t.at} is past the end of ${showDim(t.axis)}`, {
+            expected: `a position below ${showDim(t.axis)} = ${n}`,
+            got: String(t.at),
+            where: show(t),
+          })
+        return
+      }
+      case 'param': {
+        const n = shapeSize(t.shape, sizes)
+        const seen = params.get(t.name)
+        if (seen !== undefined && dimKeyOf(seen.shape) !== dimKeyOf(t.shape))
+          fail('bad-argument', `evaluate: parameter '${t.name}' is used with two shapes`, {
+            expected: showShape(seen.shape),
+            got: showShape(t.shape),
+            hint: 'give different parameters different names',
+          })
+        params.set(t.name, { size: n, shape: t.shape })
+        return
+      }
+      case 'id':
+      case 'swap':
+      case 'copy':
+      case 'drop':
+      case 'scalar':
+      case 'axisOp':
+      case 'view':
+      case 'pad':
+      case 'convTensor':
+      case 'zero':
+        return
+      default:
+        return absurd(t)
+    }
+  }
+  walk(term, 1)
+}
+
+const dimKeyOf = (s: Shape): string => s.map(dimKey).join(' ')
+
+const toFloat64 = (x: TensorData): Float64Array =>
+  x instanceof Float64Array ? x : Float64Array.from(x)
+
+const isTensorData = (x: unknown): x is TensorData =>
+  x instanceof Float64Array || (Array.isArray(x) && x.every((v) => typeof v === 'number'))
+
+/**
+ * Evaluate a term on a tuple of dense row-major float64 tensors. `sizes` binds the term's dims
+ * (dims with a default size may be left out), `params` gives every `param` by name.
+ *
+ * Refused before any work, with what was expected and what came: a wrong number of inputs, an
+ * input of the wrong length, a missing or misshapen parameter, an unbound dim, a size that is not
+ * a positive integer, an index past its axis, and any tensor over the memory cap.
+ *
+ * The outputs never share memory with the inputs, the parameters or each other.
+ *
+ * @example
+ * ```ts
+ * import { evaluate, einsum } from 'neural-circuit-diagrams'
+ * const matmul = einsum('a b, b c -> a c')
+ * const [c] = evaluate(matmul, { a: 1, b: 2, c: 1 }, [[1, 2], [3, 4]])
+ * c // Float64Array [11]
+ * ```
+ */
+export const evaluate = (
+  term: Term,
+  sizes: Sizes,
+  inputs: ReadonlyArray<TensorData>,
+  params: Readonly<Record<string, TensorData>> = {},
+  options: EvalOptions = {},
+): Float64Array[] => {
+  const cap = options.memoryCap ?? DEFAULT_MEMORY_CAP
+  if (!(Number.isFinite(cap) && cap >= 1))
+    fail('bad-argument', 'evaluate: memoryCap must be a positive number of entries', {
+      expected: 'memoryCap >= 1',
+      got: String(cap),
+    })
+  for (const [name, n] of Object.entries(sizes))
+    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1))
+      fail('bad-size', `evaluate: the size of '${name}' must be a positive integer`, {
+        expected: 'an integer >= 1',
+        got: `${name}: ${String(n)}`,
+      })
+  if (!Array.isArray(inputs) || inputs.length !== term.dom.length)
+    fail(
+      'bad-input',
+      `evaluate: the term takes ${term.dom.length} input segment(s) but ${Array.isArray(inputs) ? inputs.length : 'no array'} came`,
+      {
+        expected: `${term.dom.length} tensors of types ${showType(term.dom)}`,
+        got: Array.isArray(inputs) ? `${inputs.length} tensors` : typeof inputs,
+        where: show(term, { maxLength: 160 }),
+      },
+    )
+  const needed = new Map<string, { size: number; shape: Shape }>()
+  precheck(term, sizes, cap, needed)
+  const data = inputs.map((x, i) => {
+    const shape = term.dom[i] as Shape
+    const n = shapeSize(shape, sizes)
+    if (!isTensorData(x))
+      fail('bad-input', `evaluate: input ${i} is not a tensor`, {
+        expected: `a Float64Array or number[] of ${n} entries (${showShape(shape)})`,
+        got: typeof x,
+      })
+    if (x.length !== n)
+      fail('bad-input', `evaluate: input ${i} should have ${n} entries but has ${x.length}`, {
+        expected: `${showShape(shape)} = ${n} entries at ${JSON.stringify(sizes)}`,
+        got: `${x.length} entries`,
+      })
+    return toFloat64(x)
+  })
+  const paramData = new Map<string, Float64Array>()
+  for (const [name, { size: n, shape }] of needed) {
+    const x = params[name]
+    if (x === undefined || !isTensorData(x))
+      fail('bad-input', `evaluate: parameter '${name}' is missing`, {
+        expected: `params['${name}'] with ${n} entries (${showShape(shape)})`,
+        got: x === undefined ? `params with ${JSON.stringify(Object.keys(params))}` : typeof x,
+      })
+    else if (x.length !== n)
+      fail(
+        'bad-input',
+        `evaluate: parameter '${name}' should have ${n} entries but has ${x.length}`,
+        {
+          expected: `${showShape(shape)} = ${n} entries at ${JSON.stringify(sizes)}`,
+          got: `${x.length} entries`,
+        },
+      )
+    else paramData.set(name, toFloat64(x))
+  }
+  const alloc: Allocate = (entries, what) => {
+    if (entries > cap)
+      throw new TermError(
+        'memory-cap',
+        `evaluate: ${what} of ${entries} entries is over the memory cap of ${cap}`,
+        {
+          expected: `at most ${cap} entries (EvalOptions.memoryCap)`,
+          got: `${entries}`,
+        },
+      )
+    return new Float64Array(entries)
+  }
+  const ctx: Context = { sizes, levels: [], params: paramData, alloc }
+  const outs = run(
+    term,
+    ctx,
+    data.map((d) => ({ data: d, levels: [] })),
+  )
+  const owned = new Set<Float64Array>([...data, ...paramData.values()])
+  return outs.map((v) => {
+    if (owned.has(v.data)) return Float64Array.from(v.data)
+    owned.add(v.data)
+    return v.data
+  })
+}

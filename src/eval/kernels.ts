@@ -1,0 +1,199 @@
+/**
+ * Numeric kernels of the named primitives, on dense row-major float64 data. Each acts on the last
+ * axis (or on every entry) and treats all leading axes as independent rows, so the evaluator can
+ * run them on batched data unchanged.
+ *
+ * @packageDocumentation
+ * @internal
+ */
+import { absurd } from '../core/errors.js'
+import type { AxisOpName, ScalarOp } from '../core/term.js'
+import type { Allocate } from './strided.js'
+
+/**
+ * The error function, to full double precision: its Taylor series below 3, the continued fraction
+ * of erfc above (Abramowitz and Stegun 7.1.5 and 7.1.14).
+ */
+export const erf = (x: number): number => {
+  const ax = Math.abs(x)
+  if (ax < 3) {
+    let term = ax
+    let sum = ax
+    const x2 = ax * ax
+    for (let n = 1; n < 200; n++) {
+      term *= -x2 / n
+      const add = term / (2 * n + 1)
+      sum += add
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break
+    }
+    const r = (2 / Math.sqrt(Math.PI)) * sum
+    return x < 0 ? -r : r
+  }
+  // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))), evaluated bottom-up.
+  let f = ax
+  for (let n = 60; n >= 1; n--) f = ax + n / 2 / f
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f
+  return x < 0 ? erfc - 1 : 1 - erfc
+}
+
+/** A unary scalar function. */
+export const unaryFunction = (op: ScalarOp, factor: number): ((v: number) => number) => {
+  switch (op) {
+    case 'relu':
+      return (v) => (v > 0 ? v : 0)
+    case 'gelu':
+      return (v) => 0.5 * v * (1 + erf(v / Math.SQRT2))
+    case 'exp':
+      return Math.exp
+    case 'log':
+      return Math.log
+    case 'tanh':
+      return Math.tanh
+    case 'sigmoid':
+      return (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)))
+    case 'sqrt':
+      return Math.sqrt
+    case 'reciprocal':
+      return (v) => 1 / v
+    case 'scale':
+      return (v) => factor * v
+    case 'add':
+    case 'mul':
+      throw new Error(`${op} is binary`)
+    default:
+      return absurd(op)
+  }
+}
+
+/** Apply a unary function to every entry. */
+export const mapUnary = (
+  src: Float64Array,
+  op: ScalarOp,
+  factor: number,
+  alloc: Allocate,
+): Float64Array => {
+  const out = alloc(src.length, op)
+  const f = unaryFunction(op, factor)
+  if (op === 'relu') for (let i = 0; i < src.length; i++) out[i] = Math.max(src[i] as number, 0)
+  else if (op === 'scale') for (let i = 0; i < src.length; i++) out[i] = factor * (src[i] as number)
+  else for (let i = 0; i < src.length; i++) out[i] = f(src[i] as number)
+  return out
+}
+
+/** Entry-wise `a + b` or `a · b` of two arrays of one length. */
+export const mapBinary = (
+  a: Float64Array,
+  b: Float64Array,
+  op: 'add' | 'mul',
+  alloc: Allocate,
+): Float64Array => {
+  const out = alloc(a.length, op)
+  if (op === 'add') for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) + (b[i] as number)
+  else for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) * (b[i] as number)
+  return out
+}
+
+/** An operation on the last axis (of length `n`) of every row. */
+export const axisKernel = (
+  src: Float64Array,
+  n: number,
+  op: AxisOpName,
+  epsilon: number,
+  alloc: Allocate,
+): Float64Array => {
+  const rows = src.length / n
+  const reduces = op === 'max' || op === 'mean'
+  const out = alloc(reduces ? rows : src.length, op)
+  for (let r = 0; r < rows; r++) {
+    const o = r * n
+    switch (op) {
+      case 'max': {
+        let m = -Infinity
+        for (let j = 0; j < n; j++) m = Math.max(m, src[o + j] as number)
+        out[r] = m
+        break
+      }
+      case 'mean': {
+        let s = 0
+        for (let j = 0; j < n; j++) s += src[o + j] as number
+        out[r] = s / n
+        break
+      }
+      case 'softmax': {
+        let m = -Infinity
+        for (let j = 0; j < n; j++) m = Math.max(m, src[o + j] as number)
+        let s = 0
+        for (let j = 0; j < n; j++) {
+          const e = Math.exp((src[o + j] as number) - m)
+          out[o + j] = e
+          s += e
+        }
+        for (let j = 0; j < n; j++) out[o + j] = (out[o + j] as number) / s
+        break
+      }
+      case 'layerNorm': {
+        let s = 0
+        for (let j = 0; j < n; j++) s += src[o + j] as number
+        const mu = s / n
+        let v = 0
+        for (let j = 0; j < n; j++) v += ((src[o + j] as number) - mu) ** 2
+        const inv = 1 / Math.sqrt(v / n + epsilon)
+        for (let j = 0; j < n; j++) out[o + j] = ((src[o + j] as number) - mu) * inv
+        break
+      }
+      default:
+        return absurd(op)
+    }
+  }
+  return out
+}
+
+/** The entry at `at` of every row of length `n`. */
+export const indexKernel = (
+  src: Float64Array,
+  n: number,
+  at: number,
+  alloc: Allocate,
+): Float64Array => {
+  const rows = src.length / n
+  const out = alloc(rows, 'index')
+  for (let r = 0; r < rows; r++) out[r] = src[r * n + at] as number
+  return out
+}
+
+/** Every row of length `n` padded with zeros. */
+export const padKernel = (
+  src: Float64Array,
+  n: number,
+  before: number,
+  after: number,
+  alloc: Allocate,
+): Float64Array => {
+  const rows = src.length / n
+  const m = n + before + after
+  const out = alloc(rows * m, 'pad')
+  for (let r = 0; r < rows; r++) out.set(src.subarray(r * n, r * n + n), r * m + before)
+  return out
+}
+
+/** The convolution tensor on every row of length `x` (eq. 4): `out[i, j] = in[s i + d j]`. */
+export const convKernel = (
+  src: Float64Array,
+  x: number,
+  y: number,
+  k: number,
+  stride: number,
+  dilation: number,
+  alloc: Allocate,
+): Float64Array => {
+  const rows = src.length / x
+  const out = alloc(rows * y * k, 'convTensor')
+  for (let r = 0; r < rows; r++) {
+    const s0 = r * x
+    const o0 = r * y * k
+    for (let i = 0; i < y; i++)
+      for (let j = 0; j < k; j++)
+        out[o0 + i * k + j] = src[s0 + stride * i + dilation * j] as number
+  }
+  return out
+}

@@ -1,0 +1,162 @@
+/**
+ * Strided copies of dense row-major tensors: the data movement under einsum and broadcasting.
+ * Each loop keeps its innermost axis as a tight loop over a constant source stride; the outer
+ * axes advance with an odometer once per inner run.
+ *
+ * @packageDocumentation
+ * @internal
+ */
+
+/** Allocates a tensor, refusing sizes past the cap. */
+export type Allocate = (entries: number, what: string) => Float64Array
+
+/** Row-major strides of a shape. */
+export const stridesOf = (shape: ReadonlyArray<number>): number[] => {
+  const s = new Array<number>(shape.length)
+  let acc = 1
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc
+    acc *= shape[i] as number
+  }
+  return s
+}
+
+/** The number of entries of a shape. */
+export const sizeOf = (shape: ReadonlyArray<number>): number => {
+  let n = 1
+  for (const e of shape) n *= e
+  return n
+}
+
+/**
+ * Gather `out[i] = src[offset(i)]` over an output of shape `shape`, where the source offset of
+ * output index i is `Σ i_a * srcStrides[a]` (a stride may be 0 to repeat, or a sum of strides to
+ * walk a diagonal).
+ */
+export const gather = (
+  src: Float64Array,
+  shape: ReadonlyArray<number>,
+  srcStrides: ReadonlyArray<number>,
+  alloc: Allocate,
+): Float64Array => {
+  const n = sizeOf(shape)
+  const out = alloc(n, 'a strided copy')
+  if (n === 0) return out
+  const rank = shape.length
+  if (rank === 0) {
+    out[0] = src[0] as number
+    return out
+  }
+  const inner = shape[rank - 1] as number
+  const innerStride = srcStrides[rank - 1] as number
+  const idx = new Array<number>(rank - 1).fill(0)
+  let base = 0
+  let o = 0
+  for (;;) {
+    if (innerStride === 1) {
+      for (let j = 0; j < inner; j++) out[o + j] = src[base + j] as number
+    } else {
+      for (let j = 0, s = base; j < inner; j++, s += innerStride) out[o + j] = src[s] as number
+    }
+    o += inner
+    // Advance the odometer over the outer axes.
+    let a = rank - 2
+    while (a >= 0) {
+      const next = (idx[a] as number) + 1
+      base += srcStrides[a] as number
+      if (next < (shape[a] as number)) {
+        idx[a] = next
+        break
+      }
+      base -= next * (srcStrides[a] as number)
+      idx[a] = 0
+      a--
+    }
+    if (a < 0) return out
+  }
+}
+
+/** Transpose: `out` has axes `perm` of `shape` (out axis a is source axis perm[a]). */
+export const permute = (
+  src: Float64Array,
+  shape: ReadonlyArray<number>,
+  perm: ReadonlyArray<number>,
+  alloc: Allocate,
+): Float64Array => {
+  if (perm.every((p, i) => p === i)) return src
+  const strides = stridesOf(shape)
+  return gather(
+    src,
+    perm.map((p) => shape[p] as number),
+    perm.map((p) => strides[p] as number),
+    alloc,
+  )
+}
+
+/**
+ * Sum a tensor over a set of its axes: the result keeps the other axes in order.
+ */
+export const sumAxes = (
+  src: Float64Array,
+  shape: ReadonlyArray<number>,
+  summed: ReadonlyArray<boolean>,
+  alloc: Allocate,
+): Float64Array => {
+  const keep: number[] = []
+  const drop: number[] = []
+  shape.forEach((_, a) => (summed[a] ? drop : keep).push(a))
+  if (drop.length === 0) return src
+  const moved = permute(src, shape, [...keep, ...drop], alloc)
+  const block = sizeOf(drop.map((a) => shape[a] as number))
+  const n = sizeOf(keep.map((a) => shape[a] as number))
+  const out = alloc(n, 'a sum over axes')
+  for (let i = 0, s = 0; i < n; i++) {
+    let acc = 0
+    for (let j = 0; j < block; j++, s++) acc += moved[s] as number
+    out[i] = acc
+  }
+  return out
+}
+
+/** One loop of {@link embed}: its extent and its strides in the source and the result. */
+export interface EmbedLoop {
+  readonly size: number
+  readonly src: number
+  readonly dst: number
+}
+
+/**
+ * Write entries of `src` into a zero tensor of `entries` entries: every point of the loops' index
+ * space copies `src[Σ i·src]` to `out[Σ i·dst]`. A source stride of 0 spreads a constant; a
+ * destination stride that sums several result strides writes a diagonal.
+ */
+export const embed = (
+  src: Float64Array,
+  entries: number,
+  loops: ReadonlyArray<EmbedLoop>,
+  alloc: Allocate,
+): Float64Array => {
+  const out = alloc(entries, 'an embedding')
+  const idx = new Array<number>(loops.length).fill(0)
+  let s = 0
+  let d = 0
+  for (;;) {
+    out[d] = src[s] as number
+    let a = loops.length - 1
+    while (a >= 0) {
+      const l = loops[a] as EmbedLoop
+      const next = (idx[a] as number) + 1
+      s += l.src
+      d += l.dst
+      if (next < l.size) {
+        idx[a] = next
+        break
+      }
+      s -= next * l.src
+      d -= next * l.dst
+      idx[a] = 0
+      a--
+    }
+    if (a < 0) return out
+  }
+}
