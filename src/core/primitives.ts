@@ -9,7 +9,7 @@ import { fail } from './errors.js'
 import { type DimLike, toDim } from './dim.js'
 import { broadcast, make } from './construct.js'
 import { constantPoly, identityPoly, multilinearPoly, nonlinearPoly, sumPoly } from './linearity.js'
-import type { AxisOpName, ScalarOp, Term } from './term.js'
+import type { AxisOpName, ScalarOp, SizePower, Term } from './term.js'
 import { type ShapeLike, toShape } from './types.js'
 
 const SCALAR: readonly [] = Object.freeze([])
@@ -31,7 +31,7 @@ export const UNARY_OPS: ReadonlyArray<UnaryOp> = Object.freeze([
   'reciprocal',
 ])
 
-const scalarTerm = (op: ScalarOp, factor = 1): Term => {
+const scalarTerm = (op: ScalarOp, factor = 1, bySize?: SizePower): Term => {
   const binary = op === 'add' || op === 'mul'
   const poly =
     op === 'scale'
@@ -45,6 +45,7 @@ const scalarTerm = (op: ScalarOp, factor = 1): Term => {
     kind: 'scalar',
     op,
     factor,
+    ...(bySize !== undefined ? { bySize: Object.freeze({ ...bySize }) } : {}),
     dom: binary ? TWO_SCALARS : ONE_SCALAR,
     cod: ONE_SCALAR,
     poly,
@@ -101,14 +102,39 @@ export const reciprocal = (shape?: ShapeLike): Term => unary('reciprocal', shape
  * show(scale(0.125, 'y x')) // 'scale(0.125)[y x]'
  * ```
  */
-export const scale = (factor: number, shape?: ShapeLike): Term => {
+export const scale = (
+  factor: number,
+  shape?: ShapeLike,
+  options: { bySize?: { dim: DimLike; power: number } } = {},
+): Term => {
   if (!Number.isFinite(factor))
     fail('bad-argument', 'scale: the factor must be a finite number', {
       expected: 'a finite number',
       got: String(factor),
     })
-  return elementwise(scalarTerm('scale', factor), shape)
+  const by = options.bySize
+  if (by !== undefined && !Number.isFinite(by.power))
+    fail('bad-argument', 'scale: the power of a size must be a finite number', {
+      expected: 'a finite number, such as -0.5 for 1/√k',
+      got: String(by.power),
+    })
+  const sizePower = by === undefined ? undefined : { dim: toDim(by.dim), power: by.power }
+  return elementwise(scalarTerm('scale', factor, sizePower), shape)
 }
+
+/**
+ * Multiplication by a power of a size, element-wise: `scaleBySize('k', -0.5, 'y x')` divides by
+ * `√k` as scaled dot-product attention does (paper Fig. 19, 22); linear.
+ *
+ * @example
+ * ```ts
+ * import { scaleBySize, evaluate, show } from 'neural-circuit-diagrams'
+ * show(scaleBySize('k', -0.5, 'y')) // 'scale(k^-0.5)[y]'
+ * evaluate(scaleBySize('k', -0.5), { k: 4 }, [[3]])[0] // Float64Array [1.5]
+ * ```
+ */
+export const scaleBySize = (dim: DimLike, power: number, shape?: ShapeLike): Term =>
+  scale(1, shape, { bySize: { dim, power } })
 
 /**
  * Addition of two tensors of one shape: `[s] × [s] -> [s]`; linear.

@@ -32,7 +32,11 @@ const precedence = (t: Term): number =>
 const number = (x: number): string => (Number.isInteger(x) ? String(x) : String(+x.toPrecision(6)))
 
 const scalarName = (t: Extract<Term, { kind: 'scalar' }>): string =>
-  t.op === 'scale' ? `scale(${number(t.factor)})` : t.op
+  t.op !== 'scale'
+    ? t.op
+    : t.bySize === undefined
+      ? `scale(${number(t.factor)})`
+      : `scale(${t.factor === 1 ? '' : `${number(t.factor)}·`}${showDim(t.bySize.dim)}^${number(t.bySize.power)})`
 
 const isPlainOuter = (t: Extract<Term, { kind: 'broadcast' }>): boolean =>
   t.inputs.every((p) => p === 0) && t.outputs.every((p) => p === 0)

@@ -116,6 +116,17 @@ export interface Scalar extends Typed {
   readonly op: ScalarOp
   /** The factor of `scale`; 1 otherwise. */
   readonly factor: number
+  /**
+   * `scale` only: the factor is further multiplied by the size of `dim` to the `power`, so that
+   * terms stay polymorphic in sizes (the `1/√k` of attention, Fig. 22, is `k^-0.5`).
+   */
+  readonly bySize?: SizePower
+}
+
+/** A size raised to a power: `size(dim)^power`. */
+export interface SizePower {
+  readonly dim: Dim
+  readonly power: number
 }
 
 /** The operations on one axis: `[a] -> [a]` (softmax, layerNorm) or `[a] -> []` (max, mean). */

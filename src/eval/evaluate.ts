@@ -130,7 +130,9 @@ const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
         const y = expand(ctx, right, mask, 1)
         return [{ data: mapBinary(x, y, t.op, ctx.alloc), levels: mask }]
       }
-      return [rowwise(a, mapUnary(a.data, t.op, t.factor, ctx.alloc))]
+      const factor =
+        t.bySize === undefined ? t.factor : t.factor * size(ctx, t.bySize.dim) ** t.bySize.power
+      return [rowwise(a, mapUnary(a.data, t.op, factor, ctx.alloc))]
     }
     case 'axisOp': {
       const v = inputs[0] as Value
@@ -281,11 +283,13 @@ const precheck = (
         params.set(t.name, { size: n, shape: t.shape })
         return
       }
+      case 'scalar':
+        if (t.bySize !== undefined) dimSize(t.bySize.dim, sizes)
+        return
       case 'id':
       case 'swap':
       case 'copy':
       case 'drop':
-      case 'scalar':
       case 'axisOp':
       case 'view':
       case 'pad':
