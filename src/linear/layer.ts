@@ -6,7 +6,8 @@
  * @packageDocumentation
  */
 import { box, id, par, seq } from '../core/construct.js'
-import { type DimLike, dimKey, toDim } from '../core/dim.js'
+import { type DimLike, dimKey } from '../core/dim.js'
+import { type Shape, type ShapeLike, toShape } from '../core/types.js'
 import { add, param } from '../core/primitives.js'
 import type { Term } from '../core/term.js'
 import { einsum } from './einsum.js'
@@ -35,15 +36,41 @@ export const linearLayer = (
   input: DimLike,
   output: DimLike,
   options: LinearLayerOptions = {},
+): Term => linearMap(name, [input], [output], options)
+
+/**
+ * A learned linear map between shapes, `[in...] -> [out...]`, with weight
+ * `param(name.weight, [out... in...])` (and bias `[out...]`): the **L** of Fig. 23 that maps a
+ * model width to heads and head widths at once. `linearLayer` is its one-axis case.
+ *
+ * @example
+ * ```ts
+ * import { linearMap, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(linearMap('Q', 'm', 'k h')) // 'L(Q: m -> k h) : [m] -> [k h]'
+ * ```
+ */
+export const linearMap = (
+  name: string,
+  input: ShapeLike,
+  output: ShapeLike,
+  options: LinearLayerOptions = {},
 ): Term => {
-  const i = toDim(input)
-  const o = toDim(output)
+  const ins = toShape(input)
+  const outs = toShape(output)
+  const inLabels = ins.map((_, n) => `i${n}`)
+  const outLabels = outs.map((_, n) => `o${n}`)
+  const dims = Object.fromEntries([
+    ...ins.map((d, n) => [inLabels[n], d] as const),
+    ...outs.map((d, n) => [outLabels[n], d] as const),
+  ])
+  const spec = `${inLabels.join(' ')}, ${[...outLabels, ...inLabels].join(' ')} -> ${outLabels.join(' ')}`
   const weight = seq(
-    par(id([[i]]), param(`${name}.weight`, [o, i])),
-    einsum('i, o i -> o', { dims: { i, o } }),
+    par(id([ins]), param(`${name}.weight`, [...outs, ...ins])),
+    einsum(spec, { dims }),
   )
   const body = options.bias
-    ? seq(weight, par(id([[o]]), param(`${name}.bias`, [o])), add([o]))
+    ? seq(weight, par(id([outs]), param(`${name}.bias`, outs)), add(outs))
     : weight
-  return box(`L(${name}: ${dimKey(i)} -> ${dimKey(o)}${options.bias ? ', +' : ''})`, body)
+  const show = (s: Shape) => s.map(dimKey).join(' ')
+  return box(`L(${name}: ${show(ins)} -> ${show(outs)}${options.bias ? ', +' : ''})`, body)
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * `ncd`, the command line of neural-circuit-diagrams.
+ *
+ *   ncd examples [--quiet]   build the paper's examples, evaluate them, check each against a
+ *                            reference computed by plain loops; exit 1 if any check fails
+ *   ncd help                 this text
+ *
+ * @packageDocumentation
+ */
+import { fileURLToPath } from 'node:url'
+import { evaluate } from '../eval/evaluate.js'
+import { randomInputs, randomParams } from '../eval/random.js'
+import { show, showTyped } from '../core/show.js'
+import { type Example, examples } from './examples.js'
+
+/** The relative tolerance of the example checks. */
+export const TOLERANCE = 1e-9
+
+/** The result of checking one example. */
+export interface ExampleCheck {
+  readonly example: Example
+  readonly ok: boolean
+  /** The largest error, relative to the largest reference entry (at least 1). */
+  readonly error: number
+  readonly ms: number
+}
+
+/** Evaluate one example on seeded inputs and compare it with its reference. */
+export const checkExample = (example: Example, seed = 1): ExampleCheck => {
+  const start = performance.now()
+  const inputs = randomInputs(example.term.dom, example.sizes, seed)
+  const params = randomParams(example.term, example.sizes, seed + 1)
+  const got = evaluate(example.term, example.sizes, inputs, params)
+  const want = example.reference({ inputs, params })
+  let error = got.length === want.length ? 0 : Infinity
+  want.forEach((w, i) => {
+    const g = got[i]
+    if (g === undefined || g.length !== w.length) {
+      error = Infinity
+      return
+    }
+    const scale = Math.max(1, ...Array.from(w, Math.abs))
+    w.forEach((v, j) => {
+      error = Math.max(error, Math.abs((g[j] as number) - v) / scale)
+    })
+  })
+  return { example, ok: error <= TOLERANCE, error, ms: performance.now() - start }
+}
+
+const runExamples = (quiet: boolean): number => {
+  const results = examples().map((e) => checkExample(e))
+  for (const r of results) {
+    const { figure, title, term, sizes } = r.example
+    const mark = r.ok ? 'ok  ' : 'FAIL'
+    const line = `${mark} ${figure.padEnd(10)} ${title}: max rel. error ${r.error.toExponential(1)} at ${JSON.stringify(sizes)}`
+    if (quiet && r.ok) continue
+    console.log(line)
+    if (!quiet) {
+      console.log(`       ${showTyped(term)}`)
+      if (term.kind === 'box') console.log(`       = ${show(term.body)}`)
+    }
+  }
+  const failed = results.filter((r) => !r.ok).length
+  console.log(`examples: ${results.length - failed} passed, ${failed} failed`)
+  return failed === 0 ? 0 : 1
+}
+
+const HELP = `ncd: neural circuit diagrams
+
+  ncd examples [--quiet]   build, print and check the paper's example diagrams
+  ncd help                 this text
+`
+
+/** Run the command line with its arguments; returns the exit code. */
+export const main = (args: ReadonlyArray<string>): number => {
+  const [command, ...rest] = args
+  switch (command) {
+    case 'examples':
+      return runExamples(rest.includes('--quiet'))
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(HELP)
+      return 0
+    default:
+      console.error(`ncd: unknown command '${command}'\n\n${HELP}`)
+      return 2
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = main(process.argv.slice(2))
+}
