@@ -121,8 +121,22 @@ const contains = (t: Term, sub: Term): boolean => {
     case 'broadcast':
     case 'box':
       return contains(t.body, sub)
-    default:
+    case 'id':
+    case 'swap':
+    case 'copy':
+    case 'drop':
+    case 'einsum':
+    case 'scalar':
+    case 'axisOp':
+    case 'index':
+    case 'view':
+    case 'pad':
+    case 'convTensor':
+    case 'zero':
+    case 'param':
       return false
+    default:
+      return absurd(t)
   }
 }
 

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import type { Dim } from './dim.js'
+import { absurd } from './errors.js'
 import type { Shape, TupleType } from './types.js'
 
 /**
@@ -224,8 +225,22 @@ export const children = (t: Term): ReadonlyArray<Term> => {
     case 'broadcast':
     case 'box':
       return [t.body]
-    default:
+    case 'id':
+    case 'swap':
+    case 'copy':
+    case 'drop':
+    case 'einsum':
+    case 'scalar':
+    case 'axisOp':
+    case 'index':
+    case 'view':
+    case 'pad':
+    case 'convTensor':
+    case 'zero':
+    case 'param':
       return []
+    default:
+      return absurd(t)
   }
 }
 

@@ -1,0 +1,78 @@
+/**
+ * Identity-preserving updates: rebuilding a term from new children returns the term itself when
+ * every child is the same object (`===`), so a pass detects a fixed point with `===` and unchanged
+ * sub-terms stay shared (STYLE.md, after the TypeScript compiler's `update` functions).
+ *
+ * @packageDocumentation
+ */
+import { box, broadcast, par, seq } from './construct.js'
+import { absurd, fail } from './errors.js'
+import { type Term, children } from './term.js'
+
+/**
+ * The term with its direct sub-terms replaced (re-type-checked), or the term itself when nothing
+ * changed.
+ *
+ * @example
+ * ```ts
+ * import { withChildren, seq, relu, mean } from 'neural-circuit-diagrams'
+ * const t = seq(relu('k'), mean('k'))
+ * withChildren(t, [relu('k'), mean('k')]) === t // false (new parts)
+ * withChildren(t, (t as { parts: never[] }).parts) === t // true
+ * ```
+ */
+export const withChildren = (t: Term, next: ReadonlyArray<Term>): Term => {
+  const old = children(t)
+  if (next.length !== old.length)
+    return fail('bad-arity', `withChildren: a ${t.kind} has ${old.length} sub-term(s)`, {
+      expected: `${old.length} sub-term(s)`,
+      got: `${next.length}`,
+    })
+  if (next.every((c, i) => c === old[i])) return t
+  switch (t.kind) {
+    case 'seq':
+      return seq(...next)
+    case 'par':
+      return par(...next)
+    case 'broadcast':
+      return broadcast(next[0] as Term, t.axes, { inputs: t.inputs, outputs: t.outputs })
+    case 'box':
+      return box(t.name, next[0] as Term)
+    case 'id':
+    case 'swap':
+    case 'copy':
+    case 'drop':
+    case 'einsum':
+    case 'scalar':
+    case 'axisOp':
+    case 'index':
+    case 'view':
+    case 'pad':
+    case 'convTensor':
+    case 'zero':
+    case 'param':
+      return t
+    default:
+      return absurd(t)
+  }
+}
+
+/**
+ * Rebuild a term bottom-up with `f` applied to every sub-term after its children, keeping every
+ * unchanged sub-term (and the whole term, when nothing changes) the same object.
+ *
+ * @example
+ * ```ts
+ * import { mapTerm, seq, relu, tanh, show } from 'neural-circuit-diagrams'
+ * const t = seq(relu('k'), relu('k'))
+ * show(mapTerm(t, (s) => (show(s) === 'relu[k]' ? tanh('k') : s))) // 'tanh[k] ; tanh[k]'
+ * mapTerm(t, (s) => s) === t // true
+ * ```
+ */
+export const mapTerm = (t: Term, f: (t: Term) => Term): Term =>
+  f(
+    withChildren(
+      t,
+      children(t).map((c) => mapTerm(c, f)),
+    ),
+  )
