@@ -1,0 +1,382 @@
+/**
+ * The decoding machinery shared by the codecs: small io-ts decoders for JSON objects, lists,
+ * tagged unions and numbers that report every problem with its place, the step that rebuilds a
+ * value through a smart constructor (turning its {@link TermError} into one problem at that
+ * node), and the translation of io-ts errors into {@link DecodeProblem}s whose paths read like
+ * `$.term.parts[1].axis.name`.
+ *
+ * Decoding never throws: {@link runDecoder} turns anything unexpected (a throwing getter of a
+ * non-JSON object, a stack overflow on absurdly deep nesting) into a problem at `$`.
+ *
+ * @packageDocumentation
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { type ErrorCode, TermError } from '../core/errors.js'
+
+/**
+ * One reason a document was refused: where (a path from the document's root `$`, such as
+ * `$.term.parts[1].axis.name`), what, and the engine's error code (`'decode'` for a structural
+ * problem; the smart constructor's code, such as `'type-mismatch'`, when a node is well-formed
+ * but ill-typed).
+ *
+ * @example
+ * ```ts
+ * import { decodeTerm } from 'neural-circuit-diagrams'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * const r = decodeTerm({ kind: 'pad', axis: { kind: 'var', name: 'x' }, before: 1 })
+ * E.isLeft(r) && r.left[0]?.path // '$.after'
+ * ```
+ */
+export interface DecodeProblem {
+  readonly path: string
+  readonly message: string
+  readonly code: ErrorCode
+}
+
+/** An io-ts error raised by a smart constructor: it keeps the engine's error code. */
+interface ConstructionError extends t.ValidationError {
+  readonly code: ErrorCode
+}
+
+const isConstructionError = (e: t.ValidationError): e is ConstructionError => 'code' in e
+
+/** A plain object (not null, not an array). @internal */
+export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === 'object' && u !== null && !Array.isArray(u)
+
+/** Whether `o` has `key` as its own property (never a prototype's). @internal */
+export const hasOwn = (o: object, key: string): boolean =>
+  Object.prototype.hasOwnProperty.call(o, key)
+
+/** A short description of any value, for messages; never throws. @internal */
+export const describe = (u: unknown): string => {
+  switch (typeof u) {
+    case 'undefined':
+      return 'nothing'
+    case 'number':
+    case 'boolean':
+      return String(u)
+    case 'bigint':
+      return `the bigint ${u}n`
+    case 'string':
+      return JSON.stringify(u.length > 40 ? `${u.slice(0, 37)}...` : u)
+    case 'symbol':
+      return 'a symbol'
+    case 'function':
+      return 'a function'
+    case 'object':
+      return u === null ? 'null' : Array.isArray(u) ? 'an array' : 'an object'
+    default:
+      return 'an unknown value'
+  }
+}
+
+/** A decoder from its name and validation. @internal */
+export const decoder = <A>(
+  name: string,
+  validate: t.Validate<unknown, A>,
+): t.Decoder<unknown, A> => {
+  const self: t.Decoder<unknown, A> = {
+    name,
+    validate,
+    decode: (u) => validate(u, [{ key: '', type: self, actual: u }]),
+  }
+  return self
+}
+
+/** A decoder defined later (for recursive codecs). @internal */
+export const lazy = <A>(name: string, get: () => t.Decoder<unknown, A>): t.Decoder<unknown, A> =>
+  decoder(name, (u, c) => get().validate(u, c))
+
+/** Any value, as it is. @internal */
+export const anything: t.Decoder<unknown, unknown> = decoder('anything', (u) => t.success(u))
+
+/** A string. @internal */
+export const string: t.Decoder<unknown, string> = decoder('a string', (u, c) =>
+  typeof u === 'string' ? t.success(u) : t.failure(u, c, `expected a string, got ${describe(u)}`),
+)
+
+/** A string matching `pattern`, described by `what`. @internal */
+export const matching = (what: string, pattern: RegExp): t.Decoder<unknown, string> =>
+  decoder(what, (u, c) =>
+    typeof u === 'string' && pattern.test(u)
+      ? t.success(u)
+      : t.failure(u, c, `expected ${what}, got ${describe(u)}`),
+  )
+
+/** A finite number (JSON has no NaN or Infinity; a JavaScript value might). @internal */
+export const finite: t.Decoder<unknown, number> = decoder('a finite number', (u, c) =>
+  typeof u === 'number' && Number.isFinite(u)
+    ? t.success(u)
+    : t.failure(u, c, `expected a finite number, got ${describe(u)}`),
+)
+
+/** An integer at least `min`. @internal */
+export const integer = (min: number): t.Decoder<unknown, number> =>
+  decoder(`an integer >= ${min}`, (u, c) =>
+    typeof u === 'number' && Number.isInteger(u) && u >= min
+      ? t.success(u)
+      : t.failure(u, c, `expected an integer >= ${min}, got ${describe(u)}`),
+  )
+
+/** Exactly the string or number `value`. @internal */
+export const literal = <L extends string | number>(value: L): t.Decoder<unknown, L> =>
+  decoder(JSON.stringify(value), (u, c) =>
+    u === value
+      ? t.success(value)
+      : t.failure(u, c, `expected ${JSON.stringify(value)}, got ${describe(u)}`),
+  )
+
+/** One of the strings `values`. @internal */
+export const oneOf = <L extends string>(
+  what: string,
+  values: ReadonlyArray<L>,
+): t.Decoder<unknown, L> =>
+  decoder(what, (u, c) => {
+    const found = values.find((v) => v === u)
+    return found !== undefined
+      ? t.success(found)
+      : t.failure(
+          u,
+          c,
+          `expected ${what} (${values.map((v) => JSON.stringify(v)).join(' or ')}), got ${describe(u)}`,
+        )
+  })
+
+/** A list of `item`s with at least `minLength` entries; reports every bad entry. @internal */
+export const list = <A>(
+  what: string,
+  item: t.Decoder<unknown, A>,
+  minLength = 0,
+): t.Decoder<unknown, ReadonlyArray<A>> =>
+  decoder(what, (u, c) => {
+    if (!Array.isArray(u)) return t.failure(u, c, `expected ${what} (an array), got ${describe(u)}`)
+    if (u.length < minLength)
+      return t.failure(
+        u,
+        c,
+        `expected ${what} with at least ${minLength} entr${minLength === 1 ? 'y' : 'ies'}, got ${u.length}`,
+      )
+    const errors: t.ValidationError[] = []
+    const out: A[] = []
+    for (let i = 0; i < u.length; i++) {
+      const v: unknown = u[i]
+      const r = item.validate(v, t.appendContext(c, String(i), item, v))
+      if (E.isLeft(r)) errors.push(...r.left)
+      else out.push(r.right)
+    }
+    return errors.length > 0 ? t.failures(errors) : t.success(Object.freeze(out))
+  })
+
+/**
+ * A record whose keys match `key` and whose values are `value`s; reports every bad key and
+ * value. Built with `Object.fromEntries`, so a key such as `__proto__` stays an own key.
+ * @internal
+ */
+export const record = <A>(
+  what: string,
+  key: { readonly what: string; readonly pattern: RegExp },
+  value: t.Decoder<unknown, A>,
+): t.Decoder<unknown, Readonly<Record<string, A>>> =>
+  decoder(what, (u, c) => {
+    if (!isRecord(u)) return t.failure(u, c, `expected ${what} (an object), got ${describe(u)}`)
+    const errors: t.ValidationError[] = []
+    const out: Array<[string, A]> = []
+    for (const [k, v] of Object.entries(u)) {
+      const at = t.appendContext(c, k, value, v)
+      if (!key.pattern.test(k)) {
+        errors.push({ value: k, context: at, message: `expected ${key.what}, got ${describe(k)}` })
+        continue
+      }
+      const r = value.validate(v, at)
+      if (E.isLeft(r)) errors.push(...r.left)
+      else out.push([k, r.right])
+    }
+    return errors.length > 0
+      ? t.failures(errors)
+      : t.success(Object.freeze(Object.fromEntries(out)))
+  })
+
+/** Decoders of the fields of an object. @internal */
+export type Fields = Readonly<Record<string, t.Decoder<unknown, unknown>>>
+
+type Decoded<D> = D extends t.Decoder<unknown, infer A> ? A : never
+
+/** The object a {@link struct} decodes to. @internal */
+export type StructOf<R extends Fields, O extends Fields> = {
+  readonly [K in keyof R]: Decoded<R[K]>
+} & { readonly [K in keyof O]?: Decoded<O[K]> }
+
+/**
+ * An object with `required` and `optional` fields and no others. Reports every missing field,
+ * every bad field and every unknown field; an optional field that is absent stays absent.
+ * @internal
+ */
+export const struct = <R extends Fields, O extends Fields>(
+  what: string,
+  required: R,
+  optional: O,
+): t.Decoder<unknown, StructOf<R, O>> =>
+  decoder(what, (u, c) => {
+    if (!isRecord(u)) return t.failure(u, c, `expected ${what} (an object), got ${describe(u)}`)
+    const errors: t.ValidationError[] = []
+    const out: Record<string, unknown> = {}
+    const field = (key: string, d: t.Decoder<unknown, unknown>, isRequired: boolean): void => {
+      const v = hasOwn(u, key) ? u[key] : undefined
+      if (v === undefined) {
+        if (isRequired)
+          errors.push({
+            value: undefined,
+            context: t.appendContext(c, key, d, undefined),
+            message: `missing field '${key}' of ${what} (${d.name})`,
+          })
+        return
+      }
+      const r = d.validate(v, t.appendContext(c, key, d, v))
+      if (E.isLeft(r)) errors.push(...r.left)
+      else out[key] = r.right
+    }
+    for (const [key, d] of Object.entries(required)) field(key, d, true)
+    for (const [key, d] of Object.entries(optional)) field(key, d, false)
+    for (const key of Object.keys(u))
+      if (!hasOwn(required, key) && !hasOwn(optional, key)) {
+        const known = [...Object.keys(required), ...Object.keys(optional)].join(', ')
+        errors.push({
+          value: u[key],
+          context: t.appendContext(c, key, anything, u[key]),
+          message: `unknown field '${key}' of ${what}: its fields are ${known}`,
+        })
+      }
+    // The fields were checked one by one against the decoders that make up StructOf<R, O>.
+    return errors.length > 0 ? t.failures(errors) : t.success(out as StructOf<R, O>)
+  })
+
+/**
+ * A tagged union: reads the string field `tag` and decodes the whole object with the member of
+ * that name. An unknown or missing tag is one problem at the tag's path.
+ * @internal
+ */
+export const tagged = <A>(
+  what: string,
+  tag: string,
+  members: Readonly<Record<string, t.Decoder<unknown, A>>>,
+): t.Decoder<unknown, A> => {
+  const names = Object.keys(members).join(', ')
+  const article = /^[aeiou]/.test(what) ? 'an' : 'a'
+  const self: t.Decoder<unknown, A> = decoder(what, (u, c) => {
+    if (!isRecord(u))
+      return t.failure(
+        u,
+        c,
+        `expected ${article} ${what} (an object with a '${tag}'), got ${describe(u)}`,
+      )
+    const value = hasOwn(u, tag) ? u[tag] : undefined
+    const at = t.appendContext(c, tag, self, value)
+    if (value === undefined)
+      return t.failure(value, at, `missing field '${tag}' of ${what}: one of ${names}`)
+    const member = typeof value === 'string' && hasOwn(members, value) ? members[value] : undefined
+    if (member === undefined)
+      return t.failure(value, at, `unknown ${what} ${tag} ${describe(value)}: one of ${names}`)
+    return member.validate(u, c)
+  })
+  return self
+}
+
+const errorText = (e: unknown): string =>
+  e instanceof RangeError
+    ? `${e.message} (is the document nested too deeply?)`
+    : e instanceof Error
+      ? e.message
+      : 'an unknown error'
+
+/**
+ * Decode with `d`, then build the value with a smart constructor: a {@link TermError} it raises
+ * becomes one problem at this node, with the error's message and code.
+ * @internal
+ */
+export const construct = <A, B>(
+  d: t.Decoder<unknown, A>,
+  build: (a: A) => B,
+): t.Decoder<unknown, B> =>
+  decoder(d.name, (u, c) => {
+    const r = d.validate(u, c)
+    if (E.isLeft(r)) return t.failures(r.left)
+    try {
+      return t.success(build(r.right))
+    } catch (e) {
+      const error: ConstructionError =
+        e instanceof TermError
+          ? { value: u, context: c, message: e.message, code: e.code }
+          : {
+              value: u,
+              context: c,
+              message: `could not build ${d.name}: ${errorText(e)}`,
+              code: 'decode',
+            }
+      return t.failures([error])
+    }
+  })
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+/** The path of an io-ts context from the document's root `$`: `$.term.parts[1].axis`. @internal */
+export const pathOf = (c: t.Context): string => {
+  let path = '$'
+  for (let i = 1; i < c.length; i++) {
+    const key = c[i]?.key ?? ''
+    if (Array.isArray(c[i - 1]?.actual) && /^\d+$/.test(key)) path += `[${key}]`
+    else if (IDENTIFIER.test(key)) path += `.${key}`
+    else path += `[${JSON.stringify(key)}]`
+  }
+  return path
+}
+
+/** Read io-ts errors as problems. @internal */
+export const toProblems = (errors: t.Errors): ReadonlyArray<DecodeProblem> =>
+  Object.freeze(
+    errors.map((e) =>
+      Object.freeze({
+        path: pathOf(e.context),
+        message:
+          e.message ??
+          `invalid value ${describe(e.value)} for ${e.context[e.context.length - 1]?.type.name ?? 'the document'}`,
+        code: isConstructionError(e) ? e.code : ('decode' as const),
+      }),
+    ),
+  )
+
+/** One problem at the root. @internal */
+export const rootProblem = (message: string): ReadonlyArray<DecodeProblem> =>
+  Object.freeze([Object.freeze({ path: '$', message, code: 'decode' as const })])
+
+/**
+ * Run a decoder on untrusted input: never throws. Anything unexpected (a throwing getter, a
+ * stack overflow on absurd nesting) is one problem at `$`.
+ * @internal
+ */
+export const runDecoder = <A>(
+  d: t.Decoder<unknown, A>,
+  u: unknown,
+): E.Either<ReadonlyArray<DecodeProblem>, A> => {
+  try {
+    return E.mapLeft(toProblems)(d.decode(u))
+  } catch (e) {
+    return E.left(rootProblem(`could not decode the document: ${errorText(e)}`))
+  }
+}
+
+/**
+ * Print problems one a line, each as `path: message`.
+ *
+ * @example
+ * ```ts
+ * import { decodeTerm, showProblems } from 'neural-circuit-diagrams'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * const r = decodeTerm({ kind: 'relu' })
+ * E.isLeft(r) && showProblems(r.left)
+ * // '$.kind: unknown term kind "relu": one of id, seq, par, ...'
+ * ```
+ */
+export const showProblems = (problems: ReadonlyArray<DecodeProblem>): string =>
+  problems.map((p) => `${p.path}: ${p.message}`).join('\n')
