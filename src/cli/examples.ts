@@ -12,6 +12,7 @@ import type { Term } from '../core/term.js'
 import { cup, einsum, unit } from '../linear/einsum.js'
 import { convTensor, index } from '../linear/structural.js'
 import { attention, multiHeadAttention } from '../models/attention.js'
+import { conv2d, pool2d } from '../models/conv.js'
 import { mlp } from '../models/mlp.js'
 
 /** Inputs and parameters of an example, as given to the reference. */
@@ -174,6 +175,66 @@ export const examples = (): ReadonlyArray<Example> => [
         Float64Array.from({ length: y * k }, (_, n) =>
           at(input(d, 0), 2 * Math.floor(n / k) + 2 * (n % k)),
         ),
+      ]
+    },
+  },
+  {
+    figure: 'Fig. 25-26',
+    title: 'a 2D convolution with stride 2, padding 1 and bias on a 7x6 image, 2 -> 3 channels',
+    term: conv2d('C', {
+      h: 'h',
+      w: 'w',
+      kh: 'kh',
+      kw: 'kw',
+      cIn: 'c',
+      cOut: 'd',
+      stride: [2, 2],
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      bias: true,
+    }),
+    sizes: { h: 7, w: 6, kh: 3, kw: 3, c: 2, d: 3 },
+    reference: (d) => {
+      const [h, w, kh, kw, c, o, s, p] = [7, 6, 3, 3, 2, 3, 2, 1]
+      const [yh, yw] = [Math.floor((h + 2 * p - kh) / s) + 1, Math.floor((w + 2 * p - kw) / s) + 1]
+      const x = input(d, 0)
+      const wt = weight(d, 'C.weight') // [d c kh kw], as PyTorch
+      const out = new Float64Array(yh * yw * o)
+      for (let i = 0; i < yh; i++)
+        for (let j = 0; j < yw; j++)
+          for (let q = 0; q < o; q++) {
+            let acc = at(weight(d, 'C.bias'), q)
+            for (let a = 0; a < kh; a++)
+              for (let b = 0; b < kw; b++) {
+                const [r, t] = [s * i + a - p, s * j + b - p]
+                if (r < 0 || r >= h || t < 0 || t >= w) continue
+                for (let e = 0; e < c; e++)
+                  acc += at(x, (r * w + t) * c + e) * at(wt, ((q * c + e) * kh + a) * kw + b)
+              }
+            out[(i * yw + j) * o + q] = acc
+          }
+      return [out]
+    },
+  },
+  {
+    figure: 'Fig. 25',
+    title: 'max pooling 2x2 with stride 2 on a 6x4 image with 2 channels',
+    term: pool2d('max', { h: 'h', w: 'w', kh: 'kh', kw: 'kw', c: 'c', stride: [2, 2] }),
+    sizes: { h: 6, w: 4, kh: 2, kw: 2, c: 2 },
+    reference: (d) => {
+      const [w, c, yh, yw] = [4, 2, 3, 2]
+      const x = input(d, 0)
+      return [
+        Float64Array.from({ length: yh * yw * c }, (_, n) => {
+          const [i, j, e] = [Math.floor(n / (yw * c)), Math.floor(n / c) % yw, n % c]
+          let m = -Infinity
+          for (let a = 0; a < 2; a++)
+            for (let b = 0; b < 2; b++)
+              m = Math.max(m, at(x, ((2 * i + a) * w + 2 * j + b) * c + e))
+          return m
+        }),
       ]
     },
   },
