@@ -116,7 +116,8 @@ export const seq = (...parts: ReadonlyArray<Term>): Term => {
         {
           expected: showType(next.dom),
           got: showType(prev.cod),
-          where: `seq(${draft.parts.map((p) => (p === next ? `>>${show(p, { maxLength: 120 })}<<` : show(p, { maxLength: 60 }))).join(', ')})`,
+          // Mark by position: one term object may occur in several parts (a layer used twice).
+          where: `seq(${draft.parts.map((p, j) => (j === i ? `>>${show(p, { maxLength: 120 })}<<` : show(p, { maxLength: 60 }))).join(', ')})`,
           hint: mismatchHint(prev.cod, next.dom),
         },
       )

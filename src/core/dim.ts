@@ -89,7 +89,15 @@ export const dim = (name: string, options: { size?: number; mark?: Mark } = {}):
   })
 }
 
-/** A fixed size. @example `constDim(1)` is the 1-length axis. */
+/**
+ * A fixed size.
+ *
+ * @example
+ * ```ts
+ * import { constDim, showDim } from 'neural-circuit-diagrams'
+ * showDim(constDim(1)) // '1'
+ * ```
+ */
 export const constDim = (value: number): DimConst => {
   if (!isPositive(value))
     fail('bad-dim', 'constDim: a fixed size must be a positive integer', {

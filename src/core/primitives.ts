@@ -76,7 +76,16 @@ export const unary = (op: UnaryOp, shape?: ShapeLike): Term => {
   return elementwise(scalarTerm(op), shape)
 }
 
-/** ReLU element-wise: `max(0, v)`. @example `relu('y k')` : [y k] -> [y k] */
+/**
+ * ReLU element-wise: `max(0, v)`.
+ *
+ * @example
+ * ```ts
+ * import { relu, evaluate, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(relu('y k')) // 'relu[y k] : [y k] -> [y k]'
+ * evaluate(relu('y'), { y: 2 }, [[-1, 2]])[0] // Float64Array [0, 2]
+ * ```
+ */
 export const relu = (shape?: ShapeLike): Term => unary('relu', shape)
 /** GELU element-wise, exact form `v Φ(v)` with Φ the normal CDF. */
 export const gelu = (shape?: ShapeLike): Term => unary('gelu', shape)

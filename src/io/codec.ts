@@ -339,7 +339,9 @@ export const decodeTermJson = (text: string): E.Either<ReadonlyArray<DecodeProbl
  * ```ts
  * import { termFromJson, termToJson, unit } from 'neural-circuit-diagrams'
  * import * as E from 'fp-ts/lib/Either.js'
- * termFromJson(termToJson(unit('a'))) // E.right(unit('a')), structurally
+ * const back = termFromJson(termToJson(unit('a')))
+ * E.isRight(back) && back.right.kind // 'einsum'
+ * E.isRight(back) && back.right.name // 'unit'
  * ```
  */
 export const termFromJson = decodeTermJson
