@@ -225,42 +225,74 @@ const runBroadcast = (
   })
 }
 
-/** The checks made before any work: every size, index, parameter and tensor within the cap. */
+/**
+ * The checks made before any work: every size, index, parameter, and every tensor within the cap.
+ * Sizes are counted as the evaluator holds them: a run over the broadcast flags of each value
+ * (mirroring `run`), so a parameter or shared input inside a broadcast counts once, not once per
+ * index.
+ */
 const precheck = (
   term: Term,
   sizes: Sizes,
   cap: number,
   params: Map<string, { size: number; shape: Shape }>,
 ): void => {
-  const checkType = (t: Term, type: TupleType, multiplier: number) => {
-    for (const s of type) {
-      const n = shapeSize(s, sizes) * multiplier
+  type Mask = ReadonlyArray<boolean>
+  const check = (
+    t: Term,
+    type: TupleType,
+    masks: ReadonlyArray<Mask>,
+    levels: ReadonlyArray<number>,
+  ) =>
+    type.forEach((s, i) => {
+      const copies = (masks[i] ?? []).reduce((n, on, l) => (on ? n * (levels[l] as number) : n), 1)
+      const n = shapeSize(s, sizes) * copies
       if (n > cap)
         fail('memory-cap', `evaluate: a tensor of ${n} entries is over the memory cap of ${cap}`, {
           expected: `at most ${cap} entries per tensor (EvalOptions.memoryCap)`,
-          got: `${showShape(s)}${multiplier > 1 ? ` broadcast ${multiplier} times` : ''} = ${n} entries at ${JSON.stringify(sizes)}`,
+          got: `${showShape(s)}${copies > 1 ? ` broadcast ${copies} times` : ''} = ${n} entries at ${JSON.stringify(sizes)}`,
           where: show(t, { maxLength: 160 }),
           hint: 'use smaller sizes, or raise memoryCap if the machine has the memory',
         })
-    }
+    })
+  const none = (levels: ReadonlyArray<number>): Mask => levels.map(() => false)
+  const union = (ms: ReadonlyArray<Mask>, levels: ReadonlyArray<number>): Mask =>
+    levels.map((_, l) => ms.some((m) => m[l] as boolean))
+  const walk = (t: Term, levels: ReadonlyArray<number>, masks: ReadonlyArray<Mask>): Mask[] => {
+    const out = walkNode(t, levels, masks)
+    check(t, t.cod, out, levels)
+    return out
   }
-  const walk = (t: Term, multiplier: number): void => {
-    checkType(t, t.dom, multiplier)
-    checkType(t, t.cod, multiplier)
+  const walkNode = (t: Term, levels: ReadonlyArray<number>, masks: ReadonlyArray<Mask>): Mask[] => {
     switch (t.kind) {
+      case 'id':
+        return [...masks]
       case 'seq':
-      case 'par':
-        t.parts.forEach((p) => walk(p, multiplier))
-        return
+        return t.parts.reduce<Mask[]>((ms, p) => walk(p, levels, ms), [...masks])
+      case 'par': {
+        const groups = split(
+          masks,
+          t.parts.map((p) => p.dom.length),
+        )
+        return t.parts.flatMap((p, i) => walk(p, levels, groups[i] as Mask[]))
+      }
+      case 'swap':
+        return [...masks.slice(t.left.length), ...masks.slice(0, t.left.length)]
+      case 'copy':
+        return [...masks, ...masks]
+      case 'drop':
+        return []
       case 'box':
-        walk(t.body, multiplier)
-        return
-      case 'broadcast':
-        walk(t.body, multiplier * t.axes.reduce((n, d) => n * dimSize(d, sizes), 1))
-        return
+        return walk(t.body, levels, masks)
+      case 'broadcast': {
+        const p = t.axes.reduce((n, d) => n * dimSize(d, sizes), 1)
+        const inner = [...levels, p]
+        const enter = masks.map((m, i) => [...m, t.inputs[i] !== 'shared'])
+        return walk(t.body, inner, enter).map((m) => m.slice(0, levels.length))
+      }
       case 'einsum':
         Object.values(t.dims).forEach((d) => dimSize(d, sizes))
-        return
+        return [union(masks, levels)]
       case 'index': {
         const n = dimSize(t.axis, sizes)
         if (t.at >= n)
@@ -269,7 +301,7 @@ const precheck = (
             got: String(t.at),
             where: show(t),
           })
-        return
+        return [...masks]
       }
       case 'param': {
         const n = shapeSize(t.shape, sizes)
@@ -281,26 +313,34 @@ const precheck = (
             hint: 'give different parameters different names',
           })
         params.set(t.name, { size: n, shape: t.shape })
-        return
+        return [none(levels)]
       }
+      case 'zero':
+        return t.type.map(() => none(levels))
       case 'scalar':
         if (t.bySize !== undefined) dimSize(t.bySize.dim, sizes)
-        return
-      case 'id':
-      case 'swap':
-      case 'copy':
-      case 'drop':
+        return [union(masks, levels)]
       case 'axisOp':
       case 'view':
       case 'pad':
       case 'convTensor':
-      case 'zero':
-        return
+        t.cod.forEach((s) => s.forEach((d) => dimSize(d, sizes)))
+        return [...masks]
       default:
         return absurd(t)
     }
   }
-  walk(term, 1)
+  check(
+    term,
+    term.dom,
+    term.dom.map(() => []),
+    [],
+  )
+  walk(
+    term,
+    [],
+    term.dom.map(() => []),
+  )
 }
 
 const dimKeyOf = (s: Shape): string => s.map(dimKey).join(' ')

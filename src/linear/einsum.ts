@@ -98,10 +98,15 @@ export const einsum = (spec: string, options: EinsumOptions = {}): Term => {
         got: `dims ${JSON.stringify(Object.keys(given))}`,
         where: `einsum('${spec}')`,
       })
-  const dims: Record<string, Dim> = {}
+  // Labels may be named like members of Object.prototype ('constructor', '__proto__'): read and
+  // write own properties only.
+  const dims: Record<string, Dim> = Object.create(null) as Record<string, Dim>
   for (const l of [...used].sort()) {
-    const g = given[l]
-    dims[l] = g === undefined ? dim(l) : toDim(g)
+    const g = Object.prototype.hasOwnProperty.call(given, l) ? given[l] : undefined
+    Object.defineProperty(dims, l, {
+      value: g === undefined ? dim(l) : toDim(g),
+      enumerable: true,
+    })
   }
   const shape = (ls: ReadonlyArray<string>) => Object.freeze(ls.map((l) => dims[l] as Dim))
   const node: Omit<Einsum, 'linearity'> = {
