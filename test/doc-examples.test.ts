@@ -36,6 +36,7 @@ import * as RA from 'fp-ts/lib/ReadonlyArray.js'
 import ts from 'typescript'
 import { afterAll, describe, expect, it } from 'vitest'
 import * as N from '../src/index.js'
+import * as T from '../src/testing/arbitraries.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const srcDir = path.join(root, 'src')
@@ -45,6 +46,7 @@ type Modules = ReadonlyMap<string, Readonly<Record<string, unknown>>>
 
 const MODULES: Modules = new Map<string, Readonly<Record<string, unknown>>>([
   ['neural-circuit-diagrams', N],
+  ['neural-circuit-diagrams/testing', T],
   ['fp-ts/lib/Either.js', E],
   ['fp-ts/lib/function.js', F],
   ['fp-ts/lib/Option.js', O],
@@ -510,7 +512,7 @@ const instrument = (ex: Example, modules: Modules): Instrumented => {
       (s) =>
         ts.isImportDeclaration(s) &&
         ts.isStringLiteral(s.moduleSpecifier) &&
-        s.moduleSpecifier.text === 'neural-circuit-diagrams',
+        s.moduleSpecifier.text.startsWith('neural-circuit-diagrams'),
     ),
   }
 }
