@@ -1,6 +1,8 @@
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
+import { termWithSizesArb } from '../src/testing/arbitraries.js'
+import { evaluate } from '../src/eval/evaluate.js'
 import {
   type DecodeProblem,
   type Dim,
@@ -434,6 +436,22 @@ describe('round trip of random terms', () => {
         expect(E.isRight(back) && encodeTerm(back.right)).toEqual(json)
       }),
       { numRuns: 100 },
+    )
+  })
+})
+
+describe('round trip of terms from the project generator (src/testing)', () => {
+  it('decode(encode(t)) equals t and evaluates the same, on terms reaching every constructor', () => {
+    fc.assert(
+      fc.property(termWithSizesArb({ depth: 3 }), (c) => {
+        const back = termFromJson(termToJson(c.term))
+        expect(back).toEqual(E.right(c.term))
+        if (E.isRight(back))
+          expect(evaluate(back.right, c.sizes, c.inputs, c.params)).toEqual(
+            evaluate(c.term, c.sizes, c.inputs, c.params),
+          )
+      }),
+      { numRuns: 300 },
     )
   })
 })
