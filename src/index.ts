@@ -33,3 +33,18 @@ export * from './models/mlp.js'
 export * from './models/attention.js'
 export * from './models/conv.js'
 export { withChildren, mapTerm } from './core/update.js'
+export { rebuild, isTerm, type TermNode, type TermArgs } from './linear/rebuild.js'
+export { termEquals } from './core/equal.js'
+export * from './rewrite/pattern.js'
+export {
+  matchAll,
+  matchFirst,
+  matchWindow,
+  instantiate,
+  showBindings,
+  type Bindings,
+  type Bound,
+} from './rewrite/match.js'
+export * from './rewrite/path.js'
+export * from './rewrite/rule.js'
+export * from './rewrite/strategy.js'

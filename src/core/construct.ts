@@ -55,7 +55,7 @@ export const frozen = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => Object.free
  */
 export const id = (type: TypeLike): Term => {
   const t = toType(type)
-  return make({ kind: 'id', dom: t, cod: t, poly: identityPoly(t.length) })
+  return make({ kind: 'id', type: t, dom: t, cod: t, poly: identityPoly(t.length) })
 }
 
 const permutationHint = (got: Shape, want: Shape): string | undefined => {

@@ -31,6 +31,7 @@ interface Typed {
 /** The identity on a tuple type. */
 export interface Id extends Typed {
   readonly kind: 'id'
+  readonly type: TupleType
 }
 
 /** `f ; g ; ...`: the parts in sequence (paper section 2.2). Kept flattened, at least two parts. */

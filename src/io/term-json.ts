@@ -216,7 +216,7 @@ export interface TermDocument {
 export const encodeTerm = (term: Term): TermJson => {
   switch (term.kind) {
     case 'id':
-      return { kind: 'id', type: encodeType(term.dom) }
+      return { kind: 'id', type: encodeType(term.type) }
     case 'seq':
       return { kind: 'seq', parts: term.parts.map(encodeTerm) }
     case 'par':

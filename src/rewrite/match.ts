@@ -1,0 +1,355 @@
+/**
+ * Matching patterns against terms, and instantiating patterns from bindings.
+ *
+ * Matching is modulo associativity of `seq` and `par` (terms are kept flattened): a `seq` pattern
+ * of n parts matches a sequence whose parts split into n consecutive groups, a term metavariable
+ * taking one or more parts (bound to their sequence), any other pattern exactly one. Shape
+ * metavariables inside a shape take any number of consecutive dims. Matches are enumerated
+ * lazily, with backtracking, in a fixed order: shorter groups first, left to right.
+ *
+ * @packageDocumentation
+ */
+import { dataEquals, isDim } from '../core/equal.js'
+import { TermError, absurd, fail } from '../core/errors.js'
+import { dimKey } from '../core/dim.js'
+import { par, seq } from '../core/construct.js'
+import { show } from '../core/show.js'
+import type { Term } from '../core/term.js'
+import { showType, type TupleType } from '../core/types.js'
+import { type TermNode, rebuild } from '../linear/rebuild.js'
+import { type Computed, type Meta, type Pattern, type Sort, isComputed, isMeta } from './pattern.js'
+
+/** What a metavariable is bound to. */
+export interface Bound {
+  readonly sort: Sort
+  readonly value: unknown
+}
+
+/** Metavariables and their values. */
+export type Bindings = ReadonlyMap<string, Bound>
+
+interface State {
+  readonly bindings: Bindings
+  readonly deferred: ReadonlyArray<{ readonly pattern: Computed; readonly value: unknown }>
+}
+
+const isTermValue = (x: unknown): x is Term =>
+  typeof x === 'object' && x !== null && !Array.isArray(x) && 'linearity' in x
+
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x)
+
+const DERIVED = new Set(['dom', 'cod', 'linearity', 'poly'])
+
+const bind = (s: State, name: string, sort: Sort, value: unknown): State => {
+  const next = new Map(s.bindings)
+  next.set(name, { sort, value })
+  return { bindings: next, deferred: s.deferred }
+}
+
+const sameBound = (sort: Sort, a: unknown, b: unknown): boolean =>
+  sort === 'dim' && isDim(a) && isDim(b) ? dimKey(a) === dimKey(b) : dataEquals(a, b)
+
+function* matchMeta(p: Meta, x: unknown, s: State): Generator<State> {
+  const fits =
+    p.sort === 'term'
+      ? isTermValue(x)
+      : p.sort === 'dim'
+        ? isDim(x)
+        : p.sort === 'shape' || p.sort === 'type'
+          ? Array.isArray(x)
+          : true
+  if (!fits) return
+  const old = s.bindings.get(p.name)
+  if (old === undefined) yield bind(s, p.name, p.sort, x)
+  else if (old.sort === p.sort && sameBound(p.sort, old.value, x)) yield s
+}
+
+function* matchComputed(p: Computed, x: unknown, s: State): Generator<State> {
+  if (p.op === 'concat') {
+    if (!Array.isArray(x)) return
+    yield* matchConcat(p.parts, 0, x, 0, s)
+    return
+  }
+  const bound = s.bindings.get(p.term)
+  if (bound === undefined) {
+    yield { bindings: s.bindings, deferred: [...s.deferred, { pattern: p, value: x }] }
+    return
+  }
+  const t = bound.value as Term
+  if (dataEquals(p.op === 'dom' ? t.dom : t.cod, x)) yield s
+}
+
+function* matchConcat(
+  parts: ReadonlyArray<Pattern>,
+  i: number,
+  x: ReadonlyArray<unknown>,
+  at: number,
+  s: State,
+): Generator<State> {
+  if (i === parts.length) {
+    if (at === x.length) yield s
+    return
+  }
+  const last = i === parts.length - 1
+  for (let end = last ? x.length : at; end <= x.length; end++)
+    for (const s2 of matchNode(parts[i] as Pattern, x.slice(at, end), s))
+      yield* matchConcat(parts, i + 1, x, end, s2)
+}
+
+const isShapeMeta = (p: Pattern): p is Meta => isMeta(p) && p.sort === 'shape'
+
+function* matchArray(
+  p: ReadonlyArray<Pattern>,
+  i: number,
+  x: ReadonlyArray<unknown>,
+  j: number,
+  s: State,
+): Generator<State> {
+  if (i === p.length) {
+    if (j === x.length) yield s
+    return
+  }
+  const q = p[i] as Pattern
+  if (isShapeMeta(q)) {
+    const old = s.bindings.get(q.name)
+    if (old !== undefined) {
+      const v = old.value as ReadonlyArray<unknown>
+      if (j + v.length <= x.length && dataEquals(v, x.slice(j, j + v.length)))
+        yield* matchArray(p, i + 1, x, j + v.length, s)
+      return
+    }
+    for (let end = j; end <= x.length; end++)
+      yield* matchArray(p, i + 1, x, end, bind(s, q.name, 'shape', x.slice(j, end)))
+    return
+  }
+  if (j >= x.length) return
+  for (const s2 of matchNode(q, x[j], s)) yield* matchArray(p, i + 1, x, j + 1, s2)
+}
+
+/** Group a term's consecutive parts as a `seq` or `par` pattern's parts. */
+function* matchGroups(
+  kind: 'seq' | 'par',
+  p: ReadonlyArray<Pattern>,
+  i: number,
+  parts: ReadonlyArray<Term>,
+  j: number,
+  s: State,
+): Generator<State> {
+  if (i === p.length) {
+    if (j === parts.length) yield s
+    return
+  }
+  const q = p[i] as Pattern
+  const rest = p.length - i - 1
+  const takesMany = isMeta(q) && q.sort === 'term'
+  const most = takesMany ? parts.length - j - rest : 1
+  for (let n = 1; n <= most; n++) {
+    const group = parts.slice(j, j + n)
+    if (group.length < n) return
+    const x = n === 1 ? (group[0] as Term) : kind === 'seq' ? seq(...group) : par(...group)
+    for (const s2 of matchNode(q, x, s)) yield* matchGroups(kind, p, i + 1, parts, j + n, s2)
+  }
+}
+
+function* matchNode(p: Pattern, x: unknown, s: State): Generator<State> {
+  if (p === undefined || typeof p !== 'object' || p === null) {
+    if (p === x) yield s
+    return
+  }
+  if (Array.isArray(p)) {
+    if (Array.isArray(x)) yield* matchArray(p, 0, x, 0, s)
+    return
+  }
+  if (isMeta(p)) {
+    yield* matchMeta(p, x, s)
+    return
+  }
+  if (isComputed(p)) {
+    yield* matchComputed(p, x, s)
+    return
+  }
+  if (isTermValue(p)) {
+    if (isTermValue(x) && dataEquals(p, x)) yield s
+    return
+  }
+  if (isDim(p)) {
+    if (isDim(x) && dimKey(p) === dimKey(x)) yield s
+    return
+  }
+  if (!isRecord(x)) return
+  const r = p as Record<string, Pattern>
+  if ((r.kind === 'seq' || r.kind === 'par') && isTermValue(x)) {
+    if (x.kind === r.kind)
+      yield* matchGroups(r.kind, r.parts as ReadonlyArray<Pattern>, 0, x.parts, 0, s)
+    return
+  }
+  const keys = Object.keys(r).filter((k) => !DERIVED.has(k))
+  const xKeys = Object.keys(x).filter((k) => !DERIVED.has(k))
+  if (xKeys.some((k) => !(k in r))) return
+  if (keys.some((k) => r[k] !== undefined && !(k in x))) return
+  yield* matchFields(r, keys, 0, x, s)
+}
+
+function* matchFields(
+  r: Record<string, Pattern>,
+  keys: ReadonlyArray<string>,
+  i: number,
+  x: Record<string, unknown>,
+  s: State,
+): Generator<State> {
+  if (i === keys.length) {
+    yield s
+    return
+  }
+  const k = keys[i] as string
+  for (const s2 of matchNode(r[k], x[k], s)) yield* matchFields(r, keys, i + 1, x, s2)
+}
+
+const resolveDeferred = (s: State): Bindings | undefined => {
+  for (const d of s.deferred) {
+    const value = evaluateComputed(d.pattern, s.bindings)
+    if (value === undefined || !dataEquals(value, d.value)) return undefined
+  }
+  return s.bindings
+}
+
+const evaluateComputed = (p: Computed, b: Bindings): unknown => {
+  if (p.op === 'concat') {
+    const parts = p.parts.map((q) => instantiateData(q, b))
+    return parts.every(Array.isArray) ? parts.flat() : undefined
+  }
+  const t = b.get(p.term)
+  if (t === undefined || !isTermValue(t.value)) return undefined
+  return p.op === 'dom' ? t.value.dom : t.value.cod
+}
+
+/**
+ * Every way the pattern matches the term (or a part of its data), as bindings.
+ *
+ * @example
+ * ```ts
+ * import { matchAll, P, v, seq, relu, tanh, mean } from 'neural-circuit-diagrams'
+ * const t = seq(relu('k'), tanh('k'), mean('k'))
+ * Array.from(matchAll(P.seq(v.term('f'), v.term('g')), t)).length // 2
+ * ```
+ */
+export function* matchAll(
+  p: Pattern,
+  x: unknown,
+  initial: Bindings = new Map(),
+): Generator<Bindings> {
+  for (const s of matchNode(p, x, { bindings: initial, deferred: [] })) {
+    const b = resolveDeferred(s)
+    if (b !== undefined) yield b
+  }
+}
+
+/** The first match, if any. */
+export const matchFirst = (
+  p: Pattern,
+  x: unknown,
+  initial: Bindings = new Map(),
+): Bindings | undefined => {
+  for (const b of matchAll(p, x, initial)) return b
+  return undefined
+}
+
+/** Match a `seq` or `par` pattern against the parts `[start, end)` of a sequence or stack. */
+export function* matchWindow(
+  p: Pattern,
+  x: Term,
+  start: number,
+  end: number,
+  initial: Bindings = new Map(),
+): Generator<Bindings> {
+  if (!isRecord(p) || isTermValue(p) || (x.kind !== 'seq' && x.kind !== 'par')) return
+  const r = p as Record<string, Pattern>
+  if (r.kind !== x.kind) return
+  const parts = x.parts.slice(start, end)
+  for (const s of matchGroups(x.kind, r.parts as ReadonlyArray<Pattern>, 0, parts, 0, {
+    bindings: initial,
+    deferred: [],
+  })) {
+    const b = resolveDeferred(s)
+    if (b !== undefined) yield b
+  }
+}
+
+const instantiateData = (p: Pattern, b: Bindings): unknown => {
+  if (p === undefined || typeof p !== 'object' || p === null) return p
+  if (Array.isArray(p))
+    return p.flatMap((q: Pattern) => {
+      if (isShapeMeta(q)) return instantiateData(q, b) as unknown[]
+      return [instantiateData(q, b)]
+    })
+  if (isMeta(p)) {
+    const bound = b.get(p.name)
+    if (bound === undefined)
+      return fail('bad-argument', `instantiate: the metavariable ?${p.name} is not bound`, {
+        expected: `a binding for ?${p.name} (${p.sort})`,
+        got: `bindings of ${[...b.keys()].map((k) => `?${k}`).join(', ') || 'nothing'}`,
+      })
+    return bound.value
+  }
+  if (isComputed(p)) {
+    const value = evaluateComputed(p, b)
+    if (value === undefined)
+      return fail('bad-argument', `instantiate: cannot compute ${p.op}`, {
+        expected: 'bound terms for dom/cod, lists for concat',
+        got: `bindings of ${[...b.keys()].map((k) => `?${k}`).join(', ')}`,
+      })
+    return value
+  }
+  if (isTermValue(p) || isDim(p)) return p
+  const out: Record<string, unknown> = {}
+  for (const [k, q] of Object.entries(p as Record<string, Pattern>)) out[k] = instantiateData(q, b)
+  return out
+}
+
+/**
+ * Build the term a pattern describes under the bindings, through the smart constructors (so it is
+ * type-checked). Throws a `TermError` for an unbound metavariable or an ill-typed result.
+ *
+ * @example
+ * ```ts
+ * import { instantiate, P, v, relu, show } from 'neural-circuit-diagrams'
+ * show(instantiate(P.seq(v.term('f'), v.term('f')), new Map([['f', { sort: 'term', value: relu('k') }]])))
+ * // 'relu[k] ; relu[k]'
+ * ```
+ */
+export const instantiate = (p: Pattern, b: Bindings): Term => {
+  const data = instantiateData(p, b)
+  if (!isRecord(data))
+    return fail('bad-argument', 'instantiate: the pattern does not describe a term', {
+      expected: 'a term pattern',
+      got: JSON.stringify(data),
+    })
+  return rebuild(data as TermNode)
+}
+
+/** Print bindings: `?f = relu[k], ?a = k`. */
+export const showBindings = (b: Bindings): string =>
+  [...b.entries()]
+    .map(([name, { sort, value }]) => `?${name} = ${showValue(sort, value)}`)
+    .join(', ')
+
+const showValue = (sort: Sort, value: unknown): string => {
+  switch (sort) {
+    case 'term':
+      return show(value as Term, { maxLength: 80 })
+    case 'dim':
+      return isDim(value) ? dimKey(value) : String(value)
+    case 'shape':
+      return `[${(value as ReadonlyArray<unknown>).map((d) => (isDim(d) ? dimKey(d) : String(d))).join(' ')}]`
+    case 'type':
+      return showType(value as TupleType)
+    case 'value':
+      return JSON.stringify(value)
+    default:
+      return absurd(sort)
+  }
+}
+
+/** Whether an error is the engine's (a refused construction), as opposed to a bug. @internal */
+export const isTermError = (e: unknown): e is TermError => e instanceof TermError

@@ -1,0 +1,270 @@
+/**
+ * Rules (laws): a name, a left and a right pattern, side conditions, and the paper's source. A
+ * rule rewrites a sub-term matching one side into the other side instantiated with the same
+ * bindings; both directions are available unless the rule says it is one-way. Built-in laws and
+ * users' rules are made the same way, with {@link rule}.
+ *
+ * @packageDocumentation
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { dataEquals } from '../core/equal.js'
+import { TermError, fail } from '../core/errors.js'
+import { show } from '../core/show.js'
+import type { Term } from '../core/term.js'
+import { showType, typeEquals } from '../core/types.js'
+import { type Bindings, instantiate, matchAll, matchWindow, showBindings } from './match.js'
+import { type Location, nodeAt, replaceAt, showLocation, subtermAt } from './path.js'
+import { type Pattern, type Sort, isComputed, isMeta, showPattern } from './pattern.js'
+
+/** A side condition on the bindings of a rule. */
+export type Condition =
+  | { readonly kind: 'linear'; readonly term: string }
+  | { readonly kind: 'multilinear'; readonly term: string }
+  | {
+      readonly kind: 'holds'
+      /** What the condition asks, for reports: "?f is element-wise". */
+      readonly description: string
+      readonly test: (b: Bindings) => boolean
+    }
+
+/** `?name` is linear (paper Fig. 16): the analysis of `linearity.ts` says so. */
+export const linear = (term: string): Condition => ({ kind: 'linear', term })
+/** `?name` is multilinear or linear (paper section 2.4.1). */
+export const multilinear = (term: string): Condition => ({ kind: 'multilinear', term })
+/** A condition given by a test on the bindings. */
+export const holds = (description: string, test: (b: Bindings) => boolean): Condition => ({
+  kind: 'holds',
+  description,
+  test,
+})
+
+/** Which way a rule is used. */
+export type Direction = 'forward' | 'backward'
+
+/** A law. */
+export interface Rule {
+  /** `family/kebab-name`: API, cited by proofs; never renamed without an alias. */
+  readonly name: string
+  readonly lhs: Pattern
+  readonly rhs: Pattern
+  readonly when: ReadonlyArray<Condition>
+  /** Where the paper states it: 'Fig. 17', 'section 2.4.1'. */
+  readonly source: string
+  /** Whether the rule may be used right to left. */
+  readonly bidirectional: boolean
+}
+
+/** Options of {@link rule}. */
+export interface RuleOptions {
+  readonly when?: ReadonlyArray<Condition>
+  readonly source?: string
+  /** Only left to right (the right side loses information, or the left binds more). */
+  readonly oneWay?: boolean
+}
+
+const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*\/[a-z0-9]+(-[a-z0-9]+)*$/
+
+/** The metavariables a pattern binds, and those it only refers to (in computed values). */
+const metavariables = (p: Pattern): { binds: Map<string, Sort>; refers: Set<string> } => {
+  const binds = new Map<string, Sort>()
+  const refers = new Set<string>()
+  const walk = (q: Pattern): void => {
+    if (q === undefined || typeof q !== 'object' || q === null) return
+    if (Array.isArray(q)) return q.forEach(walk)
+    if (isMeta(q)) {
+      binds.set(q.name, q.sort)
+      return
+    }
+    if (isComputed(q)) {
+      if (q.op === 'concat') q.parts.forEach(walk)
+      else refers.add(q.term)
+      return
+    }
+    if ('linearity' in q) return
+    Object.values(q as Record<string, Pattern>).forEach(walk)
+  }
+  walk(p)
+  return { binds, refers }
+}
+
+/**
+ * Declare a law. Refuses a malformed name, a side whose metavariables the other side does not
+ * bind (checked in both directions unless `oneWay`), a metavariable used with two sorts, and a
+ * condition on an unbound metavariable.
+ *
+ * @example
+ * ```ts
+ * import { rule, P, v, show, seq, id, relu, rewriteAt } from 'neural-circuit-diagrams'
+ * const idLeft = rule('my/id-left', P.seq(P.id(v.dom('f')), v.term('f')), v.term('f'))
+ * const t = seq(id([['k']]), relu('k'))
+ * show(rewriteAt(idLeft, { path: [] })(t).term) // 'relu[k]'
+ * ```
+ */
+export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOptions = {}): Rule => {
+  if (!NAME.test(name))
+    fail('bad-argument', `rule: '${name}' is not a law name`, {
+      expected: "'family/kebab-name', such as 'category/id-left'",
+      got: JSON.stringify(name),
+    })
+  const l = metavariables(lhs)
+  const r = metavariables(rhs)
+  for (const [v, sort] of r.binds)
+    if (l.binds.has(v) && l.binds.get(v) !== sort)
+      fail(
+        'bad-argument',
+        `rule ${name}: ?${v} is a ${l.binds.get(v)} on the left and a ${sort} on the right`,
+      )
+  const unbound = (
+    need: ReturnType<typeof metavariables>,
+    have: ReturnType<typeof metavariables>,
+  ) => [...need.binds.keys(), ...need.refers].filter((v) => !have.binds.has(v))
+  const missingRight = unbound(r, l)
+  if (missingRight.length > 0)
+    fail('bad-argument', `rule ${name}: the right side uses metavariables the left does not bind`, {
+      expected: `only ${[...l.binds.keys()].map((v) => `?${v}`).join(', ')}`,
+      got: missingRight.map((v) => `?${v}`).join(', '),
+      hint: 'bind them on the left, or compute them (v.dom, v.cod) from bound terms',
+    })
+  const missingLeft = unbound(l, r).filter((v) => !l.refers.has(v) || !r.binds.has(v))
+  const leftOnly = [...l.binds.keys()].filter((v) => !r.binds.has(v) && !r.refers.has(v))
+  if (!options.oneWay && (leftOnly.length > 0 || missingLeft.some((v) => !l.binds.has(v))))
+    fail('bad-argument', `rule ${name}: the left side binds metavariables the right does not`, {
+      expected: 'the same metavariables on both sides of a two-way rule',
+      got: leftOnly.map((v) => `?${v}`).join(', '),
+      hint: 'declare it { oneWay: true }, or mention them on the right',
+    })
+  for (const c of options.when ?? [])
+    if (c.kind !== 'holds' && !l.binds.has(c.term))
+      fail(
+        'bad-argument',
+        `rule ${name}: a condition names ?${c.term}, which the left does not bind`,
+      )
+  return Object.freeze({
+    name,
+    lhs,
+    rhs,
+    when: Object.freeze([...(options.when ?? [])]),
+    source: options.source ?? '',
+    bidirectional: !options.oneWay,
+  })
+}
+
+/** Why a rule did not apply. */
+export interface Blocked {
+  readonly reason: 'no-match' | 'condition' | 'type' | 'direction' | 'location'
+  readonly message: string
+}
+
+/** One rewrite: the data of a proof step. */
+export interface Step {
+  readonly rule: string
+  readonly direction: Direction
+  readonly location: Location
+  readonly bindings: Bindings
+}
+
+/** The result of a rewrite. */
+export interface Rewritten {
+  readonly term: Term
+  readonly step: Step
+}
+
+const conditionHolds = (c: Condition, b: Bindings): boolean => {
+  if (c.kind === 'holds') return c.test(b)
+  const t = b.get(c.term)?.value as Term | undefined
+  if (t === undefined) return false
+  return c.kind === 'linear' ? t.linearity === 'linear' : t.linearity !== 'nonlinear'
+}
+
+const describeCondition = (c: Condition): string =>
+  c.kind === 'holds' ? c.description : `?${c.term} is ${c.kind}`
+
+const sides = (r: Rule, d: Direction): readonly [Pattern, Pattern] =>
+  d === 'forward' ? [r.lhs, r.rhs] : [r.rhs, r.lhs]
+
+/**
+ * Try the matches of a rule at one location in order; the first whose conditions hold and whose
+ * instance has the redex's type wins. `bindings`, when given, must be the match's bindings
+ * exactly (proof replay).
+ */
+export const applyAt = (
+  r: Rule,
+  t: Term,
+  location: Location,
+  direction: Direction = 'forward',
+  expected?: Bindings,
+): E.Either<Blocked, Rewritten> => {
+  if (direction === 'backward' && !r.bidirectional)
+    return E.left({ reason: 'direction', message: `${r.name} is one-way (left to right only)` })
+  let node: Term
+  let redex: Term
+  try {
+    node = nodeAt(t, location.path)
+    redex = subtermAt(t, location)
+  } catch (e) {
+    if (e instanceof TermError) return E.left({ reason: 'location', message: e.summary })
+    throw e
+  }
+  const [from, to] = sides(r, direction)
+  const candidates =
+    location.range === undefined
+      ? matchAll(from, redex)
+      : matchWindow(from, node, location.range[0], location.range[1])
+  let blocked: Blocked = {
+    reason: 'no-match',
+    message: `${r.name}: ${showPattern(from)} does not match ${show(redex, { maxLength: 120 })}`,
+  }
+  for (const b of candidates) {
+    if (expected !== undefined && !sameBindings(b, expected)) {
+      blocked = {
+        reason: 'no-match',
+        message: `${r.name}: the match binds ${showBindings(b)}, not the recorded ${showBindings(expected)}`,
+      }
+      continue
+    }
+    const failed = r.when.find((c) => !conditionHolds(c, b))
+    if (failed !== undefined) {
+      blocked = {
+        reason: 'condition',
+        message: `${r.name}: ${describeCondition(failed)} fails for ${showBindings(b)}`,
+      }
+      continue
+    }
+    let result: Term
+    try {
+      result = instantiate(to, b)
+    } catch (e) {
+      if (!(e instanceof TermError)) throw e
+      blocked = {
+        reason: 'type',
+        message: `${r.name}: the other side does not type-check: ${e.summary}`,
+      }
+      continue
+    }
+    if (!typeEquals(result.dom, redex.dom) || !typeEquals(result.cod, redex.cod)) {
+      blocked = {
+        reason: 'type',
+        message: `${r.name}: gives ${showType(result.dom)} -> ${showType(result.cod)} for a redex of ${showType(redex.dom)} -> ${showType(redex.cod)}`,
+      }
+      continue
+    }
+    return E.right({
+      term: replaceAt(t, location, result),
+      step: { rule: r.name, direction, location, bindings: b },
+    })
+  }
+  return E.left(blocked)
+}
+
+const sameBindings = (a: Bindings, b: Bindings): boolean => {
+  if (a.size !== b.size) return false
+  for (const [k, x] of a) {
+    const y = b.get(k)
+    if (y === undefined || y.sort !== x.sort || !dataEquals(x.value, y.value)) return false
+  }
+  return true
+}
+
+/** Print a step: `category/id-left → at /2[0..2) with ?f = relu[k]`. */
+export const showStep = (s: Step): string =>
+  `${s.rule} ${s.direction === 'forward' ? '→' : '←'} at ${showLocation(s.location)}${s.bindings.size > 0 ? ` with ${showBindings(s.bindings)}` : ''}`
