@@ -17,7 +17,15 @@ import { show } from '../core/show.js'
 import type { Term } from '../core/term.js'
 import { showType, type TupleType } from '../core/types.js'
 import { type TermNode, rebuild } from '../linear/rebuild.js'
-import { type Computed, type Meta, type Pattern, type Sort, isComputed, isMeta } from './pattern.js'
+import {
+  type Computed,
+  type Meta,
+  type Pattern,
+  type Sort,
+  isComputed,
+  isMeta,
+  isNamed,
+} from './pattern.js'
 
 /** What a metavariable is bound to. */
 export interface Bound {
@@ -76,8 +84,7 @@ function* matchComputed(p: Computed, x: unknown, s: State): Generator<State> {
     yield { bindings: s.bindings, deferred: [...s.deferred, { pattern: p, value: x }] }
     return
   }
-  const t = bound.value as Term
-  if (dataEquals(p.op === 'dom' ? t.dom : t.cod, x)) yield s
+  if (dataEquals(evaluateComputed(p, s.bindings), x)) yield s
 }
 
 function* matchConcat(
@@ -99,6 +106,12 @@ function* matchConcat(
 
 const isShapeMeta = (p: Pattern): p is Meta => isMeta(p) && p.sort === 'shape'
 
+const isSegment = (p: Pattern): p is Extract<Computed, { op: 'segment' }> =>
+  isComputed(p) && p.op === 'segment'
+
+/** Pattern nodes that stand for several consecutive entries of a list. */
+const isSpliced = (p: Pattern): boolean => isShapeMeta(p) || isSegment(p)
+
 function* matchArray(
   p: ReadonlyArray<Pattern>,
   i: number,
@@ -111,6 +124,21 @@ function* matchArray(
     return
   }
   const q = p[i] as Pattern
+  if (isSegment(q)) {
+    const v = evaluateComputed(q, s.bindings) as ReadonlyArray<unknown> | undefined
+    if (v === undefined) {
+      // Not yet known: try every length, and check once the term is bound.
+      for (let end = j; end <= x.length; end++)
+        yield* matchArray(p, i + 1, x, end, {
+          bindings: s.bindings,
+          deferred: [...s.deferred, { pattern: q, value: x.slice(j, end) }],
+        })
+      return
+    }
+    if (j + v.length <= x.length && dataEquals(v, x.slice(j, j + v.length)))
+      yield* matchArray(p, i + 1, x, j + v.length, s)
+    return
+  }
   if (isShapeMeta(q)) {
     const old = s.bindings.get(q.name)
     if (old !== undefined) {
@@ -163,6 +191,12 @@ function* matchNode(p: Pattern, x: unknown, s: State): Generator<State> {
   }
   if (isMeta(p)) {
     yield* matchMeta(p, x, s)
+    return
+  }
+  if (isNamed(p)) {
+    if (!isTermValue(x)) return
+    for (const s2 of matchMeta({ kind: 'meta', sort: 'term', name: p.name }, x, s))
+      yield* matchNode(p.pattern, x, s2)
     return
   }
   if (isComputed(p)) {
@@ -221,6 +255,7 @@ const evaluateComputed = (p: Computed, b: Bindings): unknown => {
   }
   const t = b.get(p.term)
   if (t === undefined || !isTermValue(t.value)) return undefined
+  if (p.op === 'segment') return (p.of === 'dom' ? t.value.dom : t.value.cod)[p.index]
   return p.op === 'dom' ? t.value.dom : t.value.cod
 }
 
@@ -280,7 +315,7 @@ const instantiateData = (p: Pattern, b: Bindings): unknown => {
   if (p === undefined || typeof p !== 'object' || p === null) return p
   if (Array.isArray(p))
     return p.flatMap((q: Pattern) => {
-      if (isShapeMeta(q)) return instantiateData(q, b) as unknown[]
+      if (isSpliced(q)) return instantiateData(q, b) as unknown[]
       return [instantiateData(q, b)]
     })
   if (isMeta(p)) {
@@ -292,6 +327,7 @@ const instantiateData = (p: Pattern, b: Bindings): unknown => {
       })
     return bound.value
   }
+  if (isNamed(p)) return instantiateData(p.pattern, b)
   if (isComputed(p)) {
     const value = evaluateComputed(p, b)
     if (value === undefined)

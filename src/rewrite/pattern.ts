@@ -26,6 +26,20 @@ export interface Meta {
 export type Computed =
   | { readonly kind: 'computed'; readonly op: 'dom' | 'cod'; readonly term: string }
   | { readonly kind: 'computed'; readonly op: 'concat'; readonly parts: ReadonlyArray<Pattern> }
+  | {
+      readonly kind: 'computed'
+      readonly op: 'segment'
+      readonly of: 'dom' | 'cod'
+      readonly term: string
+      readonly index: number
+    }
+
+/** A pattern that also binds what it matches to a term metavariable (`f@p`). */
+export interface Named {
+  readonly kind: 'named'
+  readonly name: string
+  readonly pattern: Pattern
+}
 
 /**
  * A pattern: constructor data with metavariables and computed values anywhere. Sub-term fields
@@ -34,6 +48,7 @@ export type Computed =
 export type Pattern =
   | Meta
   | Computed
+  | Named
   | Term
   | Dim
   | string
@@ -56,6 +71,13 @@ export const isComputed = (p: Pattern): p is Computed =>
   p !== null &&
   !Array.isArray(p) &&
   (p as { kind?: unknown }).kind === 'computed'
+
+/** Whether a pattern node binds what it matches. */
+export const isNamed = (p: Pattern): p is Named =>
+  typeof p === 'object' &&
+  p !== null &&
+  !Array.isArray(p) &&
+  (p as { kind?: unknown }).kind === 'named'
 
 const meta = (sort: Sort, name: string): Meta => Object.freeze({ kind: 'meta', sort, name })
 
@@ -83,6 +105,14 @@ export const v = {
   dom: (name: string): Computed => Object.freeze({ kind: 'computed', op: 'dom', term: name }),
   /** The codomain of the term bound to `name`. */
   cod: (name: string): Computed => Object.freeze({ kind: 'computed', op: 'cod', term: name }),
+  /**
+   * The axes of segment `index` of the domain or codomain of the term bound to `name`; spliced
+   * into the shape where it stands, like a shape metavariable.
+   */
+  segment: (of: 'dom' | 'cod', name: string, index: number): Computed =>
+    Object.freeze({ kind: 'computed', op: 'segment', of, term: name, index }),
+  /** Match `pattern` and bind the whole matched term to `name` too. */
+  as: (name: string, pattern: Pattern): Named => Object.freeze({ kind: 'named', name, pattern }),
   /** The concatenation of lists (tuple types, shapes, placements). */
   concat: (...parts: ReadonlyArray<Pattern>): Computed =>
     Object.freeze({ kind: 'computed', op: 'concat', parts: Object.freeze([...parts]) }),
@@ -165,10 +195,13 @@ export const showPattern = (p: Pattern): string => {
   if (Array.isArray(p)) return `[${showList(p)}]`
   if (isMeta(p)) return `?${p.name}`
   if ('linearity' in p) return show(p as Term)
+  if (isNamed(p)) return `${p.name}@(${showPattern(p.pattern)})`
   if (isComputed(p))
     return p.op === 'concat'
       ? `concat(${p.parts.map(showPattern).join(', ')})`
-      : `${p.op} ${p.term}`
+      : p.op === 'segment'
+        ? `${p.of} ${p.term}.${p.index}`
+        : `${p.op} ${p.term}`
   const r = p as Record<string, Pattern>
   switch (String(r.kind)) {
     case 'seq':

@@ -14,12 +14,26 @@ import type { Term } from '../core/term.js'
 import { showType, typeEquals } from '../core/types.js'
 import { type Bindings, instantiate, matchAll, matchWindow, showBindings } from './match.js'
 import { type Location, nodeAt, replaceAt, showLocation, subtermAt } from './path.js'
-import { type Pattern, type Sort, isComputed, isMeta, showPattern } from './pattern.js'
+import {
+  type Computed,
+  type Pattern,
+  type Sort,
+  isComputed,
+  isMeta,
+  isNamed,
+  showPattern,
+} from './pattern.js'
 
 /** A side condition on the bindings of a rule. */
 export type Condition =
   | { readonly kind: 'linear'; readonly term: string }
   | { readonly kind: 'multilinear'; readonly term: string }
+  | {
+      readonly kind: 'same'
+      /** Two computed types (`v.dom('h')`, `v.cod('f')`) that must be equal. */
+      readonly left: Computed
+      readonly right: Computed
+    }
   | {
       readonly kind: 'holds'
       /** What the condition asks, for reports: "?f is element-wise". */
@@ -31,6 +45,12 @@ export type Condition =
 export const linear = (term: string): Condition => ({ kind: 'linear', term })
 /** `?name` is multilinear or linear (paper section 2.4.1). */
 export const multilinear = (term: string): Condition => ({ kind: 'multilinear', term })
+/**
+ * Two types computed from bound terms are equal, e.g. `same(v.cod('f'), v.dom('h'))`: the types
+ * that make a pattern's pieces fit together (the generator of `checkLaw` draws by them).
+ */
+export const same = (left: Computed, right: Computed): Condition => ({ kind: 'same', left, right })
+
 /** A condition given by a test on the bindings. */
 export const holds = (description: string, test: (b: Bindings) => boolean): Condition => ({
   kind: 'holds',
@@ -78,6 +98,11 @@ const metavariables = (p: Pattern): { binds: Map<string, Sort>; refers: Set<stri
     if (isComputed(q)) {
       if (q.op === 'concat') q.parts.forEach(walk)
       else refers.add(q.term)
+      return
+    }
+    if (isNamed(q)) {
+      binds.set(q.name, 'term')
+      walk(q.pattern)
       return
     }
     if ('linearity' in q) return
@@ -134,7 +159,7 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
       hint: 'declare it { oneWay: true }, or mention them on the right',
     })
   for (const c of options.when ?? [])
-    if (c.kind !== 'holds' && !l.binds.has(c.term))
+    if ((c.kind === 'linear' || c.kind === 'multilinear') && !l.binds.has(c.term))
       fail(
         'bad-argument',
         `rule ${name}: a condition names ?${c.term}, which the left does not bind`,
@@ -169,15 +194,29 @@ export interface Rewritten {
   readonly step: Step
 }
 
+const computedType = (c: Computed, b: Bindings): unknown => {
+  if (c.op !== 'dom' && c.op !== 'cod') return undefined
+  const t = b.get(c.term)?.value as Term | undefined
+  return t === undefined ? undefined : c.op === 'dom' ? t.dom : t.cod
+}
+
 const conditionHolds = (c: Condition, b: Bindings): boolean => {
   if (c.kind === 'holds') return c.test(b)
+  if (c.kind === 'same') {
+    const l = computedType(c.left, b)
+    return l !== undefined && dataEquals(l, computedType(c.right, b))
+  }
   const t = b.get(c.term)?.value as Term | undefined
   if (t === undefined) return false
   return c.kind === 'linear' ? t.linearity === 'linear' : t.linearity !== 'nonlinear'
 }
 
 const describeCondition = (c: Condition): string =>
-  c.kind === 'holds' ? c.description : `?${c.term} is ${c.kind}`
+  c.kind === 'holds'
+    ? c.description
+    : c.kind === 'same'
+      ? `${showPattern(c.left)} = ${showPattern(c.right)}`
+      : `?${c.term} is ${c.kind}`
 
 const sides = (r: Rule, d: Direction): readonly [Pattern, Pattern] =>
   d === 'forward' ? [r.lhs, r.rhs] : [r.rhs, r.lhs]
