@@ -79,6 +79,7 @@ function* matchComputed(p: Computed, x: unknown, s: State): Generator<State> {
     yield* matchConcat(p.parts, 0, x, 0, s)
     return
   }
+  if (p.op === 'build') return
   const bound = s.bindings.get(p.term)
   if (bound === undefined) {
     yield { bindings: s.bindings, deferred: [...s.deferred, { pattern: p, value: x }] }
@@ -253,6 +254,7 @@ const evaluateComputed = (p: Computed, b: Bindings): unknown => {
     const parts = p.parts.map((q) => instantiateData(q, b))
     return parts.every(Array.isArray) ? parts.flat() : undefined
   }
+  if (p.op === 'build') return p.build(b)
   const t = b.get(p.term)
   if (t === undefined || !isTermValue(t.value)) return undefined
   if (p.op === 'segment') return (p.of === 'dom' ? t.value.dom : t.value.cod)[p.index]

@@ -28,6 +28,16 @@ export type Computed =
   | { readonly kind: 'computed'; readonly op: 'concat'; readonly parts: ReadonlyArray<Pattern> }
   | {
       readonly kind: 'computed'
+      readonly op: 'build'
+      /** What it builds, for printing: 'the fused einsum of ?f and ?g'. */
+      readonly description: string
+      /** A term (or other value) from the bindings; a `TermError` when it does not apply. */
+      readonly build: (
+        b: ReadonlyMap<string, { readonly sort: Sort; readonly value: unknown }>,
+      ) => unknown
+    }
+  | {
+      readonly kind: 'computed'
       readonly op: 'segment'
       readonly of: 'dom' | 'cod'
       readonly term: string
@@ -111,6 +121,14 @@ export const v = {
    */
   segment: (of: 'dom' | 'cod', name: string, index: number): Computed =>
     Object.freeze({ kind: 'computed', op: 'segment', of, term: name, index }),
+  /**
+   * A value built by a function of the bindings (the right side of a rule that no pattern can
+   * state, such as the fusion of two einsums); such a rule is one-way.
+   */
+  build: (
+    description: string,
+    build: (b: ReadonlyMap<string, { readonly sort: Sort; readonly value: unknown }>) => unknown,
+  ): Computed => Object.freeze({ kind: 'computed', op: 'build', description, build }),
   /** Match `pattern` and bind the whole matched term to `name` too. */
   as: (name: string, pattern: Pattern): Named => Object.freeze({ kind: 'named', name, pattern }),
   /** The concatenation of lists (tuple types, shapes, placements). */
@@ -201,7 +219,9 @@ export const showPattern = (p: Pattern): string => {
       ? `concat(${p.parts.map(showPattern).join(', ')})`
       : p.op === 'segment'
         ? `${p.of} ${p.term}.${p.index}`
-        : `${p.op} ${p.term}`
+        : p.op === 'build'
+          ? `{${p.description}}`
+          : `${p.op} ${p.term}`
   const r = p as Record<string, Pattern>
   switch (String(r.kind)) {
     case 'seq':

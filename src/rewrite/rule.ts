@@ -85,9 +85,12 @@ export interface RuleOptions {
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*\/[a-z0-9]+(-[a-z0-9]+)*$/
 
 /** The metavariables a pattern binds, and those it only refers to (in computed values). */
-const metavariables = (p: Pattern): { binds: Map<string, Sort>; refers: Set<string> } => {
+const metavariables = (
+  p: Pattern,
+): { binds: Map<string, Sort>; refers: Set<string>; builds: boolean } => {
   const binds = new Map<string, Sort>()
   const refers = new Set<string>()
+  let builds = false
   const walk = (q: Pattern): void => {
     if (q === undefined || typeof q !== 'object' || q === null) return
     if (Array.isArray(q)) return q.forEach(walk)
@@ -97,6 +100,7 @@ const metavariables = (p: Pattern): { binds: Map<string, Sort>; refers: Set<stri
     }
     if (isComputed(q)) {
       if (q.op === 'concat') q.parts.forEach(walk)
+      else if (q.op === 'build') builds = true
       else refers.add(q.term)
       return
     }
@@ -109,7 +113,7 @@ const metavariables = (p: Pattern): { binds: Map<string, Sort>; refers: Set<stri
     Object.values(q as Record<string, Pattern>).forEach(walk)
   }
   walk(p)
-  return { binds, refers }
+  return { binds, refers, builds }
 }
 
 /**
@@ -152,6 +156,11 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
     })
   const missingLeft = unbound(l, r).filter((v) => !l.refers.has(v) || !r.binds.has(v))
   const leftOnly = [...l.binds.keys()].filter((v) => !r.binds.has(v) && !r.refers.has(v))
+  if (!options.oneWay && (l.builds || r.builds))
+    fail('bad-argument', `rule ${name}: a side built by a function (v.build) cannot be matched`, {
+      expected: '{ oneWay: true } for a rule whose right side is built',
+      got: 'a two-way rule',
+    })
   if (!options.oneWay && (leftOnly.length > 0 || missingLeft.some((v) => !l.binds.has(v))))
     fail('bad-argument', `rule ${name}: the left side binds metavariables the right does not`, {
       expected: 'the same metavariables on both sides of a two-way rule',

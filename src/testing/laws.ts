@@ -179,7 +179,7 @@ const knownLength = (p: Pattern, s: State): number | undefined => {
         ? ns.reduce<number>((a, n) => a + (n as number), 0)
         : undefined
     }
-    if (p.op === 'segment') return undefined
+    if (p.op === 'segment' || p.op === 'build') return undefined
     const t = s.bindings.get(p.term)?.value as Term | undefined
     if (t !== undefined) return (p.op === 'dom' ? t.dom : t.cod).length
     return s.wants.get(p.term)?.[p.op]?.length
@@ -278,7 +278,7 @@ const drawType = (
       }
       return parts.length === 0 ? fc.constant({ state: s, type: [] }) : split(0, 0, s)
     }
-    if (p.op === 'segment') return cannot('a tuple type from a segment')
+    if (p.op === 'segment' || p.op === 'build') return cannot(`a tuple type from a ${p.op}`)
     const t = s.bindings.get(p.term)?.value as Term | undefined
     if (t !== undefined) {
       const type = p.op === 'dom' ? t.dom : t.cod
