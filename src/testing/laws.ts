@@ -828,10 +828,12 @@ export const checkLaw = (r: Rule, options: LawOptions = {}): void => {
  *
  * @example
  * ```ts
- * import { rule, P, v, relu } from 'neural-circuit-diagrams'
+ * import { rule, P, v } from 'neural-circuit-diagrams'
  * import { refuteLaw } from 'neural-circuit-diagrams/testing'
- * const wrong = rule('my/drop-relu', P.seq(v.term('f'), relu('a')), v.term('f'), { oneWay: true })
- * refuteLaw(wrong, 'forward').includes('before:') // true
+ * const A = v.type('A')
+ * // "The second copy is zero": false, and refuted with a printed counterexample.
+ * const wrong = rule('my/copy-zero', P.copy(A), P.seq(P.copy(A), P.par(P.id(A), P.seq(P.drop(A), P.zero(A)))))
+ * refuteLaw(wrong, 'forward').includes('before: copy(') // true
  * ```
  */
 export const refuteLaw = (
