@@ -48,3 +48,6 @@ export {
 export * from './rewrite/path.js'
 export * from './rewrite/rule.js'
 export * from './rewrite/strategy.js'
+export * from './rewrite/proof.js'
+export * from './io/proof.js'
+export * from './rewrite/rules/index.js'

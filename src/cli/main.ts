@@ -4,6 +4,8 @@
  *
  *   ncd examples [--quiet]   build the paper's examples, evaluate them, check each against a
  *                            reference computed by plain loops; exit 1 if any check fails
+ *   ncd check [paths]        replay proof documents (default: proofs/) against the law
+ *                            catalogue; exit 1 if any fails
  *   ncd help                 this text
  *
  * @packageDocumentation
@@ -12,6 +14,8 @@ import { fileURLToPath } from 'node:url'
 import { evaluate } from '../eval/evaluate.js'
 import { randomInputs, randomParams } from '../eval/random.js'
 import { show, showTyped } from '../core/show.js'
+import { lawCatalogue } from '../rewrite/rules/index.js'
+import { checkProofFiles, printProofChecks } from './check.js'
 import { type Example, examples } from './examples.js'
 
 /** The relative tolerance of the example checks. */
@@ -69,6 +73,7 @@ const runExamples = (quiet: boolean): number => {
 const HELP = `ncd: neural circuit diagrams
 
   ncd examples [--quiet]   build, print and check the paper's example diagrams
+  ncd check [paths]        replay proof documents (default: proofs/) against the laws
   ncd help                 this text
 `
 
@@ -78,6 +83,11 @@ export const main = (args: ReadonlyArray<string>): number => {
   switch (command) {
     case 'examples':
       return runExamples(rest.includes('--quiet'))
+    case 'check':
+      return printProofChecks(
+        checkProofFiles(rest.length > 0 ? rest : ['proofs'], lawCatalogue()),
+        (s) => console.log(s),
+      )
     case undefined:
     case 'help':
     case '--help':
