@@ -12,7 +12,7 @@ import { TermError, fail } from '../core/errors.js'
 import { show } from '../core/show.js'
 import type { Term } from '../core/term.js'
 import { showType, typeEquals } from '../core/types.js'
-import { type Bindings, instantiate, matchAll, matchWindow, showBindings } from './match.js'
+import { type Bindings, type Bound, instantiate, matchAll, matchWindow, showBindings } from './match.js'
 import { type Location, nodeAt, replaceAt, showLocation, subtermAt } from './path.js'
 import {
   type Computed,
@@ -72,6 +72,11 @@ export interface Rule {
   readonly source: string
   /** Whether the rule may be used right to left. */
   readonly bidirectional: boolean
+  /**
+   * Metavariables a step supplies rather than the match binds (the target of a conversion);
+   * they are recorded in the step's bindings like the others.
+   */
+  readonly given: ReadonlyArray<string>
 }
 
 /** Options of {@link rule}. */
@@ -80,6 +85,8 @@ export interface RuleOptions {
   readonly source?: string
   /** Only left to right (the right side loses information, or the left binds more). */
   readonly oneWay?: boolean
+  /** Metavariables each step supplies (see {@link Rule.given}); implies one-way. */
+  readonly given?: ReadonlyArray<string>
 }
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*\/[a-z0-9]+(-[a-z0-9]+)*$/
@@ -143,10 +150,11 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
         'bad-argument',
         `rule ${name}: ?${v} is a ${l.binds.get(v)} on the left and a ${sort} on the right`,
       )
+  const given = new Set(options.given ?? [])
   const unbound = (
     need: ReturnType<typeof metavariables>,
     have: ReturnType<typeof metavariables>,
-  ) => [...need.binds.keys(), ...need.refers].filter((v) => !have.binds.has(v))
+  ) => [...need.binds.keys(), ...need.refers].filter((v) => !have.binds.has(v) && !given.has(v))
   const missingRight = unbound(r, l)
   if (missingRight.length > 0)
     fail('bad-argument', `rule ${name}: the right side uses metavariables the left does not bind`, {
@@ -156,12 +164,16 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
     })
   const missingLeft = unbound(l, r).filter((v) => !l.refers.has(v) || !r.binds.has(v))
   const leftOnly = [...l.binds.keys()].filter((v) => !r.binds.has(v) && !r.refers.has(v))
-  if (!options.oneWay && (l.builds || r.builds))
+  if (!options.oneWay && given.size === 0 && (l.builds || r.builds))
     fail('bad-argument', `rule ${name}: a side built by a function (v.build) cannot be matched`, {
       expected: '{ oneWay: true } for a rule whose right side is built',
       got: 'a two-way rule',
     })
-  if (!options.oneWay && (leftOnly.length > 0 || missingLeft.some((v) => !l.binds.has(v))))
+  if (
+    !options.oneWay &&
+    given.size === 0 &&
+    (leftOnly.length > 0 || missingLeft.some((v) => !l.binds.has(v)))
+  )
     fail('bad-argument', `rule ${name}: the left side binds metavariables the right does not`, {
       expected: 'the same metavariables on both sides of a two-way rule',
       got: leftOnly.map((v) => `?${v}`).join(', '),
@@ -179,7 +191,8 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
     rhs,
     when: Object.freeze([...(options.when ?? [])]),
     source: options.source ?? '',
-    bidirectional: !options.oneWay,
+    bidirectional: !options.oneWay && given.size === 0,
+    given: Object.freeze([...given]),
   })
 }
 
@@ -241,6 +254,7 @@ export const applyAt = (
   location: Location,
   direction: Direction = 'forward',
   expected?: Bindings,
+  supplied?: Bindings,
 ): E.Either<Blocked, Rewritten> => {
   if (direction === 'backward' && !r.bidirectional)
     return E.left({ reason: 'direction', message: `${r.name} is one-way (left to right only)` })
@@ -254,10 +268,18 @@ export const applyAt = (
     throw e
   }
   const [from, to] = sides(r, direction)
+  // The metavariables a step supplies start the match (from the recorded step on replay).
+  const initial = new Map<string, Bound>()
+  for (const name of r.given) {
+    const b = supplied?.get(name) ?? expected?.get(name)
+    if (b === undefined)
+      return E.left({ reason: 'no-match', message: `${r.name}: the step does not supply ?${name}` })
+    initial.set(name, b)
+  }
   const candidates =
     location.range === undefined
-      ? matchAll(from, redex)
-      : matchWindow(from, node, location.range[0], location.range[1])
+      ? matchAll(from, redex, initial)
+      : matchWindow(from, node, location.range[0], location.range[1], initial)
   let blocked: Blocked = {
     reason: 'no-match',
     message: `${r.name}: ${showPattern(from)} does not match ${show(redex, { maxLength: 120 })}`,
