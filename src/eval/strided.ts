@@ -83,7 +83,9 @@ export const permute = (
   perm: ReadonlyArray<number>,
   alloc: Allocate,
 ): Float64Array => {
-  if (perm.every((p, i) => p === i)) return src
+  // Moving axes of extent 1 does not move data: the identity when the others keep their order.
+  const moved = perm.filter((p) => (shape[p] as number) !== 1)
+  if (moved.every((p, i) => i === 0 || (moved[i - 1] as number) < p)) return src
   const strides = stridesOf(shape)
   return gather(
     src,
