@@ -9,6 +9,7 @@ import type { Rule } from '../rule.js'
 import { cartesianRules } from './cartesian.js'
 import { categoryRules } from './category.js'
 import { monoidalRules } from './monoidal.js'
+import { structuralRules } from '../equivalent.js'
 
 export { cartesianRules, categoryRules, monoidalRules }
 
@@ -17,6 +18,7 @@ export const lawFamilies: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]> 
   ['category', categoryRules],
   ['monoidal', monoidalRules],
   ['cartesian', cartesianRules],
+  ['structural', structuralRules],
 ])
 
 /**
