@@ -18,7 +18,8 @@
 import { broadcast, copy, drop, id, par, seq, swap } from '../core/construct.js'
 import { dimKey } from '../core/dim.js'
 import { absurd } from '../core/errors.js'
-import type { Placement, Term } from '../core/term.js'
+import { type Placement, type Term, children } from '../core/term.js'
+import { withChildren } from '../core/update.js'
 import { type Shape, type TupleType, concatTypes } from '../core/types.js'
 import { einsum } from '../linear/einsum.js'
 
@@ -30,10 +31,8 @@ const sameShape = (a: ReadonlyArray<Placement>, b: ReadonlyArray<Placement>): bo
 /** Unfold named boxes. */
 const unbox = (t: Term): Term => {
   if (t.kind === 'box') return unbox(t.body)
-  if (t.kind === 'seq') return seq(...t.parts.map(unbox))
-  if (t.kind === 'par') return par(...t.parts.map(unbox))
-  if (t.kind === 'broadcast')
-    return broadcast(unbox(t.body), t.axes, { inputs: t.inputs, outputs: t.outputs })
+  if (t.kind === 'seq' || t.kind === 'par' || t.kind === 'broadcast')
+    return withChildren(t, children(t).map(unbox))
   return t
 }
 
@@ -74,9 +73,13 @@ const pushBroadcast = (
   axes: Shape,
   inputs: ReadonlyArray<Placement>,
   outputs: ReadonlyArray<number>,
+  original?: Extract<Term, { kind: 'broadcast' }>,
 ): Term => {
   if (axes.length === 0) return body
-  const keep = () => broadcast(body, axes, { inputs, outputs })
+  const keep = () =>
+    original !== undefined && original.body === body
+      ? original
+      : broadcast(body, axes, { inputs, outputs })
   switch (body.kind) {
     case 'seq': {
       // Functoriality: the axes lead every intermediate segment.
@@ -153,10 +156,9 @@ const pushBroadcast = (
 /** Push every broadcast of a term down to primitives (boxes unfolded). */
 export const pushBroadcasts = (t: Term): Term => {
   if (t.kind === 'box') return pushBroadcasts(t.body)
-  if (t.kind === 'seq') return seq(...t.parts.map(pushBroadcasts))
-  if (t.kind === 'par') return par(...t.parts.map(pushBroadcasts))
+  if (t.kind === 'seq' || t.kind === 'par') return withChildren(t, t.parts.map(pushBroadcasts))
   if (t.kind === 'broadcast')
-    return pushBroadcast(pushBroadcasts(t.body), t.axes, t.inputs, t.outputs)
+    return pushBroadcast(pushBroadcasts(t.body), t.axes, t.inputs, t.outputs, t)
   return t
 }
 
@@ -179,20 +181,49 @@ export interface Dag {
   readonly outputs: ReadonlyArray<Wire>
 }
 
+const shapeKey = (s: Shape): string => s.map(dimKey).join(' ')
+
 /** A canonical text of a term's constructor data (dims by key), for hash-consing. @internal */
-export const leafKey = (t: Term): string =>
-  JSON.stringify(t, (k, v: unknown) => {
-    if (k === 'dom' || k === 'cod' || k === 'linearity' || k === 'poly') return undefined
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      const kind = (v as { kind?: unknown }).kind
-      if (
-        ['var', 'const', 'product', 'padded', 'conv'].includes(kind as string) &&
-        !('linearity' in v)
+export const leafKey = (t: Term): string => {
+  switch (t.kind) {
+    case 'id':
+    case 'copy':
+    case 'drop':
+    case 'zero':
+      return `${t.kind}(${(t.kind === 'id' ? t.dom : t.type).map(shapeKey).join('|')})`
+    case 'swap':
+      return `swap(${t.left.map(shapeKey).join('|')};${t.right.map(shapeKey).join('|')})`
+    case 'seq':
+    case 'par':
+      return `${t.kind}(${t.parts.map(leafKey).join(',')})`
+    case 'box':
+      return leafKey(t.body)
+    case 'broadcast':
+      return `b[${shapeKey(t.axes)};${t.inputs.join(',')};${t.outputs.join(',')}](${leafKey(t.body)})`
+    case 'einsum':
+      return `e(${t.inputs.map((i) => i.join(' ')).join(',')}>${t.output.join(' ')};${Object.entries(
+        t.dims,
       )
-        return dimKey(v as Shape[number])
-    }
-    return v
-  })
+        .map(([l, d]) => `${l}=${dimKey(d)}`)
+        .join(',')};${t.name ?? ''})`
+    case 'scalar':
+      return `s(${t.op},${t.factor}${t.bySize === undefined ? '' : `,${dimKey(t.bySize.dim)}^${t.bySize.power}`})`
+    case 'axisOp':
+      return `a(${t.op},${dimKey(t.axis)},${t.epsilon})`
+    case 'index':
+      return `i(${dimKey(t.axis)},${t.at})`
+    case 'view':
+      return `v(${shapeKey(t.from)};${shapeKey(t.to)})`
+    case 'pad':
+      return `p(${dimKey(t.axis)},${t.before},${t.after})`
+    case 'convTensor':
+      return `c(${dimKey(t.input)},${dimKey(t.kernel)},${t.stride},${t.dilation})`
+    case 'param':
+      return `w(${JSON.stringify(t.name)};${shapeKey(t.shape)})`
+    default:
+      return absurd(t)
+  }
+}
 
 const wireKey = (w: Wire): string => `${w.node}.${w.out}`
 
@@ -266,6 +297,7 @@ export const toDag = (t: Term): Dag => {
  * copied, unused ones dropped, the rest permuted. Canonical for given types and sources.
  */
 export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term => {
+  if (sources.length === type.length && sources.every((s, i) => s === i)) return id(type)
   // Copy or drop each input as many times as it is used: the stack then holds, for input i,
   // uses(i) copies in a row.
   const uses = type.map((_, i) => sources.filter((s) => s === i).length)
@@ -299,51 +331,98 @@ export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term =>
   return seq(fan, ...steps)
 }
 
-/** Read a DAG back into a term: nodes in a canonical order, each fed by a wiring term. */
-export const fromDag = (dag: Dag): Term => {
-  // Canonical order: depth-first from the outputs, left to right, inputs before users.
+/**
+ * The nodes reachable from the outputs, inputs before users, depth-first and left to right
+ * (iterative: chains of 10^5 nodes do not overflow the stack).
+ */
+const postOrder = (dag: Dag): number[] => {
   const order: number[] = []
   const seen = new Set<number>()
-  const visit = (n: number): void => {
-    if (n < 0 || seen.has(n)) return
-    seen.add(n)
-    const node = dag.nodes[n] as Node
-    node.inputs.forEach((w) => visit(w.node))
-    order.push(n)
+  for (const root of dag.outputs) {
+    if (root.node < 0 || seen.has(root.node)) continue
+    const stack: Array<{ node: number; next: number }> = [{ node: root.node, next: 0 }]
+    seen.add(root.node)
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { node: number; next: number }
+      const inputs = (dag.nodes[top.node] as Node).inputs
+      if (top.next < inputs.length) {
+        const w = inputs[top.next++] as Wire
+        if (w.node >= 0 && !seen.has(w.node)) {
+          seen.add(w.node)
+          stack.push({ node: w.node, next: 0 })
+        }
+      } else {
+        order.push(top.node)
+        stack.pop()
+      }
+    }
   }
-  dag.outputs.forEach((w) => visit(w.node))
-  // Live wires on the stack, with their types; each node consumes its inputs from a wiring.
+  return order
+}
+
+/**
+ * Read a DAG back into a term, layer by layer: the nodes whose inputs are all ready run side by
+ * side, fed by one wiring term that brings their inputs into place and keeps what later layers
+ * and the outputs still need. Nodes are ordered canonically (depth-first from the outputs, left
+ * to right), so equal DAGs read back to equal terms; each layer costs its width.
+ */
+export const fromDag = (dag: Dag): Term => {
+  const order = postOrder(dag)
+  // Layers: a node runs one layer after the latest of its inputs.
+  const layerOf = new Map<number, number>()
+  const layers: number[][] = []
+  for (const n of order) {
+    const layer = Math.max(
+      0,
+      ...(dag.nodes[n] as Node).inputs.map((w) =>
+        w.node < 0 ? 0 : (layerOf.get(w.node) as number) + 1,
+      ),
+    )
+    layerOf.set(n, layer)
+    ;(layers[layer] ??= []).push(n)
+  }
+  // The last layer that reads each wire (outputs count as after every layer).
+  const lastUse = new Map<string, number>()
+  layers.forEach((ns, l) =>
+    ns.forEach((n) => (dag.nodes[n] as Node).inputs.forEach((w) => lastUse.set(wireKey(w), l))),
+  )
+  dag.outputs.forEach((w) => lastUse.set(wireKey(w), Infinity))
   let live: Wire[] = dag.dom.map((_, i) => ({ node: -1 - i, out: 0 }))
   let types: Shape[] = [...dag.dom]
-  const remainingUses = (after: number): Set<string> => {
-    const need = new Set<string>(dag.outputs.map(wireKey))
-    for (const n of order.slice(after))
-      (dag.nodes[n] as Node).inputs.forEach((w) => need.add(wireKey(w)))
-    return need
-  }
   const parts: Term[] = []
-  order.forEach((n, i) => {
-    const node = dag.nodes[n] as Node
-    const stillNeeded = remainingUses(i + 1)
+  const positions = (ws: ReadonlyArray<Wire>): Map<string, number> => {
+    const at = new Map<string, number>()
+    ws.forEach((w, i) => {
+      const k = wireKey(w)
+      if (!at.has(k)) at.set(k, i)
+    })
+    return at
+  }
+  layers.forEach((ns, l) => {
+    const at = positions(live)
     const keep = live.filter(
-      (w, j) =>
-        stillNeeded.has(wireKey(w)) && live.findIndex((x) => wireKey(x) === wireKey(w)) === j,
+      (w, i) => (lastUse.get(wireKey(w)) ?? -1) > l && at.get(wireKey(w)) === i,
     )
-    const sources = [...node.inputs, ...keep].map((w) =>
-      live.findIndex((x) => wireKey(x) === wireKey(w)),
-    )
+    const inputs = ns.flatMap((n) => (dag.nodes[n] as Node).inputs)
+    const sources = [...inputs, ...keep].map((w) => at.get(wireKey(w)) as number)
+    const keptTypes = keep.map((k) => types[at.get(wireKey(k)) as number] as Shape)
+    const ops = ns.map((n) => (dag.nodes[n] as Node).op)
     const w = wiring(types, sources)
-    const keptTypes = keep.map(
-      (k) => types[live.findIndex((x) => wireKey(x) === wireKey(k))] as Shape,
-    )
-    parts.push(w, par(node.op, id(keptTypes)))
-    live = [...node.op.cod.map((_, out) => ({ node: n, out })), ...keep]
-    types = [...node.op.cod, ...keptTypes]
+    if (w.kind !== 'id') parts.push(w)
+    parts.push(keptTypes.length === 0 ? par(...ops) : par(...ops, id(keptTypes)))
+    live = [
+      ...ns.flatMap((n) => (dag.nodes[n] as Node).op.cod.map((_, out) => ({ node: n, out }))),
+      ...keep,
+    ]
+    types = [...ops.flatMap((o) => o.cod), ...keptTypes]
   })
-  const finalSources = dag.outputs.map((w) => live.findIndex((x) => wireKey(x) === wireKey(w)))
-  parts.push(wiring(types, finalSources))
-  const result = seq(...parts)
-  return dropIdentities(result, concatTypes(dag.dom))
+  const at = positions(live)
+  const last = wiring(
+    types,
+    dag.outputs.map((w) => at.get(wireKey(w)) as number),
+  )
+  if (last.kind !== 'id' || parts.length === 0) parts.push(last)
+  return dropIdentities(seq(...parts), concatTypes(dag.dom))
 }
 
 /** Remove identity parts of sequences and empty identities of stacks (the unit laws). */
@@ -351,6 +430,7 @@ const dropIdentities = (t: Term, dom: TupleType): Term => {
   const clean = (x: Term): Term => {
     if (x.kind === 'seq') {
       const parts = x.parts.map(clean).filter((p) => p.kind !== 'id')
+      if (parts.length === x.parts.length && parts.every((p, i) => p === x.parts[i])) return x
       return parts.length === 0 ? id(x.dom) : seq(...parts)
     }
     if (x.kind === 'par') {
@@ -390,20 +470,13 @@ export const normalize = (t: Term): Term => fromDag(toDag(pushBroadcasts(unbox(t
 export const normalKey = (t: Term): string => {
   const dag = toDag(pushBroadcasts(unbox(t)))
   // Number the nodes in the canonical order, so that the key does not depend on build order.
-  const order = new Map<number, number>()
-  const keys: string[] = []
-  const visit = (w: Wire): string => {
-    if (w.node < 0) return `in${-1 - w.node}`
-    let n = order.get(w.node)
-    if (n === undefined) {
-      const node = dag.nodes[w.node] as Node
-      const ins = node.inputs.map(visit)
-      n = keys.length
-      keys.push(`${leafKey(node.op)}(${ins.join(',')})`)
-      order.set(w.node, n)
-    }
-    return `n${n}.${w.out}`
-  }
-  const outs = dag.outputs.map(visit)
-  return `${keys.join(';')}|${outs.join(',')}`
+  const number = new Map<number, number>()
+  const name = (w: Wire): string =>
+    w.node < 0 ? `in${-1 - w.node}` : `n${number.get(w.node) as number}.${w.out}`
+  const keys = postOrder(dag).map((n, i) => {
+    const node = dag.nodes[n] as Node
+    number.set(n, i)
+    return `${leafKey(node.op)}(${node.inputs.map(name).join(',')})`
+  })
+  return `${keys.join(';')}|${dag.outputs.map(name).join(',')}`
 }
