@@ -57,10 +57,9 @@ const time = (f: () => void): number => {
   return performance.now() - start
 }
 
-const rows: string[] = [
-  '| family | nodes | normalize ms | equivalent ms |',
-  '| --- | --- | --- | --- |',
-]
+const row = (r: string): void => console.log(r)
+row('| family | nodes | normalize ms | equivalent ms |')
+row('| --- | --- | --- | --- |')
 for (const [name, make] of families) {
   const points: Array<[number, number]> = []
   for (const n of sizes) {
@@ -70,11 +69,10 @@ for (const [name, make] of families) {
     const ms = time(() => normalize(t))
     const eq = time(() => equivalent(t, t, { trials: 1 }))
     points.push([nodes, ms])
-    rows.push(`| ${name} | ${nodes} | ${ms.toFixed(1)} | ${eq.toFixed(1)} |`)
+    row(`| ${name} | ${nodes} | ${ms.toFixed(1)} | ${eq.toFixed(1)} |`)
   }
   const [x0, y0] = points[0] as [number, number]
   const [x1, y1] = points[points.length - 1] as [number, number]
   const slope = Math.log(Math.max(y1, 0.01) / Math.max(y0, 0.01)) / Math.log(x1 / x0)
-  rows.push(`| ${name}: growth exponent | | ${slope.toFixed(2)} | |`)
+  row(`| ${name}: growth exponent | | ${slope.toFixed(2)} | |`)
 }
-console.log(rows.join('\n'))

@@ -379,6 +379,18 @@ export const fromDag = (dag: Dag): Term => {
       ),
     )
     layerOf.set(n, layer)
+  }
+  // Nodes without inputs (parameters, zeros) run just before their first user, so that they are
+  // not carried through every layer before it.
+  const firstUse = new Map<number, number>()
+  for (const n of order)
+    for (const w of (dag.nodes[n] as Node).inputs)
+      if (w.node >= 0)
+        firstUse.set(w.node, Math.min(firstUse.get(w.node) ?? Infinity, layerOf.get(n) as number))
+  for (const n of order) {
+    const use = firstUse.get(n)
+    if ((dag.nodes[n] as Node).inputs.length === 0 && use !== undefined) layerOf.set(n, use - 1)
+    const layer = layerOf.get(n) as number
     ;(layers[layer] ??= []).push(n)
   }
   // The last layer that reads each wire (outputs count as after every layer).
