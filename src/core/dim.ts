@@ -138,13 +138,37 @@ export const dimPadded = (base: Dim, before: number, after: number): Dim => {
   return Object.freeze({ kind: 'padded' as const, base, before, after })
 }
 
-/** The output size of a convolution (eq. 5). @internal (built by `convTensor`) */
+/**
+ * The output size of a convolution (eq. 5), built by `convTensor`. A one-wide kernel (the
+ * constant 1) is simplified, so that sizes equal for every binding are equal dims:
+ *
+ * - its dilation does not count (`d (k - 1) = 0`): `conv(x, 1, s, d) = conv(x, 1, s, 1)`;
+ * - with stride 1 it is its input, `conv(x, 1, 1, d) = x`: the 1x1 convolution tensor is the
+ *   identity (paper section 3.3);
+ * - strides compose, `conv(conv(x, k, s, d), 1, t, 1) = conv(x, k, s t, d)`: with
+ *   `n = x - d (k - 1) - 1`, `⌊⌊n / s⌋ / t⌋ + 1 = ⌊n / (s t)⌋ + 1`, and both are empty exactly when
+ *   `n < 0`. Taking every t-th block of a convolution is the convolution of stride `s t` (eq. 4).
+ *
+ * @internal
+ * @example
+ * ```ts
+ * import { dim, constDim, dimConv, showDim } from 'neural-circuit-diagrams'
+ * showDim(dimConv(dim('x'), constDim(1), 1, 3)) // 'x'
+ * showDim(dimConv(dimConv(dim('x'), dim('k'), 1, 2), constDim(1), 3, 1)) // 'conv(x,k,s3,d2)'
+ * ```
+ */
 export const dimConv = (input: Dim, kernel: Dim, stride: number, dilation: number): Dim => {
   if (!isPositive(stride) || !isPositive(dilation))
     fail('bad-argument', 'convTensor: stride and dilation must be positive integers', {
       expected: 'stride >= 1 and dilation >= 1, integers',
       got: `stride = ${stride}, dilation = ${dilation}`,
     })
+  if (kernel.kind === 'const' && kernel.value === 1) {
+    if (stride === 1) return input
+    if (input.kind === 'conv')
+      return dimConv(input.input, input.kernel, input.stride * stride, input.dilation)
+    return Object.freeze({ kind: 'conv' as const, input, kernel, stride, dilation: 1 })
+  }
   return Object.freeze({ kind: 'conv' as const, input, kernel, stride, dilation })
 }
 

@@ -127,8 +127,9 @@ const pushBroadcast = (
     case 'broadcast':
       // Nested broadcasts whose axes all lead (or are shared alike) are one broadcast.
       if (
-        inputs.every((p, i) => (p === 'shared' ? body.inputs[i] === 'shared' : p === 0)) &&
-        body.inputs.every((p) => p === 'shared' || p === 0) &&
+        // Alike segment by segment: both at 0, or both shared (a segment broadcast over one
+        // axis but shared over the other has no single placement over both).
+        inputs.every((p, i) => p === body.inputs[i] && (p === 'shared' || p === 0)) &&
         allAt(outputs, 0) &&
         allAt(body.outputs, 0)
       )

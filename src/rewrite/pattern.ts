@@ -151,10 +151,10 @@ const flat = (kind: 'seq' | 'par', parts: ReadonlyArray<Pattern>): Pattern[] =>
 
 /** A type pattern: a tuple type, a metavariable or a computed type. */
 export type TypePattern = TupleType | Meta | Computed | ReadonlyArray<ShapePattern>
-/** A shape pattern: dims, dim metavariables and spliced shape metavariables. */
-export type ShapePattern = Shape | ReadonlyArray<Dim | Meta>
-/** A placements pattern. */
-export type PlacementsPattern = ReadonlyArray<Placement> | Meta | Computed
+/** A shape pattern: dims, dim metavariables, spliced shape metavariables and segments. */
+export type ShapePattern = Shape | ReadonlyArray<Dim | Meta | Computed>
+/** A placements pattern: a list (of placements and value metavariables), or computed. */
+export type PlacementsPattern = ReadonlyArray<Placement | Meta> | Meta | Computed
 
 /**
  * Pattern constructors, one per term constructor, taking patterns for every argument.

@@ -12,7 +12,15 @@ import { TermError, fail } from '../core/errors.js'
 import { show } from '../core/show.js'
 import type { Term } from '../core/term.js'
 import { showType, typeEquals } from '../core/types.js'
-import { type Bindings, type Bound, instantiate, matchAll, matchWindow, showBindings } from './match.js'
+import {
+  type Bindings,
+  type Bound,
+  instantiate,
+  matchAll,
+  matchFirst,
+  matchWindow,
+  showBindings,
+} from './match.js'
 import { type Location, nodeAt, replaceAt, showLocation, subtermAt } from './path.js'
 import {
   type Computed,
@@ -35,6 +43,13 @@ export type Condition =
       readonly right: Computed
     }
   | {
+      readonly kind: 'typed'
+      readonly term: string
+      /** Tuple-type patterns that the term's domain and codomain match. */
+      readonly dom: Pattern
+      readonly cod: Pattern
+    }
+  | {
       readonly kind: 'holds'
       /** What the condition asks, for reports: "?f is element-wise". */
       readonly description: string
@@ -50,6 +65,20 @@ export const multilinear = (term: string): Condition => ({ kind: 'multilinear', 
  * that make a pattern's pieces fit together (the generator of `checkLaw` draws by them).
  */
 export const same = (left: Computed, right: Computed): Condition => ({ kind: 'same', left, right })
+
+/**
+ * `?name : dom -> cod`: the term's domain and codomain match tuple-type patterns, e.g.
+ * `typed('f', [[a]], [[b]])` with dim metavariables `a`, `b` (f maps one axis to one axis), or
+ * `typed('f', [[S]], [[T]])` with shape metavariables (one segment each). Metavariables the rule
+ * binds keep their values; the others are local to the condition. The generator of `checkLaw`
+ * draws the types first, then ?name at them.
+ */
+export const typed = (term: string, dom: Pattern, cod: Pattern): Condition => ({
+  kind: 'typed',
+  term,
+  dom,
+  cod,
+})
 
 /** A condition given by a test on the bindings. */
 export const holds = (description: string, test: (b: Bindings) => boolean): Condition => ({
@@ -180,7 +209,10 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
       hint: 'declare it { oneWay: true }, or mention them on the right',
     })
   for (const c of options.when ?? [])
-    if ((c.kind === 'linear' || c.kind === 'multilinear') && !l.binds.has(c.term))
+    if (
+      (c.kind === 'linear' || c.kind === 'multilinear' || c.kind === 'typed') &&
+      !l.binds.has(c.term)
+    )
       fail(
         'bad-argument',
         `rule ${name}: a condition names ?${c.term}, which the left does not bind`,
@@ -224,6 +256,13 @@ const computedType = (c: Computed, b: Bindings): unknown => {
 
 const conditionHolds = (c: Condition, b: Bindings): boolean => {
   if (c.kind === 'holds') return c.test(b)
+  if (c.kind === 'typed') {
+    const t = b.get(c.term)?.value as Term | undefined
+    if (t === undefined) return false
+    for (const d of matchAll(c.dom, t.dom, b))
+      if (matchFirst(c.cod, t.cod, d) !== undefined) return true
+    return false
+  }
   if (c.kind === 'same') {
     const l = computedType(c.left, b)
     return l !== undefined && dataEquals(l, computedType(c.right, b))
@@ -236,9 +275,11 @@ const conditionHolds = (c: Condition, b: Bindings): boolean => {
 const describeCondition = (c: Condition): string =>
   c.kind === 'holds'
     ? c.description
-    : c.kind === 'same'
-      ? `${showPattern(c.left)} = ${showPattern(c.right)}`
-      : `?${c.term} is ${c.kind}`
+    : c.kind === 'typed'
+      ? `?${c.term} : ${showPattern(c.dom)} -> ${showPattern(c.cod)}`
+      : c.kind === 'same'
+        ? `${showPattern(c.left)} = ${showPattern(c.right)}`
+        : `?${c.term} is ${c.kind}`
 
 const sides = (r: Rule, d: Direction): readonly [Pattern, Pattern] =>
   d === 'forward' ? [r.lhs, r.rhs] : [r.rhs, r.lhs]

@@ -10,7 +10,7 @@ import { fail } from '../core/errors.js'
 import { type Term, children } from '../core/term.js'
 import { type Bindings, matchAll, matchWindow } from './match.js'
 import { type Location, type Path, nodeAt } from './path.js'
-import type { Pattern } from './pattern.js'
+import { type Pattern, isNamed } from './pattern.js'
 import {
   type Blocked,
   type Direction,
@@ -49,17 +49,19 @@ export const rewriteAt =
   }
 
 const patternHead = (p: Pattern): string | undefined =>
-  typeof p === 'object' &&
-  p !== null &&
-  !Array.isArray(p) &&
-  typeof (p as { kind?: unknown }).kind === 'string'
-    ? (p as { kind: string }).kind === 'meta' || (p as { kind: string }).kind === 'computed'
-      ? undefined
-      : (p as { kind: string }).kind
-    : undefined
+  isNamed(p)
+    ? patternHead(p.pattern)
+    : typeof p === 'object' &&
+        p !== null &&
+        !Array.isArray(p) &&
+        typeof (p as { kind?: unknown }).kind === 'string'
+      ? (p as { kind: string }).kind === 'meta' || (p as { kind: string }).kind === 'computed'
+        ? undefined
+        : (p as { kind: string }).kind
+      : undefined
 
 const partsOf = (p: Pattern): number =>
-  ((p as { parts?: ReadonlyArray<Pattern> }).parts ?? []).length
+  isNamed(p) ? partsOf(p.pattern) : ((p as { parts?: ReadonlyArray<Pattern> }).parts ?? []).length
 
 /** The candidate locations at one node: the node, or windows of a seq or par. */
 const locationsAt = (node: Term, path: Path, from: Pattern): Location[] => {

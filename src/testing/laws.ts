@@ -16,7 +16,7 @@
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { par } from '../core/construct.js'
-import type { Sizes } from '../core/dim.js'
+import type { Dim, Sizes } from '../core/dim.js'
 import { dataEquals, isDim } from '../core/equal.js'
 import { TermError } from '../core/errors.js'
 import { show, showTyped } from '../core/show.js'
@@ -27,16 +27,17 @@ import { mapTerm } from '../core/update.js'
 import { evaluate } from '../eval/evaluate.js'
 import { type TermNode, rebuild } from '../linear/rebuild.js'
 import { type Bindings, type Bound, instantiate, matchFirst } from '../rewrite/match.js'
-import {
-  type Computed,
-  type Meta,
-  type Pattern,
-  isComputed,
-  isMeta,
-  isNamed,
-} from '../rewrite/pattern.js'
+import { type Computed, type Pattern, isComputed, isMeta, isNamed } from '../rewrite/pattern.js'
 import { type Direction, type Rule, applyAt, showStep } from '../rewrite/rule.js'
-import { DEFAULT_DIMS, shapeArb, sizesFit, termSizesArb, tupleTypeArb } from './sizes.js'
+import { einsumArb } from './einsums.js'
+import {
+  DEFAULT_DIMS,
+  DEFAULT_MAX_SIZE,
+  shapeArb,
+  sizesFit,
+  termSizesArb,
+  tupleTypeArb,
+} from './sizes.js'
 import { inputsArb, paramsArb } from './tensors.js'
 import { type TermArbOptions, termArb } from './terms.js'
 
@@ -94,6 +95,8 @@ interface Context {
   readonly termOptions: (name: string) => TermArbOptions
   /** Types that must be equal (`same` conditions), as pairs of computed types. */
   readonly equalities: ReadonlyArray<readonly [Computed, Computed]>
+  /** Value metavariables that place a broadcast's output somewhere: never `'shared'`. */
+  readonly positions: ReadonlySet<string>
 }
 
 /** After binding a term, tell the terms it must fit (by `same` conditions) their types. */
@@ -156,8 +159,10 @@ const drawShape = (
       return drawShape(q, undefined, st).chain((r) => step(i + 1, r.state, [...acc, ...r.shape]))
     if (isComputed(q) && q.op === 'segment') {
       const t = st.bindings.get(q.term)?.value as Term | undefined
-      if (t === undefined) return cannot(`the segment of ?${q.term} before ?${q.term} is drawn`)
-      const seg = (q.of === 'dom' ? t.dom : t.cod)[q.index] ?? cannot('a missing segment')
+      // A term not drawn yet may already have its types (a `typed` condition, see instanceArb).
+      const type = t === undefined ? st.wants.get(q.term)?.[q.of] : q.of === 'dom' ? t.dom : t.cod
+      if (type === undefined) return cannot(`the segment of ?${q.term} before ?${q.term} is drawn`)
+      const seg = type[q.index] ?? cannot('a missing segment')
       return step(i + 1, st, [...acc, ...seg])
     }
     if (isDim(q)) return step(i + 1, st, [...acc, q])
@@ -286,7 +291,8 @@ const drawType = (
         return cannot(`${p.op} ?${p.term} at two types`)
       return fc.constant({ state: s, type })
     }
-    const arb = given === undefined ? typeArb : fc.constant(given)
+    const known = given ?? s.wants.get(p.term)?.[p.op]
+    const arb = known === undefined ? typeArb : fc.constant(known)
     return arb.map((type) => ({ state: want(s, p.term, p.op as 'dom' | 'cod', type), type }))
   }
   if (Array.isArray(p)) {
@@ -310,20 +316,72 @@ const drawType = (
 }
 
 /** Draw placements for a placements pattern over the given segments. */
+/** The metavariables of a pattern. */
+const metaNames = (p: Pattern, into: Set<string> = new Set()): Set<string> => {
+  if (isMeta(p)) into.add(p.name)
+  else if (isNamed(p)) metaNames(p.pattern, into)
+  else if (isComputed(p)) {
+    if (p.op === 'concat') p.parts.forEach((q) => metaNames(q, into))
+  } else if (Array.isArray(p)) p.forEach((q: Pattern) => metaNames(q, into))
+  else if (isRecord(p) && !isTermValue(p) && !isDim(p))
+    Object.values(p).forEach((q) => metaNames(q, into))
+  return into
+}
+
+/** The metavariables in the output placements of the broadcasts of a pattern. */
+const outputPlacements = (p: Pattern, into: Set<string> = new Set()): Set<string> => {
+  if (isNamed(p)) return outputPlacements(p.pattern, into)
+  if (Array.isArray(p)) p.forEach((q: Pattern) => outputPlacements(q, into))
+  else if (isRecord(p) && !isMeta(p) && !isComputed(p) && !isTermValue(p) && !isDim(p)) {
+    if (p.kind === 'broadcast') metaNames(p.outputs as Pattern, into)
+    Object.values(p).forEach((q) => outputPlacements(q, into))
+  }
+  return into
+}
+
+/**
+ * The value of a data pattern when the bindings already determine it: literals, bound
+ * metavariables, and lists and concatenations of those.
+ */
+const knownData = (p: Pattern, s: State): unknown => {
+  if (p === undefined || typeof p !== 'object' || p === null) return p
+  if (isMeta(p)) return s.bindings.get(p.name)?.value
+  if (Array.isArray(p)) {
+    const xs = p.map((q: Pattern) => knownData(q, s))
+    return xs.includes(undefined) ? undefined : xs
+  }
+  if (isComputed(p) && p.op === 'concat') {
+    const xs = p.parts.map((q) => knownData(q, s))
+    return xs.every(Array.isArray) ? xs.flat() : undefined
+  }
+  return undefined
+}
+
+/**
+ * Draw placements for a placements pattern over the given segments: its value when known, else
+ * entry by entry (a list's known entries kept), a metavariable that also places an output
+ * (`ctx.positions`) never `'shared'`.
+ */
 const drawPlacements = (
   p: Pattern,
   segments: TupleType,
   allowShared: boolean,
   s: State,
+  ctx: Context,
 ): fc.Arbitrary<{ state: State; placements: ReadonlyArray<Placement> }> => {
-  const literal = isMeta(p) ? s.bindings.get(p.name)?.value : Array.isArray(p) ? p : undefined
-  if (literal !== undefined)
-    return fc.constant({ state: s, placements: literal as ReadonlyArray<Placement> })
-  const one = (shape: Shape): fc.Arbitrary<Placement> =>
-    allowShared
+  const known = knownData(p, s)
+  if (Array.isArray(known))
+    return fc.constant({ state: s, placements: known as ReadonlyArray<Placement> })
+  const one = (shape: Shape, q: Pattern): fc.Arbitrary<Placement> => {
+    const entry = Array.isArray(p) ? knownData(q, s) : undefined
+    if (entry !== undefined) return fc.constant(entry as Placement)
+    const shared = allowShared && ![...metaNames(q)].some((n) => ctx.positions.has(n))
+    return shared
       ? fc.oneof(fc.integer({ min: 0, max: shape.length }), fc.constant<Placement>('shared'))
       : fc.integer({ min: 0, max: shape.length })
-  return fc.tuple(...segments.map(one)).map((placements) => {
+  }
+  const entries = segments.map((seg, i) => one(seg, Array.isArray(p) ? (p[i] as Pattern) : p))
+  return fc.tuple(...entries).map((placements) => {
     const b = matchFirst(p, placements, s.bindings)
     return b === undefined
       ? cannot('placements for the pattern')
@@ -375,7 +433,9 @@ const drawLeaf = (
           ? dimArb
           : q.sort === 'value'
             ? valueArb(kind, field)
-            : cannot(`a ${q.sort} in a ${kind}`)
+            : q.sort === 'shape'
+              ? shapeArb({ minRank: 1, maxRank: 1 })
+              : cannot(`a ${q.sort} in a ${kind}`)
       return arb.map((value) => ({ state: bindIn(st, q.name, { sort: q.sort, value }), value }))
     }
     if (Array.isArray(q))
@@ -384,7 +444,11 @@ const drawLeaf = (
           acc.chain((r) =>
             fill(x, field, r.state).map((y) => ({
               state: y.state,
-              value: [...(r.value as unknown[]), y.value],
+              // A shape metavariable is spliced into the list (`view([?S] -> [1 ?S])`).
+              value:
+                isMeta(x) && x.sort === 'shape'
+                  ? [...(r.value as unknown[]), ...(y.value as unknown[])]
+                  : [...(r.value as unknown[]), y.value],
             })),
           ),
         fc.constant({ state: st, value: [] }),
@@ -420,7 +484,12 @@ const draw = (
   s: State,
   ctx: Context,
 ): fc.Arbitrary<Drawn> => {
-  if (isNamed(p)) return draw(p.pattern, given, s, ctx)
+  if (isNamed(p))
+    // Bind the name too: other parts may refer to it (`v.segment('cod', name, 0)`).
+    return draw(p.pattern, given, s, ctx).map((d) => {
+      const t = instantiate(p.pattern, d.state.bindings as Bindings)
+      return { ...d, state: propagate(bindIn(d.state, p.name, { sort: 'term', value: t }), ctx) }
+    })
   if (isMeta(p)) {
     if (p.sort !== 'term') return cannot(`a term from a ${p.sort} metavariable`)
     const old = s.bindings.get(p.name)
@@ -558,12 +627,77 @@ const draw = (
     case 'broadcast':
       return drawBroadcast(p, given, s, ctx)
     default:
+      if (kind === 'einsum' && hasValueMeta([p.inputs, p.output, p.dims]))
+        return drawEinsum(p, given, s)
       return drawLeaf(p, s).map(({ state, term }) => {
         if (given !== undefined && !typeEquals(term.dom, given))
           return cannot(`${show(term)} at ${showType(given)}`)
         return { state, dom: term.dom, cod: term.cod }
       })
   }
+}
+
+const hasValueMeta = (p: Pattern): boolean =>
+  isMeta(p)
+    ? p.sort === 'value'
+    : Array.isArray(p)
+      ? p.some(hasValueMeta)
+      : isRecord(p) && !isComputed(p) && !isNamed(p) && !isTermValue(p) && !isDim(p)
+        ? Object.values(p).some(hasValueMeta)
+        : false
+
+const EINSUM_BUDGET = { maxRank: 4, maxCells: 256, maxSize: DEFAULT_MAX_SIZE }
+
+const LABELS = ['p', 'q', 'r', 's', 't', 'u', 'w', 'x', 'y', 'z', 'a', 'b', 'c', 'd', 'i', 'j']
+
+/**
+ * The einsum as it is, or with its labels renamed (what an einsum computes does not depend on
+ * its labels' names); shrinks towards the einsum as it is.
+ */
+const relabelArb = (t: Term): fc.Arbitrary<Term> => {
+  if (t.kind !== 'einsum' || t.name !== undefined) return fc.constant(t)
+  const labels = Object.keys(t.dims)
+  if (labels.length > LABELS.length) return fc.constant(t)
+  const n = labels.length
+  return fc
+    .tuple(fc.nat({ max: 3 }), fc.shuffledSubarray(LABELS, { minLength: n, maxLength: n }))
+    .map(([rename, names]) => {
+      if (rename === 0) return t
+      const to = new Map(labels.map((l, i) => [l, names[i] as string]))
+      const relabel = (ls: ReadonlyArray<string>) => ls.map((l) => to.get(l) as string)
+      return rebuild({
+        kind: 'einsum',
+        inputs: t.inputs.map(relabel),
+        output: relabel(t.output),
+        dims: Object.fromEntries(labels.map((l) => [to.get(l) as string, t.dims[l] as Dim])),
+      })
+    })
+}
+
+/**
+ * An einsum pattern with metavariables for its labels (`inputs: ?I, output: ?O, dims: ?D`): a
+ * random einsum of the given domain (else of one to three random segments, or as many as a list
+ * of inputs in the pattern has), matched against the pattern to bind them.
+ */
+const drawEinsum = (
+  p: { readonly [field: string]: Pattern },
+  given: TupleType | undefined,
+  s: State,
+): fc.Arbitrary<Drawn> => {
+  const n = Array.isArray(p.inputs) ? p.inputs.length : undefined
+  if (given?.length === 0) return cannot('an einsum from the empty tuple')
+  const domArb =
+    given !== undefined
+      ? fc.constant(given)
+      : tupleTypeArb({ minLength: n ?? 1, maxLength: n ?? 3, maxRank: 2 })
+  return domArb
+    .chain((dom) => einsumArb(dom, DEFAULT_DIMS, EINSUM_BUDGET))
+    .chain(relabelArb)
+    .map((term) => {
+      const b = matchFirst(p, term, s.bindings)
+      if (b === undefined) return cannot(`an einsum matching the pattern, drawn ${show(term)}`)
+      return { state: { bindings: b, wants: s.wants }, dom: term.dom, cod: term.cod }
+    })
 }
 
 const drawBroadcast = (
@@ -602,7 +736,7 @@ const drawBroadcast = (
     inputs: ReadonlyArray<Placement>,
     dom: TupleType,
   ) =>
-    drawPlacements(p.outputs as Pattern, body.cod, false, st).map(({ state, placements }) => ({
+    drawPlacements(p.outputs as Pattern, body.cod, false, st, ctx).map(({ state, placements }) => ({
       state,
       dom,
       cod: body.cod.map((seg, i) => insertAxes(seg, placements[i] as number, axes)),
@@ -611,7 +745,7 @@ const drawBroadcast = (
   if (given === undefined)
     return drawShape(axesPattern, known(s), s).chain(({ state, shape: axes }) =>
       draw(p.body as Pattern, undefined, state, ctx).chain((body) =>
-        drawPlacements(p.inputs as Pattern, body.dom, true, body.state).chain((ins) =>
+        drawPlacements(p.inputs as Pattern, body.dom, true, body.state, ctx).chain((ins) =>
           withOutputs(
             ins.state,
             axes,
@@ -641,11 +775,7 @@ const drawBroadcast = (
           })
         : drawShape(axesPattern, undefined, s)
   return axesArb.chain(({ state, shape: axes }) => {
-    const bound = isMeta(p.inputs as Pattern)
-      ? state.bindings.get((p.inputs as Meta).name)?.value
-      : Array.isArray(p.inputs)
-        ? p.inputs
-        : undefined
+    const bound = knownData(p.inputs as Pattern, state)
     const placements: ReadonlyArray<Placement> =
       bound !== undefined
         ? (bound as ReadonlyArray<Placement>)
@@ -692,10 +822,25 @@ export const instanceArb = (
       ...options.terms,
       ...(linearVars.has(name) ? { linear: true } : {}),
     }),
+    positions: outputPlacements(r.rhs, outputPlacements(r.lhs)),
   }
-  return draw(from, undefined, { bindings: new Map(), wants: new Map() }, ctx).map((d) =>
-    instantiate(from, d.state.bindings as Bindings),
+  // The types that `typed` conditions ask come first; their terms are then drawn at them.
+  const start = r.when.reduce<fc.Arbitrary<State>>(
+    (acc, c) =>
+      c.kind !== 'typed'
+        ? acc
+        : acc.chain((s) =>
+            drawType(c.dom, undefined, s).chain((d) =>
+              drawType(c.cod, undefined, d.state).map((k) =>
+                want(want(k.state, c.term, 'dom', d.type), c.term, 'cod', k.type),
+              ),
+            ),
+          ),
+    fc.constant<State>({ bindings: new Map(), wants: new Map() }),
   )
+  return start
+    .chain((s) => draw(from, undefined, s, ctx))
+    .map((d) => instantiate(from, d.state.bindings as Bindings))
 }
 
 /** One case of a law: the instance, the rewritten term, sizes, inputs and parameters. */

@@ -203,6 +203,8 @@ export const termVars = (t: Term): ReadonlyArray<string> => {
   for (const s of subterms(t)) {
     typeVars(s.dom, vars)
     typeVars(s.cod, vars)
+    // A broadcast runs its body once per index even when its axes reach no type (`bcast(drop)`).
+    if (s.kind === 'broadcast') typeVars([s.axes], vars)
   }
   return [...vars.keys()].sort()
 }

@@ -6,18 +6,41 @@
  */
 import { type Catalogue, catalogueOf } from '../proof.js'
 import type { Rule } from '../rule.js'
+import { broadcastRules } from './broadcast.js'
 import { cartesianRules } from './cartesian.js'
 import { categoryRules } from './category.js'
+import { compactRules } from './compact.js'
+import { convolutionRules } from './convolution.js'
+import { einsumRules } from './einsum.js'
+import { elementwiseRules } from './elementwise.js'
+import { linearRules } from './linear.js'
 import { monoidalRules } from './monoidal.js'
 import { structuralRules } from '../equivalent.js'
 
-export { cartesianRules, categoryRules, monoidalRules }
+export {
+  broadcastRules,
+  cartesianRules,
+  categoryRules,
+  compactRules,
+  convolutionRules,
+  einsumRules,
+  elementwiseRules,
+  linearRules,
+  monoidalRules,
+}
+export { transposePattern } from './compact.js'
 
 /** The families of built-in laws, by family name. */
 export const lawFamilies: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]> = Object.freeze([
   ['category', categoryRules],
   ['monoidal', monoidalRules],
   ['cartesian', cartesianRules],
+  ['broadcast', broadcastRules],
+  ['elementwise', elementwiseRules],
+  ['linear', linearRules],
+  ['einsum', einsumRules],
+  ['compact', compactRules],
+  ['convolution', convolutionRules],
   ['structural', structuralRules],
 ])
 
