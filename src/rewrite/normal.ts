@@ -21,7 +21,9 @@ import { absurd } from '../core/errors.js'
 import { type Placement, type Term, children } from '../core/term.js'
 import { withChildren } from '../core/update.js'
 import { type Shape, type TupleType, concatTypes } from '../core/types.js'
+import { canonicalEinsum } from '../linear/canonical.js'
 import { einsum } from '../linear/einsum.js'
+import { fuseEinsums } from '../linear/fuse.js'
 
 const allAt = (ps: ReadonlyArray<Placement>, at: number): boolean => ps.every((p) => p === at)
 
@@ -66,6 +68,21 @@ const absorbIntoEinsum = (
 }
 
 /**
+ * The einsum `[seg with axes at from] -> [seg with axes at to]` (from `'shared'`: the axes are
+ * spread along).
+ */
+const placedEinsum = (seg: Shape, axes: Shape, from: Placement, to: number): Term => {
+  const own = seg.map((_, i) => `s${i}`)
+  const ax = axes.map((_, i) => `_${i}`)
+  const place = (at: Placement) =>
+    at === 'shared' ? [...own] : [...own.slice(0, at), ...ax, ...own.slice(at)]
+  const dims: Record<string, Shape[number]> = {}
+  seg.forEach((d, i) => (dims[`s${i}`] = d))
+  axes.forEach((d, i) => (dims[`_${i}`] = d))
+  return einsum(`${place(from).join(' ')} -> ${place(to).join(' ')}`, { dims })
+}
+
+/**
  * Push a broadcast of `body` (already pushed) over `axes` down to primitives.
  */
 const pushBroadcast = (
@@ -107,7 +124,14 @@ const pushBroadcast = (
       )
     }
     case 'id':
-      return sameShape(inputs, outputs) ? id(keep().dom) : keep()
+      // Axes that stay are an identity; axes that move (or spread a shared segment) are einsums.
+      return sameShape(inputs, outputs)
+        ? id(keep().dom)
+        : par(
+            ...body.dom.map((seg, i) =>
+              placedEinsum(seg, axes, inputs[i] as Placement, outputs[i] as number),
+            ),
+          )
     case 'copy':
       return sameShape(inputs, outputs.slice(0, inputs.length)) &&
         sameShape(inputs, outputs.slice(inputs.length))
@@ -140,6 +164,10 @@ const pushBroadcast = (
       return keep()
     case 'box':
       return pushBroadcast(body.body, axes, inputs, outputs)
+    case 'param':
+      // A parameter broadcast is the parameter spread along the axes (an einsum, so that it
+      // fuses with what reads it).
+      return seq(body, placedEinsum(body.shape, axes, 'shared', outputs[0] as number))
     case 'scalar':
     case 'axisOp':
     case 'index':
@@ -147,7 +175,6 @@ const pushBroadcast = (
     case 'pad':
     case 'convTensor':
     case 'zero':
-    case 'param':
       return keep()
     default:
       return absurd(body)
@@ -291,6 +318,110 @@ export const toDag = (t: Term): Dag => {
     t.dom.map((_, i) => ({ node: -1 - i, out: 0 })),
   )
   return { dom: t.dom, cod: t.cod, nodes, outputs }
+}
+
+/** A 64-bit FNV-1a hash of a string, as 16 hex digits (two 32-bit lanes). */
+const fnv = (s: string): string => {
+  let a = 0x811c9dc5
+  let b = 0x01000193 ^ 0x5bd1e995
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    a = Math.imul(a ^ c, 0x01000193) >>> 0
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0
+  }
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0')
+}
+
+const isIdentityEinsum = (t: Term): boolean =>
+  t.kind === 'einsum' &&
+  t.inputs.length === 1 &&
+  new Set(t.output).size === t.output.length &&
+  (t.inputs[0] as ReadonlyArray<string>).length === t.output.length &&
+  t.output.every((l, i) => (t.inputs[0] as ReadonlyArray<string>)[i] === l)
+
+/**
+ * Fuse einsums along the DAG (DESIGN.md section 5: "adjacent einsums are fused and canonically
+ * relabelled"): an einsum fed by another einsum that nothing else reads becomes one einsum over
+ * the producer's inputs; every einsum is put in canonical form, and an identity einsum is a wire.
+ */
+export const fuseDag = (dag: Dag): Dag => {
+  const uses = new Map<string, number>()
+  const use = (w: Wire) => uses.set(wireKey(w), (uses.get(wireKey(w)) ?? 0) + 1)
+  dag.nodes.forEach((n) => n.inputs.forEach(use))
+  dag.outputs.forEach(use)
+  const nodes: Node[] = []
+  const index = new Map<string, number>()
+  const alias = new Map<string, Wire>()
+  const resolve = (w: Wire): Wire => (w.node < 0 ? w : (alias.get(wireKey(w)) as Wire))
+  // New nodes that stand for exactly one old einsum output read once (free to fuse away).
+  const fusable = new Map<number, number>()
+  // For each new einsum node, the old wires its inputs stand for.
+  const oldSources = new Map<number, ReadonlyArray<Wire>>()
+  // A hash of what each new node computes, independent of the order nodes were built in.
+  const hashes: string[] = []
+  const wireHash = (w: Wire): string =>
+    w.node < 0 ? `in${-1 - w.node}` : `${hashes[w.node] as string}.${w.out}`
+  dag.nodes.forEach((old, n) => {
+    let op = old.op
+    let inputs = old.inputs.map(resolve)
+    let sources = [...old.inputs]
+    if (op.kind === 'einsum') {
+      for (let i = 0; i < inputs.length; i++) {
+        const src = sources[i] as Wire
+        const producer = fusable.get(src.node)
+        if (src.node < 0 || producer === undefined || uses.get(wireKey(src)) !== 1) continue
+        const p = nodes[producer] as Node
+        const first = par(...inputs.map((_, j) => (j === i ? p.op : id([op.dom[j] as Shape]))))
+        let fused: Term
+        try {
+          fused = fuseEinsums(first, op)
+        } catch {
+          continue
+        }
+        if (fused.kind !== 'einsum') continue
+        op = fused
+        inputs = [...inputs.slice(0, i), ...p.inputs, ...inputs.slice(i + 1)]
+        // Keep the sources in the old numbering: they say which old wires are read only once.
+        const ps = oldSources.get(producer) as ReadonlyArray<Wire>
+        sources = [...sources.slice(0, i), ...ps, ...sources.slice(i + 1)]
+        i = -1 // the new inputs may be einsums to fuse too
+      }
+      // The inputs of an einsum are a tuple in no particular order: sort them by what feeds them.
+      const order = inputs
+        .map((_, i) => i)
+        .sort((i, j) => {
+          const a = wireHash(inputs[i] as Wire)
+          const b = wireHash(inputs[j] as Wire)
+          return a < b ? -1 : a > b ? 1 : 0
+        })
+      if (op.kind === 'einsum' && !order.every((v, k) => v === k)) {
+        const e = op
+        const spec = `${order.map((i) => (e.inputs[i] as ReadonlyArray<string>).join(' ')).join(', ')} -> ${e.output.join(' ')}`
+        op = einsum(spec, { dims: e.dims })
+        inputs = order.map((i) => inputs[i] as Wire)
+        sources = order.map((i) => sources[i] as Wire)
+      }
+      op = canonicalEinsum(op)
+      if (isIdentityEinsum(op)) {
+        alias.set(wireKey({ node: n, out: 0 }), inputs[0] as Wire)
+        return
+      }
+    }
+    const key = `${leafKey(op)}(${inputs.map(wireKey).join(',')})`
+    let m = index.get(key)
+    if (m === undefined) {
+      m = nodes.length
+      nodes.push({ op, inputs })
+      index.set(key, m)
+      hashes.push(fnv(`${leafKey(op)}(${inputs.map(wireHash).join(',')})`))
+    }
+    if (op.kind === 'einsum') {
+      fusable.set(n, m)
+      if (!oldSources.has(m)) oldSources.set(m, sources)
+    }
+    op.cod.forEach((_, out) => alias.set(wireKey({ node: n, out }), { node: m as number, out }))
+  })
+  return { dom: dag.dom, cod: dag.cod, nodes, outputs: dag.outputs.map(resolve) }
 }
 
 /**
@@ -474,14 +605,14 @@ const dropIdentities = (t: Term, dom: TupleType): Term => {
  * show(normalize(seq(id([['k']]), relu('k'), id([['k']])))) // 'relu[k]'
  * ```
  */
-export const normalize = (t: Term): Term => fromDag(toDag(pushBroadcasts(unbox(t))))
+export const normalize = (t: Term): Term => fromDag(fuseDag(toDag(pushBroadcasts(unbox(t)))))
 
 /**
  * A key equal for two terms exactly when their normal forms are equal (cheaper than comparing
  * normal forms).
  */
 export const normalKey = (t: Term): string => {
-  const dag = toDag(pushBroadcasts(unbox(t)))
+  const dag = fuseDag(toDag(pushBroadcasts(unbox(t))))
   // Number the nodes in the canonical order, so that the key does not depend on build order.
   const number = new Map<number, number>()
   const name = (w: Wire): string =>
