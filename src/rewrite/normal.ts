@@ -612,6 +612,18 @@ export const normalize = (t: Term): Term => fromDag(fuseDag(toDag(pushBroadcasts
  * normal forms).
  */
 export const normalKey = (t: Term): string => {
+  // Terms are immutable, so a key computed once holds for good: a memo invisible to callers
+  // (equivalence and its proof check ask for the same keys).
+  const known = keyMemo.get(t)
+  if (known !== undefined) return known
+  const key = computeNormalKey(t)
+  keyMemo.set(t, key)
+  return key
+}
+
+const keyMemo = new WeakMap<Term, string>()
+
+const computeNormalKey = (t: Term): string => {
   const dag = fuseDag(toDag(pushBroadcasts(unbox(t))))
   // Number the nodes in the canonical order, so that the key does not depend on build order.
   const number = new Map<number, number>()
