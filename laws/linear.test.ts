@@ -126,3 +126,15 @@ describe('the same laws without linearity are false, with a readable counterexam
     refutedNumerically(refuteLaw(wrong, 'forward', { tolerance: 0.1 }))
   })
 })
+
+describe('views regroup entries; they do not move axes (linear/view-one-cancel)', () => {
+  it('a view from [a b] to [b a] is not the transpose', () => {
+    const [a, b] = [v.shape('a'), v.shape('b')]
+    const wrong = rule(
+      'wrong/view-is-transpose',
+      P.node({ kind: 'view', from: [a, b], to: [b, a] }),
+      P.broadcast(P.id([[b]]), a, [0], [1]),
+    )
+    refutedNumerically(refuteLaw(wrong, 'forward', { seed: 3 }))
+  })
+})

@@ -18,6 +18,8 @@ import {
   proofToJson,
   relu,
   dim,
+  show,
+  termEquals,
 } from '../src/index.js'
 import { checkProofFiles } from '../src/cli/check.js'
 import { theorems } from './theorems.js'
@@ -31,6 +33,15 @@ describe('every theorem is proved', () => {
       const p = t.proof()
       const checked = checkProof(p, laws)
       expect(E.isRight(checked) ? 'proved' : checked.left).toBe('proved')
+    })
+})
+
+describe('every theorem ends at the right side it states', () => {
+  for (const t of theorems)
+    it(t.slug, () => {
+      const p = t.proof()
+      expect(termEquals(p.rhs, t.rhs()), show(p.rhs)).toBe(true)
+      expect(termEquals(p.lhs, t.rhs())).toBe(false)
     })
 })
 

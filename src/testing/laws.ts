@@ -622,8 +622,15 @@ const draw = (
         ),
       )
     }
-    case 'box':
-      return draw(p.body as Pattern, given, s, ctx)
+    case 'box': {
+      // A box's name is any label (`category/unbox`): bind a metavariable name to one.
+      const name = p.name as Pattern
+      const named =
+        isMeta(name) && !s.bindings.has(name.name)
+          ? bindIn(s, name.name, { sort: 'value', value: 'Box' })
+          : s
+      return draw(p.body as Pattern, given, named, ctx)
+    }
     case 'broadcast':
       return drawBroadcast(p, given, s, ctx)
     default:

@@ -1,7 +1,7 @@
 /**
  * The laws of a category (paper section 2.2, Fig. 6-7: composition of vertical sections):
  *
- *     (f ; g) ; h = f ; (g ; h)        id(A) ; f = f = f ; id(B)
+ *     (f ; g) ; h = f ; (g ; h)        id(A) ; f = f = f ; id(B)        box(name, f) = f
  *
  * Terms are kept flattened, so associativity holds by construction and matching is modulo it;
  * `category/assoc` is stated for completeness and proofs that cite it.
@@ -30,5 +30,16 @@ export const idRight = rule('category/id-right', P.seq(f, P.id(v.cod('f'))), f, 
   source: 'section 2.2',
 })
 
+/**
+ * A named sub-diagram is its body (section 3.4: architectures are drawn as blocks, "analogous to
+ * classes or functions"; the labelled boxes of Fig. 21-29): `box(name, f) = f`. Opening a box
+ * lets the other laws reach inside it, such as the attention broadcast over the heads of Fig. 23.
+ * One-way: the right side forgets the name.
+ */
+export const unbox = rule('category/unbox', P.box(v.value('name'), f), f, {
+  source: 'section 3.4, Fig. 21-29',
+  oneWay: true,
+})
+
 /** The category laws, in catalogue order. */
-export const categoryRules: ReadonlyArray<Rule> = Object.freeze([assoc, idLeft, idRight])
+export const categoryRules: ReadonlyArray<Rule> = Object.freeze([assoc, idLeft, idRight, unbox])

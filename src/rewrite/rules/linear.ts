@@ -10,12 +10,14 @@
  *     f(0) = 0                                       (homogeneity at λ = 0)
  *     a/c F b/c G b/d = a/c G a/d F b/d              naturality with broadcasting (Fig. 17)
  *     f = ⊗ ; f_λ                                    multilinear maps (section 2.4.1)
+ *     view(S -> 1 S) ; view(1 S -> S) = id           a 1-length axis (section 3.5)
  *
  * Each law holds only for linear maps: the side condition `linear(f)` is what makes it sound
  * (relu, softmax, or a biased layer break it; see laws/linear.test.ts for the counterexamples).
  *
  * @packageDocumentation
  */
+import { constDim } from '../../core/dim.js'
 import type { Term } from '../../core/term.js'
 import { isOuterProduct, outerThenLinear } from '../../linear/fuse.js'
 import type { Bindings } from '../match.js'
@@ -30,6 +32,7 @@ const S = v.shape('S')
 const T = v.shape('T')
 const C = v.shape('C')
 const D = v.shape('D')
+const ONE = constDim(1)
 
 /** The term bound to a metavariable. */
 const termOf = (bs: Bindings, name: string): Term => bs.get(name)?.value as Term
@@ -142,6 +145,23 @@ export const multilinearOuter = rule(
   },
 )
 
+/** A view (a row-major reshape, Fig. 11). */
+const view = (from: ReadonlyArray<Pattern>, to: ReadonlyArray<Pattern>): Pattern =>
+  P.node({ kind: 'view', from, to })
+
+/**
+ * A one-length axis added by a view and removed by the inverse view leaves the tensor as it was
+ * (section 3.5: "1×1 convolutions are simply the identity map, Conv(v, [1]) = v"; views only
+ * regroup axes, section 2.4.2): `view([S] -> [1 S]) ; view([1 S] -> [S]) = id([S])`. It removes
+ * the view that `convolution/kernel-one-broadcast` leaves before a map on the channels.
+ */
+export const viewOneCancel = rule(
+  'linear/view-one-cancel',
+  P.seq(view([S], [ONE, S]), view([ONE, S], [S])),
+  P.id([[S]]),
+  { source: 'section 3.5' },
+)
+
 /** The laws of linear maps, in catalogue order. */
 export const linearRules: ReadonlyArray<Rule> = Object.freeze([
   additivity,
@@ -149,4 +169,5 @@ export const linearRules: ReadonlyArray<Rule> = Object.freeze([
   zeroNatural,
   broadcastCommute,
   multilinearOuter,
+  viewOneCancel,
 ])
