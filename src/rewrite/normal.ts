@@ -213,6 +213,28 @@ const shapeKey = (s: Shape): string => s.map(dimKey).join(' ')
 
 /** A canonical text of a term's constructor data (dims by key), for hash-consing. @internal */
 export const leafKey = (t: Term): string => {
+  const known = leafMemo.get(t)
+  if (known !== undefined) return known
+  const key = computeLeafKey(t)
+  leafMemo.set(t, key)
+  return key
+}
+
+/** Keys of immutable terms, computed once (a memo invisible to callers). */
+const leafMemo = new WeakMap<Term, string>()
+const hashMemo = new WeakMap<Term, string>()
+
+/** The hash of a term's leaf key, computed once. */
+const leafHash = (t: Term): string => {
+  let h = hashMemo.get(t)
+  if (h === undefined) {
+    h = fnv(leafKey(t))
+    hashMemo.set(t, h)
+  }
+  return h
+}
+
+const computeLeafKey = (t: Term): string => {
   switch (t.kind) {
     case 'id':
     case 'copy':
@@ -413,7 +435,7 @@ export const fuseDag = (dag: Dag): Dag => {
       m = nodes.length
       nodes.push({ op, inputs })
       index.set(key, m)
-      hashes.push(fnv(`${leafKey(op)}(${inputs.map(wireHash).join(',')})`))
+      hashes.push(fnv(`${leafHash(op)}(${inputs.map(wireHash).join(',')})`))
     }
     if (op.kind === 'einsum') {
       fusable.set(n, m)
@@ -551,8 +573,8 @@ export const fromDag = (dag: Dag): Term => {
     const sources = [...inputs, ...keep].map((w) => at.get(wireKey(w)) as number)
     const keptTypes = keep.map((k) => types[at.get(wireKey(k)) as number] as Shape)
     const ops = ns.map((n) => (dag.nodes[n] as Node).op)
-    const w = wiring(types, sources)
-    if (w.kind !== 'id') parts.push(w)
+    if (sources.length !== types.length || sources.some((x, i) => x !== i))
+      parts.push(wiring(types, sources))
     parts.push(keptTypes.length === 0 ? par(...ops) : par(...ops, id(keptTypes)))
     live = [
       ...ns.flatMap((n) => (dag.nodes[n] as Node).op.cod.map((_, out) => ({ node: n, out }))),
