@@ -275,7 +275,8 @@ const computeLeafKey = (t: Term): string => {
   }
 }
 
-const wireKey = (w: Wire): string => `${w.node}.${w.out}`
+/** A wire as one number (nodes below 2^31 and outputs below 4096), cheap as a map key. */
+const wireKey = (w: Wire): number => (w.node + 2 ** 31) * 4096 + w.out
 
 /** Build the DAG of a term whose broadcasts are pushed. */
 export const toDag = (t: Term): Dag => {
@@ -367,13 +368,14 @@ const isIdentityEinsum = (t: Term): boolean =>
  * the producer's inputs; every einsum is put in canonical form, and an identity einsum is a wire.
  */
 export const fuseDag = (dag: Dag): Dag => {
-  const uses = new Map<string, number>()
+  if (!dag.nodes.some((n) => n.op.kind === 'einsum')) return dag
+  const uses = new Map<number, number>()
   const use = (w: Wire) => uses.set(wireKey(w), (uses.get(wireKey(w)) ?? 0) + 1)
   dag.nodes.forEach((n) => n.inputs.forEach(use))
   dag.outputs.forEach(use)
   const nodes: Node[] = []
   const index = new Map<string, number>()
-  const alias = new Map<string, Wire>()
+  const alias = new Map<number, Wire>()
   const resolve = (w: Wire): Wire => (w.node < 0 ? w : (alias.get(wireKey(w)) as Wire))
   // New nodes that stand for exactly one old einsum output read once (free to fuse away).
   const fusable = new Map<number, number>()
@@ -548,7 +550,7 @@ export const fromDag = (dag: Dag): Term => {
     ;(layers[layer] ??= []).push(n)
   }
   // The last layer that reads each wire (outputs count as after every layer).
-  const lastUse = new Map<string, number>()
+  const lastUse = new Map<number, number>()
   layers.forEach((ns, l) =>
     ns.forEach((n) => (dag.nodes[n] as Node).inputs.forEach((w) => lastUse.set(wireKey(w), l))),
   )
@@ -556,8 +558,8 @@ export const fromDag = (dag: Dag): Term => {
   let live: Wire[] = dag.dom.map((_, i) => ({ node: -1 - i, out: 0 }))
   let types: Shape[] = [...dag.dom]
   const parts: Term[] = []
-  const positions = (ws: ReadonlyArray<Wire>): Map<string, number> => {
-    const at = new Map<string, number>()
+  const positions = (ws: ReadonlyArray<Wire>): Map<number, number> => {
+    const at = new Map<number, number>()
     ws.forEach((w, i) => {
       const k = wireKey(w)
       if (!at.has(k)) at.set(k, i)
