@@ -355,6 +355,9 @@ const fnv = (s: string): string => {
   return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0')
 }
 
+/** The most inputs an einsum fused in the normal form may have. */
+export const MAX_FUSED_INPUTS = 8
+
 const isIdentityEinsum = (t: Term): boolean =>
   t.kind === 'einsum' &&
   t.inputs.length === 1 &&
@@ -395,6 +398,10 @@ export const fuseDag = (dag: Dag): Dag => {
         const producer = fusable.get(src.node)
         if (src.node < 0 || producer === undefined || uses.get(wireKey(src)) !== 1) continue
         const p = nodes[producer] as Node
+        // A chain of n matrix products would fuse into one einsum of n inputs, built in n^2:
+        // fusion stops at MAX_FUSED_INPUTS (the normal form stays sound; equivalence of two
+        // such chains then needs their fusion to agree, or a proof by laws).
+        if (inputs.length - 1 + p.inputs.length > MAX_FUSED_INPUTS) continue
         const first = par(...inputs.map((_, j) => (j === i ? p.op : id([op.dom[j] as Shape]))))
         let fused: Term
         try {
