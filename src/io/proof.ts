@@ -140,17 +140,29 @@ const decodeBound = (
   return E.isLeft(r) ? E.left(at(path, r.left)) : r
 }
 
-const ioProblems = (errors: t.Errors): DecodeProblem[] =>
-  errors.map((e) => ({
-    path: `$${e.context
+const ioProblems = (errors: t.Errors): DecodeProblem[] => {
+  const out = new Map<string, DecodeProblem>()
+  for (const e of errors) {
+    // The alternatives of a union and the members of an intersection are not places in the
+    // document: a union fails once, at its own place; an intersection's member is skipped.
+    const kept: t.ContextEntry[] = []
+    for (let i = 0; i < e.context.length; i++) {
+      const parent = e.context[i - 1]?.type
+      if (parent instanceof t.UnionType) break
+      if (parent instanceof t.IntersectionType) continue
+      kept.push(e.context[i] as t.ContextEntry)
+    }
+    const path = `$${kept
       .slice(1)
       .map((c) => (/^\d+$/.test(c.key) ? `[${c.key}]` : `.${c.key}`))
-      .join('')}`,
-    message:
+      .join('')}`
+    const message =
       e.message ??
-      `expected ${e.context[e.context.length - 1]?.type.name ?? 'a value'}, got ${JSON.stringify(e.value) ?? String(e.value)}`,
-    code: 'decode' as const,
-  }))
+      `expected ${kept[kept.length - 1]?.type.name ?? 'a value'}, got ${JSON.stringify(e.value) ?? String(e.value)}`
+    out.set(`${path} ${message}`, { path, message, code: 'decode' })
+  }
+  return [...out.values()]
+}
 
 /**
  * Read a proof document; every problem comes back with its path, and nothing throws.

@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { par } from '../core/construct.js'
 import type { Sizes } from '../core/dim.js'
 import { dimVars } from '../core/dim.js'
 import { TermError, fail } from '../core/errors.js'
@@ -33,7 +34,14 @@ export const normalFormConversion: Rule = rule(
   v.term('t'),
   v.build('the target, when its normal form is that of ?t', (b) => {
     const t = b.get('t')?.value as Term
-    const target = b.get('target')?.value as Term
+    const given = b.get('target')
+    // The step supplies the target: a recorded step (a decoded document) may hold anything.
+    if (given?.sort !== 'term')
+      return fail('bad-argument', 'structural/normal-form: the target must be a term', {
+        expected: 'a term binding for ?target',
+        got: given === undefined ? 'no ?target' : `a ${given.sort}`,
+      })
+    const target = given.value as Term
     if (normalKey(t) !== normalKey(target))
       return fail('type-mismatch', 'structural/normal-form: the normal forms differ', {
         expected: `a target with the normal form of ${showTyped(t)}`,
@@ -130,7 +138,8 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
     let y: Float64Array[]
     try {
       inputs = randomInputs(a.dom, sizes, seed)
-      params = { ...randomParams(a, sizes, seed + 1), ...randomParams(b, sizes, seed + 1) }
+      // One draw over both terms: parameters of different names get independent values.
+      params = randomParams(par(a, b), sizes, seed + 1)
       x = evaluate(a, sizes, inputs, params)
       y = evaluate(b, sizes, inputs, params)
     } catch (e) {

@@ -665,5 +665,7 @@ const computeNormalKey = (t: Term): string => {
     number.set(n, i)
     return `${leafKey(node.op)}(${node.inputs.map(name).join(',')})`
   })
-  return `${keys.join(';')}|${dag.outputs.map(name).join(',')}`
+  // The domain too: wires name inputs by position only (`id([k])` and `id([x])` share a DAG).
+  const dom = dag.dom.map((seg) => `[${shapeKey(seg)}]`).join('')
+  return `${dom}:${keys.join(';')}|${dag.outputs.map(name).join(',')}`
 }

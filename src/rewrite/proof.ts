@@ -9,7 +9,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { dataEquals } from '../core/equal.js'
 import { show } from '../core/show.js'
-import type { Term } from '../core/term.js'
+import { type Term, children } from '../core/term.js'
+import { type Location, nodeAt } from './path.js'
 import { type Rule, type Step, applyAt, showStep } from './rule.js'
 
 /** An equation `lhs = rhs` with the steps that rewrite `lhs` into `rhs`. */
@@ -135,12 +136,47 @@ export const reverseProof = (p: Proof, laws: Catalogue): E.Either<ProofFailure, 
   for (let i = p.steps.length - 1; i >= 0; i--) {
     const s = p.steps[i] as Step
     const r = laws.get(s.rule) as Rule
+    if (!r.bidirectional)
+      return E.left({ step: i + 1, reason: `step ${i + 1} (${s.rule}) is one-way: it has no undo` })
     const back = s.direction === 'forward' ? 'backward' : 'forward'
-    // The location of the rewritten sub-term in the later term: try the step's own location.
-    const result = applyAt(r, terms[i + 1] as Term, s.location, back)
-    if (E.isLeft(result) || !dataEquals(result.right.term, terms[i]))
+    const before = terms[i] as Term
+    const after = terms[i + 1] as Term
+    // The rewritten sub-term in the later term (where the step's result stands), else the
+    // step's own location; with the step's bindings first, so that the same instance is undone.
+    let undone: Step | undefined
+    for (const l of [resultLocation(before, after, s.location), s.location])
+      for (const expected of [s.bindings, undefined]) {
+        if (undone !== undefined) break
+        const x = applyAt(r, after, l, back, expected)
+        if (E.isRight(x) && dataEquals(x.right.term, before)) undone = x.right.step
+      }
+    if (undone === undefined)
       return E.left({ step: i + 1, reason: `step ${i + 1} (${s.rule}) cannot be undone in place` })
-    steps.push(result.right.step)
+    steps.push(undone)
   }
   return E.right({ name: `${p.name} (reversed)`, lhs: p.rhs, rhs: p.lhs, steps })
+}
+
+/**
+ * Where the result of a rewrite at `l` stands in the term after it: a sequence (stack) put into
+ * a sequence (stack) is flattened into it, so the result is then a range of parts there.
+ */
+const resultLocation = (before: Term, after: Term, l: Location): Location => {
+  const node = nodeAt(before, l.path)
+  const count = (t: Term): number => children(t).length
+  if (
+    l.range !== undefined &&
+    (node.kind === 'seq' || node.kind === 'par') &&
+    (l.range[0] > 0 || l.range[1] < node.parts.length)
+  ) {
+    const [start, end] = l.range
+    const k = count(nodeAt(after, l.path)) - (node.parts.length - (end - start))
+    // One part is that part itself (a window holds a seq or par pattern's parts only).
+    return k === 1 ? { path: [...l.path, start] } : { path: l.path, range: [start, start + k] }
+  }
+  if (l.path.length === 0) return { path: [] }
+  const parent = l.path.slice(0, -1)
+  const i = l.path[l.path.length - 1] as number
+  const k = count(nodeAt(after, parent)) - count(nodeAt(before, parent)) + 1
+  return k === 1 ? { path: l.path } : { path: parent, range: [i, i + k] }
 }

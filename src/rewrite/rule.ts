@@ -120,18 +120,27 @@ export interface RuleOptions {
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*\/[a-z0-9]+(-[a-z0-9]+)*$/
 
-/** The metavariables a pattern binds, and those it only refers to (in computed values). */
+/**
+ * The metavariables a pattern binds, those it only refers to (in computed values), and those it
+ * uses with two sorts (such a pattern never matches: a binding has one sort).
+ */
 const metavariables = (
   p: Pattern,
-): { binds: Map<string, Sort>; refers: Set<string>; builds: boolean } => {
+): { binds: Map<string, Sort>; refers: Set<string>; builds: boolean; clashes: Set<string> } => {
   const binds = new Map<string, Sort>()
   const refers = new Set<string>()
+  const clashes = new Set<string>()
   let builds = false
+  const bindAs = (name: string, sort: Sort): void => {
+    const old = binds.get(name)
+    if (old !== undefined && old !== sort) clashes.add(name)
+    binds.set(name, sort)
+  }
   const walk = (q: Pattern): void => {
     if (q === undefined || typeof q !== 'object' || q === null) return
     if (Array.isArray(q)) return q.forEach(walk)
     if (isMeta(q)) {
-      binds.set(q.name, q.sort)
+      bindAs(q.name, q.sort)
       return
     }
     if (isComputed(q)) {
@@ -141,7 +150,7 @@ const metavariables = (
       return
     }
     if (isNamed(q)) {
-      binds.set(q.name, 'term')
+      bindAs(q.name, 'term')
       walk(q.pattern)
       return
     }
@@ -149,7 +158,7 @@ const metavariables = (
     Object.values(q as Record<string, Pattern>).forEach(walk)
   }
   walk(p)
-  return { binds, refers, builds }
+  return { binds, refers, builds, clashes }
 }
 
 /**
@@ -173,6 +182,15 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
     })
   const l = metavariables(lhs)
   const r = metavariables(rhs)
+  for (const [side, m] of [
+    ['left', l],
+    ['right', r],
+  ] as const)
+    for (const v of m.clashes)
+      fail('bad-argument', `rule ${name}: ?${v} is used with two sorts on the ${side}`, {
+        expected: 'one sort (term, dim, shape, type or value) per metavariable',
+        got: `?${v} used as two sorts`,
+      })
   for (const [v, sort] of r.binds)
     if (l.binds.has(v) && l.binds.get(v) !== sort)
       fail(
@@ -208,15 +226,20 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
       got: leftOnly.map((v) => `?${v}`).join(', '),
       hint: 'declare it { oneWay: true }, or mention them on the right',
     })
-  for (const c of options.when ?? [])
-    if (
-      (c.kind === 'linear' || c.kind === 'multilinear' || c.kind === 'typed') &&
-      !l.binds.has(c.term)
-    )
-      fail(
-        'bad-argument',
-        `rule ${name}: a condition names ?${c.term}, which the left does not bind`,
-      )
+  for (const c of options.when ?? []) {
+    const named =
+      c.kind === 'linear' || c.kind === 'multilinear' || c.kind === 'typed'
+        ? [c.term]
+        : c.kind === 'same'
+          ? [...metavariables(c.left).refers, ...metavariables(c.right).refers]
+          : []
+    for (const term of named)
+      if (!l.binds.has(term))
+        fail(
+          'bad-argument',
+          `rule ${name}: a condition names ?${term}, which the left does not bind`,
+        )
+  }
   return Object.freeze({
     name,
     lhs,
@@ -315,6 +338,13 @@ export const applyAt = (
     const b = supplied?.get(name) ?? expected?.get(name)
     if (b === undefined)
       return E.left({ reason: 'no-match', message: `${r.name}: the step does not supply ?${name}` })
+    // A recorded step is data (a decoded document): its value must be of the sort the rule uses.
+    const sort = metavariables(r.lhs).binds.get(name) ?? metavariables(r.rhs).binds.get(name)
+    if (sort !== undefined && b.sort !== sort)
+      return E.left({
+        reason: 'no-match',
+        message: `${r.name}: the step supplies ?${name} as a ${b.sort}, not a ${sort}`,
+      })
     initial.set(name, b)
   }
   const candidates =
