@@ -17,7 +17,7 @@ import {
   zeroPoly,
 } from './linearity.js'
 import { show } from './show.js'
-import type { Broadcast, Placement, Poly, Term } from './term.js'
+import { type Broadcast, type Placement, type Poly, TERM_BRAND, type Term } from './term.js'
 import {
   type Shape,
   type ShapeLike,
@@ -38,8 +38,11 @@ export type TypeLike = ReadonlyArray<ShapeLike>
 /** Freeze a term, computing its linearity from its structure. @internal */
 export const make = <T extends Omit<Term, 'linearity'>>(
   t: T,
-): T & { linearity: Term['linearity'] } =>
-  Object.freeze({ ...t, linearity: linearityOf(t.poly, t.dom.length) })
+): T & { linearity: Term['linearity'] } => {
+  const out = { ...t, linearity: linearityOf(t.poly, t.dom.length) }
+  Object.defineProperty(out, TERM_BRAND, { value: true })
+  return Object.freeze(out)
+}
 
 /** The frozen array of the parts. @internal */
 export const frozen = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => Object.freeze([...xs])

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { type Dim, dimKey } from './dim.js'
-import type { Term } from './term.js'
+import { type Term, isTermNode } from './term.js'
 
 /** The fields of a term computed by its constructor. @internal */
 export const DERIVED_FIELDS: ReadonlySet<string> = new Set(['dom', 'cod', 'linearity', 'poly'])
@@ -19,9 +19,11 @@ export const isDim = (x: unknown): x is Dim =>
   x !== null &&
   !Array.isArray(x) &&
   DIM_KINDS.has((x as { kind?: unknown }).kind as string) &&
-  !('linearity' in x)
+  !isTermNode(x)
 
-const ownKeys = (x: object): string[] => Object.keys(x).filter((k) => !DERIVED_FIELDS.has(k))
+/** The constructor fields: a term's own keys less the derived ones; all keys of other records. */
+const ownKeys = (x: object): string[] =>
+  isTermNode(x) ? Object.keys(x).filter((k) => !DERIVED_FIELDS.has(k)) : Object.keys(x)
 
 /** Deep structural equality of constructor data. @internal */
 export const dataEquals = (a: unknown, b: unknown): boolean => {

@@ -214,6 +214,17 @@ export type Term =
   | Param
   | Box
 
+/**
+ * The brand of built terms: a symbol-keyed, non-enumerable property that no constructor data
+ * (einsum labels, dims records) can carry, so a term is told from data by more than its fields.
+ * @internal
+ */
+export const TERM_BRAND: unique symbol = Symbol('neural-circuit-diagrams/term')
+
+/** Whether a value is a term built by a smart constructor. */
+export const isTermNode = (x: unknown): x is Term =>
+  typeof x === 'object' && x !== null && (x as { [TERM_BRAND]?: unknown })[TERM_BRAND] === true
+
 /** The kinds of terms. */
 export type TermKind = Term['kind']
 

@@ -10,10 +10,10 @@
  *
  * @packageDocumentation
  */
-import { type Dim, type Sizes, dimKey, dimSize, showDim } from '../core/dim.js'
+import { type Dim, type Sizes, dimKey, dimSize, dimVars, showDim } from '../core/dim.js'
 import { TermError, absurd, fail } from '../core/errors.js'
 import { show } from '../core/show.js'
-import type { Term } from '../core/term.js'
+import { type Term, children } from '../core/term.js'
 import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
 import { contract } from './contract.js'
 import { axisKernel, convKernel, indexKernel, mapBinary, mapUnary, padKernel } from './kernels.js'
@@ -345,6 +345,34 @@ const precheck = (
 
 const dimKeyOf = (s: Shape): string => s.map(dimKey).join(' ')
 
+/**
+ * Dims are identified by name, so a name left to its default size must have one default: two
+ * dim objects `k` with defaults 2 and 3 in one term are refused (unless `sizes` binds `k`).
+ */
+const checkDefaults = (term: Term, sizes: Sizes): void => {
+  const seen = new Map<string, number>()
+  const visitDim = (d: Dim): void => {
+    for (const [name, v] of dimVars(d)) {
+      if (Object.prototype.hasOwnProperty.call(sizes, name) || v.size === undefined) continue
+      const old = seen.get(name)
+      if (old !== undefined && old !== v.size)
+        fail('bad-size', `evaluate: dim '${name}' has two default sizes`, {
+          expected: `one default size for '${name}', or a size in the sizes record`,
+          got: `defaults ${old} and ${v.size}`,
+          hint: `pass { ${name}: <size> } or build both dims with the same default`,
+        })
+      seen.set(name, v.size)
+    }
+  }
+  const visit = (t: Term): void => {
+    for (const s of [...t.dom, ...t.cod]) s.forEach(visitDim)
+    if (t.kind === 'scalar' && t.bySize !== undefined) visitDim(t.bySize.dim)
+    if (t.kind === 'einsum') Object.values(t.dims).forEach(visitDim)
+    children(t).forEach(visit)
+  }
+  visit(term)
+}
+
 const toFloat64 = (x: TensorData): Float64Array =>
   x instanceof Float64Array ? x : Float64Array.from(x)
 
@@ -399,6 +427,7 @@ export const evaluate = (
       },
     )
   const needed = new Map<string, { size: number; shape: Shape }>()
+  checkDefaults(term, sizes)
   precheck(term, sizes, cap, needed)
   const data = inputs.map((x, i) => {
     const shape = term.dom[i] as Shape

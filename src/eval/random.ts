@@ -49,9 +49,9 @@ export const randomParams = (
   seed: number,
 ): Record<string, Float64Array> => {
   const next = seededRandom(seed)
-  const out: Record<string, Float64Array> = {}
+  const out = Object.create(null) as Record<string, Float64Array>
   const visit = (t: Term): void => {
-    if (t.kind === 'param' && out[t.name] === undefined) {
+    if (t.kind === 'param' && !Object.prototype.hasOwnProperty.call(out, t.name)) {
       const n = shapeSize(t.shape, sizes)
       const last = t.shape.length > 0 ? n / shapeSize(t.shape.slice(0, -1), sizes) : 1
       const s = 1 / Math.sqrt(last)

@@ -111,7 +111,7 @@ export const einsumOfSpider = (s: Spider): Term => {
   const name = (l: number): string => names[order.get(l) as number] as string
   const side = (ls: ReadonlyArray<number>): string => ls.map(name).join(' ')
   const spec = `${s.inputs.map(side).join(', ')} -> ${side(s.output)}`
-  const binds: Record<string, Dim> = {}
+  const binds = Object.create(null) as Record<string, Dim>
   order.forEach((n, l) => {
     binds[names[n] as string] = s.dims[l] as Dim
   })

@@ -10,7 +10,14 @@ import { box, broadcast, copy, drop, id, par, seq, swap } from '../core/construc
 import type { Dim } from '../core/dim.js'
 import { absurd } from '../core/errors.js'
 import { add, layerNorm, max, mean, mul, param, scale, softmax, unary } from '../core/primitives.js'
-import type { AxisOpName, Placement, ScalarOp, SizePower, Term } from '../core/term.js'
+import {
+  type AxisOpName,
+  type Placement,
+  type ScalarOp,
+  type SizePower,
+  type Term,
+  isTermNode,
+} from '../core/term.js'
 import type { Shape, TupleType } from '../core/types.js'
 import { einsum } from './einsum.js'
 import { convTensor, index, pad, view, zero } from './structural.js'
@@ -63,7 +70,7 @@ export type TermArgs =
   | { readonly kind: 'box'; readonly name: string; readonly body: TermNode }
 
 /** Whether a node is already a built term (it carries its derived type). */
-export const isTerm = (n: TermNode): n is Term => 'linearity' in n
+export const isTerm = (n: TermNode): n is Term => isTermNode(n)
 
 const axisOp = (op: AxisOpName, axis: Dim, epsilon: number): Term => {
   switch (op) {

@@ -126,7 +126,7 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
   const { names, least } = termDims(b, first.names, first.least)
   let refused = 0
   for (let trial = 0; trial < trials; trial++) {
-    const sizes: Record<string, number> = {}
+    const sizes = Object.create(null) as Record<string, number>
     for (const n of [...names].sort()) {
       const lo = least.get(n) ?? 1
       sizes[n] = lo + Math.floor(next() * Math.max(1, maxSize - lo + 1))
@@ -154,6 +154,7 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         const p = l[j] as number
         const q = r[j] as number
         const same =
+          p === q ||
           (Number.isNaN(p) && Number.isNaN(q)) ||
           Math.abs(p - q) <= tolerance * Math.max(1, Math.abs(p), Math.abs(q))
         if (!same)

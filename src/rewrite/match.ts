@@ -9,6 +9,7 @@
  *
  * @packageDocumentation
  */
+import { isTermNode } from '../core/term.js'
 import { dataEquals, isDim } from '../core/equal.js'
 import { TermError, absurd, fail } from '../core/errors.js'
 import { dimKey } from '../core/dim.js'
@@ -41,8 +42,7 @@ interface State {
   readonly deferred: ReadonlyArray<{ readonly pattern: Computed; readonly value: unknown }>
 }
 
-const isTermValue = (x: unknown): x is Term =>
-  typeof x === 'object' && x !== null && !Array.isArray(x) && 'linearity' in x
+const isTermValue = (x: unknown): x is Term => isTermNode(x)
 
 const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x)
@@ -219,8 +219,10 @@ function* matchNode(p: Pattern, x: unknown, s: State): Generator<State> {
       yield* matchGroups(r.kind, r.parts as ReadonlyArray<Pattern>, 0, x.parts, 0, s)
     return
   }
-  const keys = Object.keys(r).filter((k) => !DERIVED.has(k))
-  const xKeys = Object.keys(x).filter((k) => !DERIVED.has(k))
+  // Derived fields are skipped on terms only: an einsum's dims record may have a label 'dom'.
+  const term = isTermValue(x)
+  const keys = Object.keys(r).filter((k) => !term || !DERIVED.has(k))
+  const xKeys = Object.keys(x).filter((k) => !term || !DERIVED.has(k))
   if (xKeys.some((k) => !(k in r))) return
   if (keys.some((k) => r[k] !== undefined && !(k in x))) return
   yield* matchFields(r, keys, 0, x, s)

@@ -60,7 +60,7 @@ const absorbIntoEinsum = (
     at === 'shared' ? [...ls] : [...ls.slice(0, at), ...fresh, ...ls.slice(at)]
   const ins = e.inputs.map((ls, i) => insert(ls, inputs[i] as Placement))
   const out = insert(e.output, outputs[0] as number)
-  const dims: Record<string, Shape[number]> = {}
+  const dims = Object.create(null) as Record<string, Shape[number]>
   for (const [l, d] of Object.entries(e.dims)) dims[l] = d
   fresh.forEach((l, i) => (dims[l] = axes[i] as Shape[number]))
   const spec = `${ins.map((ls) => ls.join(' ')).join(', ')} -> ${out.join(' ')}`
@@ -76,7 +76,7 @@ const placedEinsum = (seg: Shape, axes: Shape, from: Placement, to: number): Ter
   const ax = axes.map((_, i) => `_${i}`)
   const place = (at: Placement) =>
     at === 'shared' ? [...own] : [...own.slice(0, at), ...ax, ...own.slice(at)]
-  const dims: Record<string, Shape[number]> = {}
+  const dims = Object.create(null) as Record<string, Shape[number]>
   seg.forEach((d, i) => (dims[`s${i}`] = d))
   axes.forEach((d, i) => (dims[`_${i}`] = d))
   return einsum(`${place(from).join(' ')} -> ${place(to).join(' ')}`, { dims })
@@ -276,7 +276,12 @@ const computeLeafKey = (t: Term): string => {
 }
 
 /** A wire as one number (nodes below 2^31 and outputs below 4096), cheap as a map key. */
-const wireKey = (w: Wire): number => (w.node + 2 ** 31) * 4096 + w.out
+/**
+ * A wire as one map key: a number for the usual outputs (below 4096), a string beyond, so that
+ * no two wires share a key.
+ */
+const wireKey = (w: Wire): number | string =>
+  w.out < 4096 ? (w.node + 2 ** 31) * 4096 + w.out : `${w.node}.${w.out}`
 
 /** Build the DAG of a term whose broadcasts are pushed. */
 export const toDag = (t: Term): Dag => {
@@ -372,16 +377,17 @@ const isIdentityEinsum = (t: Term): boolean =>
  */
 export const fuseDag = (dag: Dag): Dag => {
   if (!dag.nodes.some((n) => n.op.kind === 'einsum')) return dag
-  const uses = new Map<number, number>()
+  const uses = new Map<number | string, number>()
   const use = (w: Wire) => uses.set(wireKey(w), (uses.get(wireKey(w)) ?? 0) + 1)
-  dag.nodes.forEach((n) => n.inputs.forEach(use))
+  // Count the reads of live nodes only: a reader whose result is dropped does not count.
+  postOrder(dag).forEach((n) => (dag.nodes[n] as Node).inputs.forEach(use))
   dag.outputs.forEach(use)
   const nodes: Node[] = []
   const index = new Map<string, number>()
-  const alias = new Map<number, Wire>()
+  const alias = new Map<number | string, Wire>()
   const resolve = (w: Wire): Wire => (w.node < 0 ? w : (alias.get(wireKey(w)) as Wire))
   // New nodes that stand for exactly one old einsum output read once (free to fuse away).
-  const fusable = new Map<number, number>()
+  const fusable = new Map<number | string, number>()
   // For each new einsum node, the old wires its inputs stand for.
   const oldSources = new Map<number, ReadonlyArray<Wire>>()
   // A hash of what each new node computes, independent of the order nodes were built in.
@@ -532,7 +538,7 @@ const postOrder = (dag: Dag): number[] => {
 export const fromDag = (dag: Dag): Term => {
   const order = postOrder(dag)
   // Layers: a node runs one layer after the latest of its inputs.
-  const layerOf = new Map<number, number>()
+  const layerOf = new Map<number | string, number>()
   const layers: number[][] = []
   for (const n of order) {
     const layer = Math.max(
@@ -545,7 +551,7 @@ export const fromDag = (dag: Dag): Term => {
   }
   // Nodes without inputs (parameters, zeros) run just before their first user, so that they are
   // not carried through every layer before it.
-  const firstUse = new Map<number, number>()
+  const firstUse = new Map<number | string, number>()
   for (const n of order)
     for (const w of (dag.nodes[n] as Node).inputs)
       if (w.node >= 0)
@@ -557,7 +563,7 @@ export const fromDag = (dag: Dag): Term => {
     ;(layers[layer] ??= []).push(n)
   }
   // The last layer that reads each wire (outputs count as after every layer).
-  const lastUse = new Map<number, number>()
+  const lastUse = new Map<number | string, number>()
   layers.forEach((ns, l) =>
     ns.forEach((n) => (dag.nodes[n] as Node).inputs.forEach((w) => lastUse.set(wireKey(w), l))),
   )
@@ -565,8 +571,8 @@ export const fromDag = (dag: Dag): Term => {
   let live: Wire[] = dag.dom.map((_, i) => ({ node: -1 - i, out: 0 }))
   let types: Shape[] = [...dag.dom]
   const parts: Term[] = []
-  const positions = (ws: ReadonlyArray<Wire>): Map<number, number> => {
-    const at = new Map<number, number>()
+  const positions = (ws: ReadonlyArray<Wire>): Map<number | string, number> => {
+    const at = new Map<number | string, number>()
     ws.forEach((w, i) => {
       const k = wireKey(w)
       if (!at.has(k)) at.set(k, i)
@@ -636,7 +642,25 @@ const dropIdentities = (t: Term, dom: TupleType): Term => {
  * show(normalize(seq(id([['k']]), relu('k'), id([['k']])))) // 'relu[k]'
  * ```
  */
-export const normalize = (t: Term): Term => fromDag(fuseDag(toDag(pushBroadcasts(unbox(t)))))
+export const normalize = (t: Term): Term => fromDag(fuseToFixpoint(toDag(pushBroadcasts(unbox(t)))))
+
+/**
+ * Fuse until nothing changes: canonicalising can merge two readers into one node, which then
+ * reads its producer once and may fuse with it (the normal form must be idempotent).
+ */
+const fuseToFixpoint = (dag: Dag): Dag => {
+  let current = dag
+  for (let round = 0; round < 16; round++) {
+    const next = fuseDag(current)
+    if (
+      postOrder(next).length === postOrder(current).length &&
+      next.nodes.length === current.nodes.length
+    )
+      return next
+    current = next
+  }
+  return current
+}
 
 /**
  * A key equal for two terms exactly when their normal forms are equal (cheaper than comparing
@@ -655,9 +679,9 @@ export const normalKey = (t: Term): string => {
 const keyMemo = new WeakMap<Term, string>()
 
 const computeNormalKey = (t: Term): string => {
-  const dag = fuseDag(toDag(pushBroadcasts(unbox(t))))
+  const dag = fuseToFixpoint(toDag(pushBroadcasts(unbox(t))))
   // Number the nodes in the canonical order, so that the key does not depend on build order.
-  const number = new Map<number, number>()
+  const number = new Map<number | string, number>()
   const name = (w: Wire): string =>
     w.node < 0 ? `in${-1 - w.node}` : `n${number.get(w.node) as number}.${w.out}`
   const keys = postOrder(dag).map((n, i) => {

@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import { isTermNode } from '../core/term.js'
 import type { Dim } from '../core/dim.js'
 import { show } from '../core/show.js'
 import type { Placement, ScalarOp, Term } from '../core/term.js'
@@ -144,7 +145,7 @@ const flat = (kind: 'seq' | 'par', parts: ReadonlyArray<Pattern>): Pattern[] =>
     p !== null &&
     !Array.isArray(p) &&
     (p as { kind?: unknown }).kind === kind &&
-    !('linearity' in p)
+    !isTermNode(p)
       ? ((p as { parts: ReadonlyArray<Pattern> }).parts as Pattern[])
       : [p],
   )
@@ -212,7 +213,7 @@ export const showPattern = (p: Pattern): string => {
   if (typeof p !== 'object' || p === null) return String(p)
   if (Array.isArray(p)) return `[${showList(p)}]`
   if (isMeta(p)) return `?${p.name}`
-  if ('linearity' in p) return show(p as Term)
+  if (isTermNode(p)) return show(p)
   if (isNamed(p)) return `${p.name}@(${showPattern(p.pattern)})`
   if (isComputed(p))
     return p.op === 'concat'

@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import { isTermNode } from '../core/term.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { dataEquals } from '../core/equal.js'
 import { TermError, fail } from '../core/errors.js'
@@ -154,7 +155,7 @@ const metavariables = (
       walk(q.pattern)
       return
     }
-    if ('linearity' in q) return
+    if (isTermNode(q)) return
     Object.values(q as Record<string, Pattern>).forEach(walk)
   }
   walk(p)

@@ -5,7 +5,9 @@
  *
  * @packageDocumentation
  */
+import { isTermNode } from '../core/term.js'
 import * as E from 'fp-ts/lib/Either.js'
+import { dataEquals } from '../core/equal.js'
 import { fail } from '../core/errors.js'
 import { type Term, children } from '../core/term.js'
 import { type Bindings, matchAll, matchWindow } from './match.js'
@@ -66,7 +68,7 @@ const partsOf = (p: Pattern): number =>
 /** The candidate locations at one node: the node, or windows of a seq or par. */
 const locationsAt = (node: Term, path: Path, from: Pattern): Location[] => {
   const head = patternHead(from)
-  if (head !== undefined && head !== node.kind && !('linearity' in (from as object))) return []
+  if (head !== undefined && head !== node.kind && !isTermNode(from)) return []
   if ((head === 'seq' || head === 'par') && (node.kind === 'seq' || node.kind === 'par')) {
     const n = partsOf(from)
     const m = node.parts.length
@@ -160,7 +162,8 @@ const tryOnce = (
         const report = reports?.[i]
         if (report !== undefined) report.tried++
         const result = applyAt(r, t, location, direction)
-        if (E.isRight(result) && result.right.term !== t) {
+        // A step that changes nothing (category/assoc on a flattened term) is no progress.
+        if (E.isRight(result) && !dataEquals(result.right.term, t)) {
           if (report !== undefined) report.applied++
           found = result.right
           return true

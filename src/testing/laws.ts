@@ -13,6 +13,7 @@
  *
  * @packageDocumentation
  */
+import { isTermNode } from '../core/term.js'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { par } from '../core/construct.js'
@@ -88,8 +89,7 @@ const cannot = (what: string): never => {
 const isRecord = (p: Pattern): p is { readonly [field: string]: Pattern } =>
   typeof p === 'object' && p !== null && !Array.isArray(p)
 
-const isTermValue = (p: unknown): p is Term =>
-  typeof p === 'object' && p !== null && !Array.isArray(p) && 'linearity' in p
+const isTermValue = (p: unknown): p is Term => isTermNode(p)
 
 interface Context {
   readonly termOptions: (name: string) => TermArbOptions
