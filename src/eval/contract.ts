@@ -192,6 +192,9 @@ export const contract = (
     let best: [number, number] = [0, 1]
     let bestCost = Infinity
     let bestResult = Infinity
+    // How many operands carry each label: a label stays when the output or a third operand has it.
+    const carriers = new Map<string, number>()
+    for (const o of ops) for (const l of o.labels) carriers.set(l, (carriers.get(l) ?? 0) + 1)
     for (let i = 0; i < ops.length; i++)
       for (let j = i + 1; j < ops.length; j++) {
         const oi = ops[i] as Unique
@@ -202,7 +205,11 @@ export const contract = (
           extentsOf(
             [...joint].filter(
               (l) =>
-                outSet.has(l) || ops.some((o, t) => t !== i && t !== j && o.labels.includes(l)),
+                outSet.has(l) ||
+                (carriers.get(l) ?? 0) -
+                  (oi.labels.includes(l) ? 1 : 0) -
+                  (oj.labels.includes(l) ? 1 : 0) >
+                  0,
             ),
             size,
           ),

@@ -480,22 +480,21 @@ export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term =>
       return t
     }),
   )
-  // The order the copies stand in, and the order wanted: bubble the wanted order into place.
-  const stack: number[] = type.flatMap((_, i) => Array.from({ length: uses[i] as number }, () => i))
-  const want = [...sources]
+  // The order the copies stand in, and the order wanted: for each output position in turn, one
+  // block swap brings the wanted copy forward (n steps, not the n^2 of adjacent swaps).
+  const current: number[] = type.flatMap((_, i) =>
+    Array.from({ length: uses[i] as number }, () => i),
+  )
   const steps: Term[] = []
-  const current = [...stack]
-  for (let j = 0; j < want.length; j++) {
-    let k = current.indexOf(want[j] as number, j)
-    while (k > j) {
-      const before = current.slice(0, k - 1).map((i) => type[i] as Shape)
-      const after = current.slice(k + 1).map((i) => type[i] as Shape)
-      const a = type[current[k - 1] as number] as Shape
-      const b = type[current[k] as number] as Shape
-      steps.push(par(id(before), swap([a], [b]), id(after)))
-      ;[current[k - 1], current[k]] = [current[k] as number, current[k - 1] as number]
-      k--
-    }
+  const typeOf = (i: number) => type[i] as Shape
+  for (let j = 0; j < sources.length; j++) {
+    const k = current.indexOf(sources[j] as number, j)
+    if (k <= j) continue
+    const before = current.slice(0, j).map(typeOf)
+    const block = current.slice(j, k).map(typeOf)
+    const after = current.slice(k + 1).map(typeOf)
+    steps.push(par(id(before), swap(block, [typeOf(current[k] as number)]), id(after)))
+    current.splice(j, 0, ...current.splice(k, 1))
   }
   return seq(fan, ...steps)
 }
