@@ -11,7 +11,7 @@
  */
 import { absurd } from './errors.js'
 import { dimKey, showDim } from './dim.js'
-import type { Term } from './term.js'
+import { type Term, children } from './term.js'
 import { showShape, showType } from './types.js'
 
 /** Options of {@link show}. */
@@ -112,33 +112,8 @@ const renderBare = (t: Term, o: ShowOptions): string => {
   }
 }
 
-const contains = (t: Term, sub: Term): boolean => {
-  if (t === sub) return true
-  switch (t.kind) {
-    case 'seq':
-    case 'par':
-      return t.parts.some((p) => contains(p, sub))
-    case 'broadcast':
-    case 'box':
-      return contains(t.body, sub)
-    case 'id':
-    case 'swap':
-    case 'copy':
-    case 'drop':
-    case 'einsum':
-    case 'scalar':
-    case 'axisOp':
-    case 'index':
-    case 'view':
-    case 'pad':
-    case 'convTensor':
-    case 'zero':
-    case 'param':
-      return false
-    default:
-      return absurd(t)
-  }
-}
+const contains = (t: Term, sub: Term): boolean =>
+  t === sub || children(t).some((c) => contains(c, sub))
 
 const truncate = (s: string, max: number | undefined): string => {
   if (max === undefined || s.length <= max) return s

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { box, broadcast, par, seq } from './construct.js'
-import { absurd, fail } from './errors.js'
+import { fail } from './errors.js'
 import { type Term, children } from './term.js'
 
 /**
@@ -29,32 +29,13 @@ export const withChildren = (t: Term, next: ReadonlyArray<Term>): Term => {
       got: `${next.length}`,
     })
   if (next.every((c, i) => c === old[i])) return t
-  switch (t.kind) {
-    case 'seq':
-      return seq(...next)
-    case 'par':
-      return par(...next)
-    case 'broadcast':
-      return broadcast(next[0] as Term, t.axes, { inputs: t.inputs, outputs: t.outputs })
-    case 'box':
-      return box(t.name, next[0] as Term)
-    case 'id':
-    case 'swap':
-    case 'copy':
-    case 'drop':
-    case 'einsum':
-    case 'scalar':
-    case 'axisOp':
-    case 'index':
-    case 'view':
-    case 'pad':
-    case 'convTensor':
-    case 'zero':
-    case 'param':
-      return t
-    default:
-      return absurd(t)
-  }
+  // Only composites have children, and a leaf's (empty) children are always unchanged.
+  if (t.kind === 'seq') return seq(...next)
+  if (t.kind === 'par') return par(...next)
+  if (t.kind === 'broadcast')
+    return broadcast(next[0] as Term, t.axes, { inputs: t.inputs, outputs: t.outputs })
+  if (t.kind === 'box') return box(t.name, next[0] as Term)
+  return t
 }
 
 /**
