@@ -15,7 +15,7 @@ import { type Dim, dimKey } from '../core/dim.js'
 import { fail } from '../core/errors.js'
 import { show } from '../core/show.js'
 import type { Einsum, Term } from '../core/term.js'
-import { einsum } from './einsum.js'
+import { einsumOf } from './einsum.js'
 
 /**
  * An einsum with its labels as numbers (a spider diagram): `inputs[i]` lists the label of each
@@ -109,13 +109,12 @@ export const einsumOfSpider = (s: Spider): Term => {
   })
   const names = canonicalNames(dims)
   const name = (l: number): string => names[order.get(l) as number] as string
-  const side = (ls: ReadonlyArray<number>): string => ls.map(name).join(' ')
-  const spec = `${s.inputs.map(side).join(', ')} -> ${side(s.output)}`
+  const side = (ls: ReadonlyArray<number>): string[] => ls.map(name)
   const binds = Object.create(null) as Record<string, Dim>
   order.forEach((n, l) => {
     binds[names[n] as string] = s.dims[l] as Dim
   })
-  return einsum(spec, { dims: binds })
+  return einsumOf({ inputs: s.inputs.map(side), output: side(s.output) }, { dims: binds })
 }
 
 /**

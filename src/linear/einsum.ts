@@ -87,8 +87,29 @@ export interface EinsumOptions {
  * // 'einsum(i j -> j i; i=a, j=a) : [a a] -> [a a]'
  * ```
  */
-export const einsum = (spec: string, options: EinsumOptions = {}): Term => {
-  const parsed = parseEinsum(spec)
+export const einsum = (spec: string, options: EinsumOptions = {}): Term =>
+  einsumOf(parseEinsum(spec), options, spec)
+
+/**
+ * An einsum from its labels as lists (no spec string to parse): what fusion, canonical forms and
+ * normal forms build many of.
+ *
+ * @example
+ * ```ts
+ * import { einsumOf, show } from 'neural-circuit-diagrams'
+ * show(einsumOf({ inputs: [['y', 'k'], ['x', 'k']], output: ['y', 'x'] })) // 'einsum(y k, x k -> y x)'
+ * ```
+ */
+export const einsumOf = (parsed: EinsumSpec, options: EinsumOptions = {}, spec?: string): Term => {
+  const where = () =>
+    `einsum('${spec ?? `${parsed.inputs.map((i) => i.join(' ')).join(', ')} -> ${parsed.output.join(' ')}`}')`
+  for (const l of [...parsed.inputs.flat(), ...parsed.output])
+    if (!LABEL.test(l))
+      fail('bad-einsum', `einsum: '${l}' is not an axis label`, {
+        expected: 'labels of letters, digits, _ and ′ (not starting with a digit)',
+        got: JSON.stringify(l),
+        where: where(),
+      })
   const used = new Set([...parsed.inputs.flat(), ...parsed.output])
   const given = options.dims ?? {}
   for (const key of Object.keys(given))
@@ -96,7 +117,7 @@ export const einsum = (spec: string, options: EinsumOptions = {}): Term => {
       fail('bad-einsum', `einsum: dims names a label '${key}' that the spec does not use`, {
         expected: `dims for labels among ${[...used].join(', ') || '(none)'}`,
         got: `dims ${JSON.stringify(Object.keys(given))}`,
-        where: `einsum('${spec}')`,
+        where: where(),
       })
   // Labels may be named like members of Object.prototype ('constructor', '__proto__'): read and
   // write own properties only.
@@ -111,8 +132,8 @@ export const einsum = (spec: string, options: EinsumOptions = {}): Term => {
   const shape = (ls: ReadonlyArray<string>) => Object.freeze(ls.map((l) => dims[l] as Dim))
   const node: Omit<Einsum, 'linearity'> = {
     kind: 'einsum',
-    inputs: parsed.inputs,
-    output: parsed.output,
+    inputs: Object.freeze(parsed.inputs.map((ls) => Object.freeze([...ls]))),
+    output: Object.freeze([...parsed.output]),
     dims: Object.freeze(dims),
     ...(options.name !== undefined ? { name: options.name } : {}),
     dom: Object.freeze(parsed.inputs.map(shape)),

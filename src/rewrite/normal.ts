@@ -22,7 +22,7 @@ import { type Placement, type Term, children } from '../core/term.js'
 import { withChildren } from '../core/update.js'
 import { type Shape, type TupleType, concatTypes } from '../core/types.js'
 import { canonicalEinsum } from '../linear/canonical.js'
-import { einsum } from '../linear/einsum.js'
+import { einsumOf } from '../linear/einsum.js'
 import { fuseEinsums } from '../linear/fuse.js'
 
 const allAt = (ps: ReadonlyArray<Placement>, at: number): boolean => ps.every((p) => p === at)
@@ -63,8 +63,7 @@ const absorbIntoEinsum = (
   const dims = Object.create(null) as Record<string, Shape[number]>
   for (const [l, d] of Object.entries(e.dims)) dims[l] = d
   fresh.forEach((l, i) => (dims[l] = axes[i] as Shape[number]))
-  const spec = `${ins.map((ls) => ls.join(' ')).join(', ')} -> ${out.join(' ')}`
-  return einsum(spec, { dims })
+  return einsumOf({ inputs: ins, output: out }, { dims })
 }
 
 /**
@@ -79,7 +78,7 @@ const placedEinsum = (seg: Shape, axes: Shape, from: Placement, to: number): Ter
   const dims = Object.create(null) as Record<string, Shape[number]>
   seg.forEach((d, i) => (dims[`s${i}`] = d))
   axes.forEach((d, i) => (dims[`_${i}`] = d))
-  return einsum(`${place(from).join(' ')} -> ${place(to).join(' ')}`, { dims })
+  return einsumOf({ inputs: [place(from)], output: place(to) }, { dims })
 }
 
 /**
@@ -363,6 +362,18 @@ const fnv = (s: string): string => {
 /** The most inputs an einsum fused in the normal form may have. */
 export const MAX_FUSED_INPUTS = 8
 
+/** Canonical einsums, memoised: later fusion rounds meet the same (canonical) objects again. */
+const canonicalMemo = new WeakMap<Term, Term>()
+const canonical = (op: Term): Term => {
+  let c = canonicalMemo.get(op)
+  if (c === undefined) {
+    c = canonicalEinsum(op)
+    canonicalMemo.set(op, c)
+    canonicalMemo.set(c, c)
+  }
+  return c
+}
+
 const isIdentityEinsum = (t: Term): boolean =>
   t.kind === 'einsum' &&
   t.inputs.length === 1 &&
@@ -433,12 +444,14 @@ export const fuseDag = (dag: Dag): Dag => {
         })
       if (op.kind === 'einsum' && !order.every((v, k) => v === k)) {
         const e = op
-        const spec = `${order.map((i) => (e.inputs[i] as ReadonlyArray<string>).join(' ')).join(', ')} -> ${e.output.join(' ')}`
-        op = einsum(spec, { dims: e.dims })
+        op = einsumOf(
+          { inputs: order.map((i) => e.inputs[i] as ReadonlyArray<string>), output: e.output },
+          { dims: e.dims },
+        )
         inputs = order.map((i) => inputs[i] as Wire)
         sources = order.map((i) => sources[i] as Wire)
       }
-      op = canonicalEinsum(op)
+      op = canonical(op)
       if (isIdentityEinsum(op)) {
         alias.set(wireKey({ node: n, out: 0 }), inputs[0] as Wire)
         return
