@@ -8,13 +8,10 @@ import {
   broadcast,
   children,
   conv1d,
-  evaluate,
   findMatches,
   index,
   linearLayer,
   multiHeadAttention,
-  randomInputs,
-  randomParams,
   relu,
   rewriteAt,
   rewriteRepeat,
@@ -37,6 +34,7 @@ import {
   broadcastSeqSplit,
 } from '../src/rewrite/rules/broadcast.js'
 import { checkLaw, refuteLaw } from '../src/testing/laws.js'
+import { agree as agreeAt } from '../test/support.js'
 
 /** Cases per law and direction: 200 in CI, more on demand (`LAW_RUNS=5000 npm run laws`). */
 const numRuns = Number(process.env.LAW_RUNS ?? 200)
@@ -116,19 +114,8 @@ describe('plausible false broadcast laws are refuted, with a readable counterexa
 
 const sizes: Sizes = { y: 3, x: 4, k: 2, h: 3, m: 4, a: 3, b: 2 }
 
-/** Two terms agree on random inputs and parameters. */
-const agree = (s: Term, t: Term, at: Sizes = sizes): void => {
-  const inputs = randomInputs(s.dom, at, 1)
-  const params = { ...randomParams(s, at, 2), ...randomParams(t, at, 2) }
-  const x = evaluate(s, at, inputs, params)
-  const y = evaluate(t, at, inputs, params)
-  expect(y.length).toBe(x.length)
-  x.forEach((xi, i) => {
-    const yi = y[i] as Float64Array
-    expect(yi.length).toBe(xi.length)
-    xi.forEach((e, j) => expect(yi[j]).toBeCloseTo(e, 9))
-  })
-}
+/** Two terms agree on random inputs and parameters (at the sizes of this file). */
+const agree = (s: Term, t: Term, at: Sizes = sizes): void => agreeAt(s, t, at)
 
 describe('rewriting real terms', () => {
   const layer = linearLayer('W', 'k', 'h', { bias: true })

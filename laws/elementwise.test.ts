@@ -5,13 +5,10 @@ import {
   type Sizes,
   type Term,
   broadcast,
-  evaluate,
   exp,
   gelu,
   index,
   mlp,
-  randomInputs,
-  randomParams,
   relu,
   rewriteAt,
   rewriteRepeat,
@@ -31,6 +28,7 @@ import {
   elementwiseRules,
 } from '../src/rewrite/rules/elementwise.js'
 import { checkLaw, refuteLaw } from '../src/testing/laws.js'
+import { agree as agreeAt } from '../test/support.js'
 
 /** Cases per law and direction: 200 in CI, more on demand (`LAW_RUNS=5000 npm run laws`). */
 const numRuns = Number(process.env.LAW_RUNS ?? 200)
@@ -99,19 +97,8 @@ describe('plausible false element-wise laws are refuted, with a readable counter
 
 const sizes: Sizes = { y: 3, k: 4, a: 3, b: 2, c: 2 }
 
-/** Two terms agree on random inputs and parameters. */
-const agree = (s: Term, t: Term, at: Sizes = sizes): void => {
-  const inputs = randomInputs(s.dom, at, 1)
-  const params = { ...randomParams(s, at, 2), ...randomParams(t, at, 2) }
-  const x = evaluate(s, at, inputs, params)
-  const y = evaluate(t, at, inputs, params)
-  expect(y.length).toBe(x.length)
-  x.forEach((xi, i) => {
-    const yi = y[i] as Float64Array
-    expect(yi.length).toBe(xi.length)
-    xi.forEach((e, j) => expect(yi[j]).toBeCloseTo(e, 9))
-  })
-}
+/** Two terms agree on random inputs and parameters (at the sizes of this file). */
+const agree = (s: Term, t: Term, at: Sizes = sizes): void => agreeAt(s, t, at)
 
 describe('rewriting real terms', () => {
   it('relu then tanh on a table fuse into one element-wise map, and split back', () => {

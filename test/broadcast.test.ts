@@ -45,6 +45,7 @@ import {
   pad,
   convTensor,
   toType,
+  seededRandom,
 } from '../src/index.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -119,16 +120,8 @@ const oneLevel: Evaluator = (t, sizes, inputs, params) =>
 // ---------------------------------------------------------------------------------------------
 // Random data
 
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded uniform numbers in [0, 1): the engine's mulberry32, for test data only. */
+const prng = seededRandom
 
 const randomTensors = (
   type: ReadonlyArray<Shape>,

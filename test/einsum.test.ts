@@ -20,21 +20,14 @@ import {
   seq,
   shapeSize,
   unit,
+  seededRandom,
 } from '../src/index.js'
 
 // ---------------------------------------------------------------------------------------------
 // The reference
 
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded uniform numbers in [0, 1): the engine's mulberry32, for test data only. */
+const prng = seededRandom
 
 const randomArray = (n: number, next: () => number): Float64Array =>
   Float64Array.from({ length: n }, () => 2 * next() - 1)

@@ -1,38 +1,25 @@
 import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import {
   type Sizes,
   type Term,
   type TupleType,
-  add,
-  box,
   broadcast,
   convTensor,
-  copy,
-  drop,
-  einsum,
   id,
   index,
-  layerNorm,
   linearLayer,
-  max,
-  mean,
-  mul,
-  pad,
   par,
   param,
-  scale,
   seq,
   shapeSize,
   showTyped,
-  softmax,
-  swap,
   termSize,
   toType,
   typeEquals,
-  unary,
-  view,
-  zero,
+  decodeTerm,
+  encodeTerm,
 } from '../src/index.js'
 import {
   TERM_TAGS,
@@ -56,67 +43,16 @@ import {
 } from '../src/testing/arbitraries.js'
 import { evaluate } from '../src/eval/evaluate.js'
 
-/** Rebuild a term with the smart constructors: throws if any node is ill-typed. */
-const rebuild = (t: Term): Term => {
-  switch (t.kind) {
-    case 'id':
-      return id(t.dom)
-    case 'seq':
-      return seq(...t.parts.map(rebuild))
-    case 'par':
-      return par(...t.parts.map(rebuild))
-    case 'swap':
-      return swap(t.left, t.right)
-    case 'copy':
-      return copy(t.type)
-    case 'drop':
-      return drop(t.type)
-    case 'broadcast':
-      return broadcast(rebuild(t.body), t.axes, { inputs: t.inputs, outputs: t.outputs })
-    case 'einsum':
-      return einsum(`${t.inputs.map((i) => i.join(' ')).join(', ')} -> ${t.output.join(' ')}`, {
-        dims: t.dims,
-        ...(t.name !== undefined ? { name: t.name } : {}),
-      })
-    case 'scalar':
-      return t.op === 'scale'
-        ? scale(t.factor)
-        : t.op === 'add'
-          ? add()
-          : t.op === 'mul'
-            ? mul()
-            : unary(t.op)
-    case 'axisOp':
-      return t.op === 'softmax'
-        ? softmax(t.axis)
-        : t.op === 'layerNorm'
-          ? layerNorm(t.axis, { epsilon: t.epsilon })
-          : t.op === 'max'
-            ? max(t.axis)
-            : mean(t.axis)
-    case 'index':
-      return index(t.axis, t.at)
-    case 'view':
-      return view(t.from, t.to)
-    case 'pad':
-      return pad(t.axis, t.before, t.after)
-    case 'convTensor':
-      return convTensor(t.input, t.kernel, { stride: t.stride, dilation: t.dilation })
-    case 'zero':
-      return zero(t.type)
-    case 'param':
-      return param(t.name, t.shape)
-    case 'box':
-      return box(t.name, rebuild(t.body))
-    default:
-      return t satisfies never
-  }
-}
-
 /** The term type-checks node by node and its recorded types and linearity are the inferred ones. */
 const typeChecks = (t: Term): boolean => {
-  const r = rebuild(t)
-  return typeEquals(r.dom, t.dom) && typeEquals(r.cod, t.cod) && r.linearity === t.linearity
+  // The codec rebuilds every node through its smart constructor.
+  const r = decodeTerm(encodeTerm(t))
+  return (
+    E.isRight(r) &&
+    typeEquals(r.right.dom, t.dom) &&
+    typeEquals(r.right.cod, t.cod) &&
+    r.right.linearity === t.linearity
+  )
 }
 
 const domArb = tupleTypeArb()

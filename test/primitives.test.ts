@@ -47,22 +47,14 @@ import {
   unary,
   view,
   zero,
+  seededRandom,
 } from '../src/index.js'
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** A deterministic uniform generator on [0, 1) (mulberry32), independent of the engine's. */
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded uniform numbers in [0, 1): the engine's mulberry32, for test data only. */
+const prng = seededRandom
 
 /** `n` numbers uniform in [lo, hi). */
 const randomArray = (n: number, seed: number, lo = -2, hi = 2): Float64Array => {

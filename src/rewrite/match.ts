@@ -42,8 +42,6 @@ interface State {
   readonly deferred: ReadonlyArray<{ readonly pattern: Computed; readonly value: unknown }>
 }
 
-const isTermValue = (x: unknown): x is Term => isTermNode(x)
-
 const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x)
 
@@ -61,7 +59,7 @@ const sameBound = (sort: Sort, a: unknown, b: unknown): boolean =>
 function* matchMeta(p: Meta, x: unknown, s: State): Generator<State> {
   const fits =
     p.sort === 'term'
-      ? isTermValue(x)
+      ? isTermNode(x)
       : p.sort === 'dim'
         ? isDim(x)
         : p.sort === 'shape' || p.sort === 'type'
@@ -195,7 +193,7 @@ function* matchNode(p: Pattern, x: unknown, s: State): Generator<State> {
     return
   }
   if (isNamed(p)) {
-    if (!isTermValue(x)) return
+    if (!isTermNode(x)) return
     for (const s2 of matchMeta({ kind: 'meta', sort: 'term', name: p.name }, x, s))
       yield* matchNode(p.pattern, x, s2)
     return
@@ -204,8 +202,8 @@ function* matchNode(p: Pattern, x: unknown, s: State): Generator<State> {
     yield* matchComputed(p, x, s)
     return
   }
-  if (isTermValue(p)) {
-    if (isTermValue(x) && dataEquals(p, x)) yield s
+  if (isTermNode(p)) {
+    if (isTermNode(x) && dataEquals(p, x)) yield s
     return
   }
   if (isDim(p)) {
@@ -214,13 +212,13 @@ function* matchNode(p: Pattern, x: unknown, s: State): Generator<State> {
   }
   if (!isRecord(x)) return
   const r = p as Record<string, Pattern>
-  if ((r.kind === 'seq' || r.kind === 'par') && isTermValue(x)) {
+  if ((r.kind === 'seq' || r.kind === 'par') && isTermNode(x)) {
     if (x.kind === r.kind)
       yield* matchGroups(r.kind, r.parts as ReadonlyArray<Pattern>, 0, x.parts, 0, s)
     return
   }
   // Derived fields are skipped on terms only: an einsum's dims record may have a label 'dom'.
-  const term = isTermValue(x)
+  const term = isTermNode(x)
   const keys = Object.keys(r).filter((k) => !term || !DERIVED.has(k))
   const xKeys = Object.keys(x).filter((k) => !term || !DERIVED.has(k))
   if (xKeys.some((k) => !(k in r))) return
@@ -258,7 +256,7 @@ const evaluateComputed = (p: Computed, b: Bindings): unknown => {
   }
   if (p.op === 'build') return p.build(b)
   const t = b.get(p.term)
-  if (t === undefined || !isTermValue(t.value)) return undefined
+  if (t === undefined || !isTermNode(t.value)) return undefined
   if (p.op === 'segment') return (p.of === 'dom' ? t.value.dom : t.value.cod)[p.index]
   return p.op === 'dom' ? t.value.dom : t.value.cod
 }
@@ -302,7 +300,7 @@ export function* matchWindow(
   end: number,
   initial: Bindings = new Map(),
 ): Generator<Bindings> {
-  if (!isRecord(p) || isTermValue(p) || (x.kind !== 'seq' && x.kind !== 'par')) return
+  if (!isRecord(p) || isTermNode(p) || (x.kind !== 'seq' && x.kind !== 'par')) return
   const r = p as Record<string, Pattern>
   if (r.kind !== x.kind) return
   const parts = x.parts.slice(start, end)
@@ -341,7 +339,7 @@ const instantiateData = (p: Pattern, b: Bindings): unknown => {
       })
     return value
   }
-  if (isTermValue(p) || isDim(p)) return p
+  if (isTermNode(p) || isDim(p)) return p
   const out: Record<string, unknown> = {}
   for (const [k, q] of Object.entries(p as Record<string, Pattern>)) out[k] = instantiateData(q, b)
   return out

@@ -89,8 +89,6 @@ const cannot = (what: string): never => {
 const isRecord = (p: Pattern): p is { readonly [field: string]: Pattern } =>
   typeof p === 'object' && p !== null && !Array.isArray(p)
 
-const isTermValue = (p: unknown): p is Term => isTermNode(p)
-
 interface Context {
   readonly termOptions: (name: string) => TermArbOptions
   /** Types that must be equal (`same` conditions), as pairs of computed types. */
@@ -201,7 +199,7 @@ const knownDomLength = (p: Pattern, s: State): number | undefined => {
       (s.bindings.get(p.name)?.value as Term | undefined)?.dom.length ??
       s.wants.get(p.name)?.dom?.length
     )
-  if (isTermValue(p)) return p.dom.length
+  if (isTermNode(p)) return p.dom.length
   if (!isRecord(p) || isComputed(p)) return undefined
   switch (String(p.kind)) {
     case 'id':
@@ -323,7 +321,7 @@ const metaNames = (p: Pattern, into: Set<string> = new Set()): Set<string> => {
   else if (isComputed(p)) {
     if (p.op === 'concat') p.parts.forEach((q) => metaNames(q, into))
   } else if (Array.isArray(p)) p.forEach((q: Pattern) => metaNames(q, into))
-  else if (isRecord(p) && !isTermValue(p) && !isDim(p))
+  else if (isRecord(p) && !isTermNode(p) && !isDim(p))
     Object.values(p).forEach((q) => metaNames(q, into))
   return into
 }
@@ -332,7 +330,7 @@ const metaNames = (p: Pattern, into: Set<string> = new Set()): Set<string> => {
 const outputPlacements = (p: Pattern, into: Set<string> = new Set()): Set<string> => {
   if (isNamed(p)) return outputPlacements(p.pattern, into)
   if (Array.isArray(p)) p.forEach((q: Pattern) => outputPlacements(q, into))
-  else if (isRecord(p) && !isMeta(p) && !isComputed(p) && !isTermValue(p) && !isDim(p)) {
+  else if (isRecord(p) && !isMeta(p) && !isComputed(p) && !isTermNode(p) && !isDim(p)) {
     if (p.kind === 'broadcast') metaNames(p.outputs as Pattern, into)
     Object.values(p).forEach((q) => outputPlacements(q, into))
   }
@@ -453,7 +451,7 @@ const drawLeaf = (
           ),
         fc.constant({ state: st, value: [] }),
       )
-    if (isRecord(q) && !isDim(q) && !isTermValue(q) && !isComputed(q) && !isNamed(q))
+    if (isRecord(q) && !isDim(q) && !isTermNode(q) && !isComputed(q) && !isNamed(q))
       return Object.entries(q).reduce<fc.Arbitrary<{ state: State; value: unknown }>>(
         (acc, [k, x]) =>
           acc.chain((r) =>
@@ -522,7 +520,7 @@ const draw = (
       }),
     )
   }
-  if (isTermValue(p)) {
+  if (isTermNode(p)) {
     if (given !== undefined && !typeEquals(p.dom, given))
       return cannot(`${show(p)} at ${showType(given)}`)
     return fc.constant({ state: s, dom: p.dom, cod: p.cod })
@@ -649,7 +647,7 @@ const hasValueMeta = (p: Pattern): boolean =>
     ? p.sort === 'value'
     : Array.isArray(p)
       ? p.some(hasValueMeta)
-      : isRecord(p) && !isComputed(p) && !isNamed(p) && !isTermValue(p) && !isDim(p)
+      : isRecord(p) && !isComputed(p) && !isNamed(p) && !isTermNode(p) && !isDim(p)
         ? Object.values(p).some(hasValueMeta)
         : false
 
