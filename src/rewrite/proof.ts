@@ -8,9 +8,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { dataEquals } from '../core/equal.js'
+import { fail } from '../core/errors.js'
 import { show } from '../core/show.js'
 import { type Term, children } from '../core/term.js'
 import { type Location, nodeAt } from './path.js'
+import { showLocation } from './path.js'
 import { type Rule, type Step, applyAt, showStep } from './rule.js'
 
 /** An equation `lhs = rhs` with the steps that rewrite `lhs` into `rhs`. */
@@ -45,7 +47,11 @@ export type Catalogue = ReadonlyMap<string, Rule>
 export const catalogueOf = (...families: ReadonlyArray<ReadonlyArray<Rule>>): Catalogue => {
   const out = new Map<string, Rule>()
   for (const r of families.flat()) {
-    if (out.has(r.name)) throw new Error(`catalogue: two laws are named ${r.name}`)
+    if (out.has(r.name))
+      fail('bad-argument', `catalogue: two laws are named ${r.name}`, {
+        expected: 'one law per name (names are API: proofs cite them)',
+        got: `${r.name} twice`,
+      })
     out.set(r.name, r)
   }
   return out
@@ -109,9 +115,10 @@ export const prove = (
   steps.forEach(([r, location, direction], i) => {
     const result = applyAt(r, term, location, direction ?? 'forward')
     if (E.isLeft(result))
-      throw new Error(
-        `prove ${name}: step ${i + 1} (${r.name}) does not apply: ${result.left.message}`,
-      )
+      return fail('bad-argument', `prove ${name}: step ${i + 1} (${r.name}) does not apply`, {
+        expected: `a sub-term at ${showLocation(location)} that ${r.name} rewrites (${direction ?? 'forward'})`,
+        got: `${result.left.reason}: ${result.left.message}`,
+      })
     out.push(result.right.step)
     term = result.right.term
   })

@@ -197,6 +197,7 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
       fail(
         'bad-argument',
         `rule ${name}: ?${v} is a ${l.binds.get(v)} on the left and a ${sort} on the right`,
+        { expected: `?${v} as a ${l.binds.get(v)} on both sides`, got: `a ${sort} on the right` },
       )
   const given = new Set(options.given ?? [])
   const unbound = (
@@ -239,6 +240,10 @@ export const rule = (name: string, lhs: Pattern, rhs: Pattern, options: RuleOpti
         fail(
           'bad-argument',
           `rule ${name}: a condition names ?${term}, which the left does not bind`,
+          {
+            expected: `a metavariable of the left side: ${[...l.binds.keys()].map((v) => `?${v}`).join(', ')}`,
+            got: `?${term}`,
+          },
         )
   }
   return Object.freeze({
