@@ -19,6 +19,7 @@ export {
   drop,
   broadcast,
   box,
+  derivative,
   type BroadcastOptions,
   type TypeLike,
 } from './core/construct.js'
@@ -56,4 +57,8 @@ export * from './rewrite/proof.js'
 export * from './io/proof.js'
 export * from './rewrite/rules/index.js'
 export { normalize, normalKey, pushBroadcasts, wiring } from './rewrite/normal.js'
+export { graph, type Apply, type Wire } from './core/dag.js'
+export * from './derive/jvp.js'
+export * from './derive/transpose.js'
+export * from './derive/vjp.js'
 export * from './rewrite/equivalent.js'

@@ -141,6 +141,8 @@ const REFERENCE: Record<UnaryOp, (v: number) => number> = {
   sigmoid: (v) => 1 / (1 + Math.exp(-v)),
   sqrt: Math.sqrt,
   reciprocal: (v) => 1 / v,
+  step: (v) => (v > 0 ? 1 : 0),
+  normcdf: phi,
 }
 
 const sizeArb = fc.integer({ min: 1, max: 4 })

@@ -12,6 +12,7 @@ import {
   identityPoly,
   linearityOf,
   multilinearPoly,
+  nonlinearPoly as nonlinearPolyOf,
   parPoly,
   seqPoly,
   zeroPoly,
@@ -308,3 +309,29 @@ export const box = (name: string, body: Term): Term =>
 
 /** The structure of an einsum of `n` inputs. @internal */
 export const einsumPoly = (n: number): Poly => multilinearPoly(n)
+
+/**
+ * The `(_, D_)` functor of paper Fig. 32: `D(f) : A × A -> B × B`, `(x, dx) ↦ (f x, Df(x)·dx)`,
+ * the forward derivative beside the value. It composes by the chain rule, `D(f ; g) = D(f) ;
+ * D(g)` (Fig. 31), and `jvp` expands it into primitives.
+ *
+ * @example
+ * ```ts
+ * import { derivative, tanh, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(derivative(tanh('k'))) // 'D(tanh[k]) : [k] × [k] -> [k] × [k]'
+ * ```
+ */
+export const derivative = (f: Term): Term =>
+  make({
+    kind: 'derivative',
+    body: f,
+    dom: concatTypes(f.dom, f.dom),
+    cod: concatTypes(f.cod, f.cod),
+    poly:
+      f.linearity === 'linear'
+        ? parPoly([
+            { poly: f.poly, domLength: f.dom.length },
+            { poly: f.poly, domLength: f.dom.length },
+          ])
+        : nonlinearPolyOf(2 * f.cod.length),
+  })

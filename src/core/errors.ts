@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'bad-size'
   | 'memory-cap'
   | 'decode'
+  | 'not-linear'
+  | 'internal'
 
 /** Details attached to a {@link TermError}; all optional but `message`. */
 export interface ErrorDetails {

@@ -17,7 +17,7 @@ const ONE_SCALAR = Object.freeze([SCALAR])
 const TWO_SCALARS = Object.freeze([SCALAR, SCALAR])
 
 /** The nonlinear unary scalar functions. */
-export type UnaryOp = Exclude<ScalarOp, 'scale' | 'add' | 'mul'>
+export type UnaryOp = Exclude<ScalarOp, 'scale' | 'offset' | 'add' | 'mul'>
 
 /** The unary functions, in catalogue order. */
 export const UNARY_OPS: ReadonlyArray<UnaryOp> = Object.freeze([
@@ -29,6 +29,8 @@ export const UNARY_OPS: ReadonlyArray<UnaryOp> = Object.freeze([
   'sigmoid',
   'sqrt',
   'reciprocal',
+  'step',
+  'normcdf',
 ])
 
 const scalarTerm = (op: ScalarOp, factor = 1, bySize?: SizePower): Term => {
@@ -36,11 +38,13 @@ const scalarTerm = (op: ScalarOp, factor = 1, bySize?: SizePower): Term => {
   const poly =
     op === 'scale'
       ? identityPoly(1)
-      : op === 'add'
-        ? sumPoly(2)
-        : op === 'mul'
-          ? multilinearPoly(2)
-          : nonlinearPoly(1)
+      : op === 'offset'
+        ? affinePoly
+        : op === 'add'
+          ? sumPoly(2)
+          : op === 'mul'
+            ? multilinearPoly(2)
+            : nonlinearPoly(1)
   return make({
     kind: 'scalar',
     op,
@@ -51,6 +55,9 @@ const scalarTerm = (op: ScalarOp, factor = 1, bySize?: SizePower): Term => {
     poly,
   })
 }
+
+/** `v + c`: the identity plus a constant. */
+const affinePoly = Object.freeze([Object.freeze(['', '0'])])
 
 /** Broadcast a scalar map over a shape (Fig. 15); the bare scalar map for `[]`. */
 const elementwise = (f: Term, shape: ShapeLike | undefined): Term => {
@@ -101,6 +108,38 @@ export const sigmoid = (shape?: ShapeLike): Term => unary('sigmoid', shape)
 export const sqrt = (shape?: ShapeLike): Term => unary('sqrt', shape)
 /** `1 / v` element-wise. */
 export const reciprocal = (shape?: ShapeLike): Term => unary('reciprocal', shape)
+/**
+ * The Heaviside step element-wise: 1 above 0, else 0 (the derivative of relu, 0 at 0 as in
+ * TensorFlow and PyTorch).
+ *
+ * @example
+ * ```ts
+ * import { step, evaluate } from 'neural-circuit-diagrams'
+ * evaluate(step('y'), { y: 3 }, [[-1, 0, 2]])[0] // Float64Array [0, 0, 1]
+ * ```
+ */
+export const step = (shape?: ShapeLike): Term => unary('step', shape)
+/** The standard normal CDF Φ element-wise (the derivative of gelu is `Φ(v) + v φ(v)`). */
+export const normcdf = (shape?: ShapeLike): Term => unary('normcdf', shape)
+
+/**
+ * Adding a constant, element-wise: `v + c`; affine, so not linear.
+ *
+ * @example
+ * ```ts
+ * import { offset, evaluate, show } from 'neural-circuit-diagrams'
+ * show(offset(1e-5, 'k')) // 'offset(0.00001)[k]'
+ * evaluate(offset(2), {}, [[1]])[0] // Float64Array [3]
+ * ```
+ */
+export const offset = (constant: number, shape?: ShapeLike): Term => {
+  if (!Number.isFinite(constant))
+    fail('bad-argument', 'offset: the constant must be a finite number', {
+      expected: 'a finite number',
+      got: String(constant),
+    })
+  return elementwise(scalarTerm('offset', constant), shape)
+}
 
 /**
  * Multiplication by a constant, element-wise; linear.
@@ -212,6 +251,18 @@ export const max = (axis: DimLike): Term => axisOp('max', axis)
 
 /** The mean over one axis `[a] -> []` (average pooling, Fig. 25); linear. */
 export const mean = (axis: DimLike): Term => axisOp('mean', axis)
+
+/**
+ * The one-hot vector of the first maximum over one axis, `[a] -> [a]`: the derivative of `max`
+ * is `dx ↦ <argmax x, dx>`.
+ *
+ * @example
+ * ```ts
+ * import { argmax, evaluate } from 'neural-circuit-diagrams'
+ * evaluate(argmax('a'), { a: 3 }, [[1, 5, 5]])[0] // Float64Array [0, 1, 0]
+ * ```
+ */
+export const argmax = (axis: DimLike): Term => axisOp('argmax', axis)
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.\-/]*$/
 

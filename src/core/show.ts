@@ -32,11 +32,13 @@ const precedence = (t: Term): number =>
 const number = (x: number): string => (Number.isInteger(x) ? String(x) : String(+x.toPrecision(6)))
 
 const scalarName = (t: Extract<Term, { kind: 'scalar' }>): string =>
-  t.op !== 'scale'
-    ? t.op
-    : t.bySize === undefined
-      ? `scale(${number(t.factor)})`
-      : `scale(${t.factor === 1 ? '' : `${number(t.factor)}·`}${showDim(t.bySize.dim)}^${number(t.bySize.power)})`
+  t.op === 'offset'
+    ? `offset(${number(t.factor)})`
+    : t.op !== 'scale'
+      ? t.op
+      : t.bySize === undefined
+        ? `scale(${number(t.factor)})`
+        : `scale(${t.factor === 1 ? '' : `${number(t.factor)}·`}${showDim(t.bySize.dim)}^${number(t.bySize.power)})`
 
 const isPlainOuter = (t: Extract<Term, { kind: 'broadcast' }>): boolean =>
   t.inputs.every((p) => p === 0) && t.outputs.every((p) => p === 0)
@@ -92,13 +94,15 @@ const renderBare = (t: Term, o: ShowOptions): string => {
         ? `layerNorm(${showDim(t.axis)}, eps=${number(t.epsilon)})`
         : `${t.op}(${showDim(t.axis)})`
     case 'index':
-      return `|${t.at}⟩_${showDim(t.axis)}`
+      return t.adjoint === true ? `⟨${t.at}|_${showDim(t.axis)}` : `|${t.at}⟩_${showDim(t.axis)}`
     case 'view':
       return `view(${showShape(t.from)} -> ${showShape(t.to)})`
     case 'pad':
-      return `pad(${showDim(t.axis)},${t.before},${t.after})`
+      return `${t.adjoint === true ? 'crop' : 'pad'}(${showDim(t.axis)},${t.before},${t.after})`
     case 'convTensor':
-      return `convTensor(${showDim(t.input)},${showDim(t.kernel)},s${t.stride},d${t.dilation})`
+      return `convTensor${t.adjoint === true ? 'ᵀ' : ''}(${showDim(t.input)},${showDim(t.kernel)},s${t.stride},d${t.dilation})`
+    case 'derivative':
+      return `D(${render(t.body, o, PREC_SEQ)})`
     case 'zero':
       return `zero(${showType(t.type)})`
     case 'param':

@@ -108,15 +108,22 @@ export type ScalarOp =
   | 'sigmoid'
   | 'sqrt'
   | 'reciprocal'
+  | 'step'
+  | 'normcdf'
   | 'scale'
+  | 'offset'
   | 'add'
   | 'mul'
 
-/** A scalar function `[] -> []` (or `[] × [] -> []` for add and mul); broadcast it for shapes. */
+/**
+ * A scalar function `[] -> []` (or `[] × [] -> []` for add and mul); broadcast it for shapes.
+ * `step` (the Heaviside step, 0 at 0: the derivative of relu) and `normcdf` (Φ, which the
+ * derivative of gelu needs) exist for derivatives (paper section 3.6); `offset` adds its factor.
+ */
 export interface Scalar extends Typed {
   readonly kind: 'scalar'
   readonly op: ScalarOp
-  /** The factor of `scale`; 1 otherwise. */
+  /** The factor of `scale`, the constant added by `offset`; 1 otherwise. */
   readonly factor: number
   /**
    * `scale` only: the factor is further multiplied by the size of `dim` to the `power`, so that
@@ -131,8 +138,11 @@ export interface SizePower {
   readonly power: number
 }
 
-/** The operations on one axis: `[a] -> [a]` (softmax, layerNorm) or `[a] -> []` (max, mean). */
-export type AxisOpName = 'softmax' | 'layerNorm' | 'max' | 'mean'
+/**
+ * The operations on one axis: `[a] -> [a]` (softmax, layerNorm, argmax) or `[a] -> []` (max,
+ * mean). `argmax` is the one-hot vector of the first maximum: the derivative of max.
+ */
+export type AxisOpName = 'softmax' | 'layerNorm' | 'max' | 'mean' | 'argmax'
 
 /** An operation on one axis; broadcast it for the others (paper Fig. 21, 25). */
 export interface AxisOp extends Typed {
@@ -143,11 +153,15 @@ export interface AxisOp extends Typed {
   readonly epsilon: number
 }
 
-/** The ket `|i>`: `[a] -> []`, the entry at position i (paper Fig. 10, 11). */
+/**
+ * The ket `|i>`: `[a] -> []`, the entry at position i (paper Fig. 10, 11). Its transpose, the
+ * `adjoint`, is the one-hot embedding `[] -> [a]` (the bra `<i|`).
+ */
 export interface Index extends Typed {
   readonly kind: 'index'
   readonly axis: Dim
   readonly at: number
+  readonly adjoint?: true
 }
 
 /** A row-major reshape between shapes of equal size (tandem axes, paper Fig. 11). */
@@ -157,21 +171,30 @@ export interface View extends Typed {
   readonly to: Shape
 }
 
-/** Zero padding of one axis: `[a] -> [pad(a, before, after)]`. */
+/**
+ * Zero padding of one axis: `[a] -> [pad(a, before, after)]`. Its transpose, the `adjoint`, is
+ * the crop `[pad(a, before, after)] -> [a]`.
+ */
 export interface Pad extends Typed {
   readonly kind: 'pad'
   readonly axis: Dim
   readonly before: number
   readonly after: number
+  readonly adjoint?: true
 }
 
-/** The convolution tensor (paper eq. 4): `[x] -> [y k]`, `out[i, j] = in[s i + d j]`, y by eq. 5. */
+/**
+ * The convolution tensor (paper eq. 4): `[x] -> [y k]`, `out[i, j] = in[s i + d j]`, y by eq. 5.
+ * Its transpose, the `adjoint`, is `[y k] -> [x]`, `out[s i + d j] += in[i, j]`: the tensor of
+ * transposed convolution (Fig. 26).
+ */
 export interface ConvTensor extends Typed {
   readonly kind: 'convTensor'
   readonly input: Dim
   readonly kernel: Dim
   readonly stride: number
   readonly dilation: number
+  readonly adjoint?: true
 }
 
 /** The zero map `() -> T`. */
@@ -194,6 +217,16 @@ export interface Box extends Typed {
   readonly body: Term
 }
 
+/**
+ * The `(_, D_)` functor of paper Fig. 32 applied to `body`: `(x, dx) ↦ (f x, Df(x)·dx)`, the
+ * points and the tangents side by side (`dom = body.dom × body.dom`, `cod = body.cod ×
+ * body.cod`). Its meaning is the forward derivative; `jvp` expands it into primitives.
+ */
+export interface Derivative extends Typed {
+  readonly kind: 'derivative'
+  readonly body: Term
+}
+
 /** A morphism. */
 export type Term =
   | Id
@@ -213,6 +246,7 @@ export type Term =
   | Zero
   | Param
   | Box
+  | Derivative
 
 /**
  * The brand of built terms: a symbol-keyed, non-enumerable property that no constructor data
@@ -236,6 +270,7 @@ export const children = (t: Term): ReadonlyArray<Term> => {
       return t.parts
     case 'broadcast':
     case 'box':
+    case 'derivative':
       return [t.body]
     case 'id':
     case 'swap':

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { box, broadcast, par, seq } from './construct.js'
+import { box, broadcast, derivative, par, seq } from './construct.js'
 import { fail } from './errors.js'
 import { type Term, children } from './term.js'
 
@@ -35,6 +35,7 @@ export const withChildren = (t: Term, next: ReadonlyArray<Term>): Term => {
   if (t.kind === 'broadcast')
     return broadcast(next[0] as Term, t.axes, { inputs: t.inputs, outputs: t.outputs })
   if (t.kind === 'box') return box(t.name, next[0] as Term)
+  if (t.kind === 'derivative') return derivative(next[0] as Term)
   return t
 }
 

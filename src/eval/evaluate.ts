@@ -16,7 +16,18 @@ import { show } from '../core/show.js'
 import { type Term, children } from '../core/term.js'
 import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
 import { contract } from './contract.js'
-import { axisKernel, convKernel, indexKernel, mapBinary, mapUnary, padKernel } from './kernels.js'
+import { jvp } from '../derive/jvp.js'
+import {
+  axisKernel,
+  convAdjointKernel,
+  convKernel,
+  cropKernel,
+  indexKernel,
+  mapBinary,
+  mapUnary,
+  oneHotKernel,
+  padKernel,
+} from './kernels.js'
 import { type Allocate, gather, permute, sizeOf } from './strided.js'
 
 /** Options of {@link evaluate}. */
@@ -117,6 +128,8 @@ const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
       return []
     case 'box':
       return run(t.body, ctx, inputs)
+    case 'derivative':
+      return run(jvp(t.body), ctx, inputs)
     case 'zero':
       return t.type.map((s) => unbatched(ctx, ctx.alloc(shapeSize(s, ctx.sizes), 'zero')))
     case 'param':
@@ -140,18 +153,27 @@ const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
     }
     case 'index': {
       const v = inputs[0] as Value
-      return [rowwise(v, indexKernel(v.data, size(ctx, t.axis), t.at, ctx.alloc))]
+      const n = size(ctx, t.axis)
+      return [
+        rowwise(
+          v,
+          t.adjoint === true
+            ? oneHotKernel(v.data, n, t.at, ctx.alloc)
+            : indexKernel(v.data, n, t.at, ctx.alloc),
+        ),
+      ]
     }
     case 'view':
       return [inputs[0] as Value]
     case 'pad': {
       const v = inputs[0] as Value
-      return [rowwise(v, padKernel(v.data, size(ctx, t.axis), t.before, t.after, ctx.alloc))]
+      const kernel = t.adjoint === true ? cropKernel : padKernel
+      return [rowwise(v, kernel(v.data, size(ctx, t.axis), t.before, t.after, ctx.alloc))]
     }
     case 'convTensor': {
       const v = inputs[0] as Value
-      const y = size(ctx, t.cod[0]?.[0] as Dim)
-      const data = convKernel(
+      const y = size(ctx, (t.adjoint === true ? t.dom : t.cod)[0]?.[0] as Dim)
+      const data = (t.adjoint === true ? convAdjointKernel : convKernel)(
         v.data,
         size(ctx, t.input),
         y,
@@ -284,6 +306,8 @@ const precheck = (
         return []
       case 'box':
         return walk(t.body, levels, masks)
+      case 'derivative':
+        return walk(jvp(t.body), levels, masks)
       case 'broadcast': {
         const p = t.axes.reduce((n, d) => n * dimSize(d, sizes), 1)
         const inner = [...levels, p]

@@ -55,6 +55,12 @@ export const unaryFunction = (op: ScalarOp, factor: number): ((v: number) => num
       return Math.sqrt
     case 'reciprocal':
       return (v) => 1 / v
+    case 'step':
+      return (v) => (v > 0 ? 1 : 0)
+    case 'normcdf':
+      return (v) => 0.5 * (1 + erf(v / Math.SQRT2))
+    case 'offset':
+      return (v) => v + factor
     case 'scale':
       return (v) => factor * v
     case 'add':
@@ -104,6 +110,15 @@ export const axisKernel = (
   const rows = src.length / n
   const reduces = op === 'max' || op === 'mean'
   const out = alloc(reduces ? rows : src.length, op)
+  if (op === 'argmax') {
+    for (let r = 0; r < rows; r++) {
+      const o = r * n
+      let at = 0
+      for (let j = 1; j < n; j++) if ((src[o + j] as number) > (src[o + at] as number)) at = j
+      out[o + at] = 1
+    }
+    return out
+  }
   for (let r = 0; r < rows; r++) {
     const o = r * n
     switch (op) {
@@ -161,6 +176,33 @@ export const indexKernel = (
   return out
 }
 
+/** The one-hot embedding: every entry placed at `at` of a row of length `n`, zeros elsewhere. */
+export const oneHotKernel = (
+  src: Float64Array,
+  n: number,
+  at: number,
+  alloc: Allocate,
+): Float64Array => {
+  const out = alloc(src.length * n, 'oneHot')
+  for (let r = 0; r < src.length; r++) out[r * n + at] = src[r] as number
+  return out
+}
+
+/** The crop, the transpose of padding: the middle `n` entries of every row. */
+export const cropKernel = (
+  src: Float64Array,
+  n: number,
+  before: number,
+  after: number,
+  alloc: Allocate,
+): Float64Array => {
+  const m = n + before + after
+  const rows = src.length / m
+  const out = alloc(rows * n, 'crop')
+  for (let r = 0; r < rows; r++) out.set(src.subarray(r * m + before, r * m + before + n), r * n)
+  return out
+}
+
 /** Every row of length `n` padded with zeros. */
 export const padKernel = (
   src: Float64Array,
@@ -194,6 +236,32 @@ export const convKernel = (
     for (let i = 0; i < y; i++)
       for (let j = 0; j < k; j++)
         out[o0 + i * k + j] = src[s0 + stride * i + dilation * j] as number
+  }
+  return out
+}
+
+/**
+ * The transposed convolution tensor on every row of `y·k` entries: `out[s i + d j] += in[i, j]`
+ * (the adjoint of {@link convKernel}).
+ */
+export const convAdjointKernel = (
+  src: Float64Array,
+  x: number,
+  y: number,
+  k: number,
+  stride: number,
+  dilation: number,
+  alloc: Allocate,
+): Float64Array => {
+  const rows = src.length / (y * k)
+  const out = alloc(rows * x, 'convTensorAdjoint')
+  for (let r = 0; r < rows; r++) {
+    const s0 = r * y * k
+    const o0 = r * x
+    for (let i = 0; i < y; i++)
+      for (let j = 0; j < k; j++)
+        out[o0 + stride * i + dilation * j] =
+          (out[o0 + stride * i + dilation * j] as number) + (src[s0 + i * k + j] as number)
   }
   return out
 }

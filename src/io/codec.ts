@@ -21,12 +21,24 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { box, broadcast, copy, drop, id, par, seq, swap } from '../core/construct.js'
+import { box, broadcast, copy, derivative, drop, id, par, seq, swap } from '../core/construct.js'
 import type { Dim } from '../core/dim.js'
-import { add, layerNorm, max, mean, mul, param, scale, softmax, unary } from '../core/primitives.js'
+import {
+  add,
+  argmax,
+  layerNorm,
+  max,
+  mean,
+  mul,
+  offset,
+  param,
+  scale,
+  softmax,
+  unary,
+} from '../core/primitives.js'
 import type { AxisOpName, Placement, ScalarOp, Term, TermKind } from '../core/term.js'
 import { einsum } from '../linear/einsum.js'
-import { convTensor, index, pad, view, zero } from '../linear/structural.js'
+import { convTensor, flipAdjoint, index, pad, view, zero } from '../linear/structural.js'
 import {
   type DecodeProblem,
   anything,
@@ -101,7 +113,7 @@ const term: t.Decoder<unknown, Term> = lazy('a term', () => termMembers)
 
 const fields = <K extends string>(kind: K) => ({ kind: literal(kind) })
 
-const scalarFunction = (op: Exclude<ScalarOp, 'scale'>): t.Decoder<unknown, Term> =>
+const scalarFunction = (op: Exclude<ScalarOp, 'scale' | 'offset'>): t.Decoder<unknown, Term> =>
   construct(struct(`the scalar ${op}`, { ...fields('scalar'), op: literal(op) }, {}), () =>
     op === 'add' ? add() : op === 'mul' ? mul() : unary(op),
   )
@@ -115,6 +127,12 @@ const scalarMembers: Readonly<Record<ScalarOp, t.Decoder<unknown, Term>>> = {
   sigmoid: scalarFunction('sigmoid'),
   sqrt: scalarFunction('sqrt'),
   reciprocal: scalarFunction('reciprocal'),
+  step: scalarFunction('step'),
+  normcdf: scalarFunction('normcdf'),
+  offset: construct(
+    struct('the scalar offset', { ...fields('scalar'), op: literal('offset'), factor: finite }, {}),
+    (v) => offset(v.factor),
+  ),
   scale: construct(
     struct(
       'the scalar scale',
@@ -150,9 +168,15 @@ const axisOpMembers: Readonly<Record<AxisOpName, t.Decoder<unknown, Term>>> = {
   ),
   max: axisFunction('max', max),
   mean: axisFunction('mean', mean),
+  argmax: axisFunction('argmax', argmax),
 }
 
 const parts = list('the parts', term)
+
+const adjoint = literal(true)
+
+const adjointIf = (v: { readonly adjoint?: true }, t: Term): Term =>
+  v.adjoint === true ? flipAdjoint(t as Parameters<typeof flipAdjoint>[0]) : t
 
 const termMembersByKind: Readonly<Record<TermKind, t.Decoder<unknown, Term>>> = {
   id: construct(struct('an id', { ...fields('id'), type }, {}), (v) => id(v.type)),
@@ -192,24 +216,25 @@ const termMembersByKind: Readonly<Record<TermKind, t.Decoder<unknown, Term>>> = 
   ),
   scalar: tagged('scalar', 'op', scalarMembers),
   axisOp: tagged('axis op', 'op', axisOpMembers),
-  index: construct(struct('an index', { ...fields('index'), axis: dim, at: natural }, {}), (v) =>
-    index(v.axis, v.at),
+  index: construct(
+    struct('an index', { ...fields('index'), axis: dim, at: natural }, { adjoint }),
+    (v) => adjointIf(v, index(v.axis, v.at)),
   ),
   view: construct(struct('a view', { ...fields('view'), from: shape, to: shape }, {}), (v) =>
     view(v.from, v.to),
   ),
   pad: construct(
-    struct('a pad', { ...fields('pad'), axis: dim, before: natural, after: natural }, {}),
-    (v) => pad(v.axis, v.before, v.after),
+    struct('a pad', { ...fields('pad'), axis: dim, before: natural, after: natural }, { adjoint }),
+    (v) => adjointIf(v, pad(v.axis, v.before, v.after)),
   ),
   convTensor: construct(
     struct(
       'a convTensor',
       { ...fields('convTensor'), input: dim, kernel: dim },
-      { stride: positive, dilation: positive },
+      { stride: positive, dilation: positive, adjoint },
     ),
     // The decoded record holds exactly the present options, as convTensor() takes them.
-    (v) => convTensor(v.input, v.kernel, v),
+    (v) => adjointIf(v, convTensor(v.input, v.kernel, v)),
   ),
   zero: construct(struct('a zero', { ...fields('zero'), type }, {}), (v) => zero(v.type)),
   param: construct(struct('a param', { ...fields('param'), name: string, shape }, {}), (v) =>
@@ -217,6 +242,9 @@ const termMembersByKind: Readonly<Record<TermKind, t.Decoder<unknown, Term>>> = 
   ),
   box: construct(struct('a box', { ...fields('box'), name: string, body: term }, {}), (v) =>
     box(v.name, v.body),
+  ),
+  derivative: construct(struct('a derivative', { ...fields('derivative'), body: term }, {}), (v) =>
+    derivative(v.body),
   ),
 }
 

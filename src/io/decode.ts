@@ -121,7 +121,7 @@ export const integer = (min: number): t.Decoder<unknown, number> =>
   )
 
 /** Exactly the string or number `value`. @internal */
-export const literal = <L extends string | number>(value: L): t.Decoder<unknown, L> =>
+export const literal = <L extends string | number | boolean>(value: L): t.Decoder<unknown, L> =>
   decoder(JSON.stringify(value), (u, c) =>
     u === value
       ? t.success(value)

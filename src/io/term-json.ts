@@ -92,10 +92,17 @@ export interface ScaleJson {
   readonly bySize?: SizePowerJson
 }
 
+/** The JSON of `offset(constant)`: the constant as `factor`. */
+export interface OffsetJson {
+  readonly kind: 'scalar'
+  readonly op: 'offset'
+  readonly factor: number
+}
+
 /** The JSON of the other scalar functions: `relu()`, `add()`, `mul()`, ... (no factor). */
 export interface ScalarFunctionJson {
   readonly kind: 'scalar'
-  readonly op: Exclude<ScalarOp, 'scale'>
+  readonly op: Exclude<ScalarOp, 'scale' | 'offset'>
 }
 
 /** The JSON of `layerNorm(axis, { epsilon })`; `epsilon` may be left out when decoding (1e-5). */
@@ -118,6 +125,8 @@ export interface IndexJson {
   readonly kind: 'index'
   readonly axis: DimJson
   readonly at: number
+  /** The one-hot embedding, the transpose of the index. */
+  readonly adjoint?: true
 }
 
 /** The JSON of a reshape: `view(from, to)`. */
@@ -133,6 +142,8 @@ export interface PadJson {
   readonly axis: DimJson
   readonly before: number
   readonly after: number
+  /** The crop, the transpose of the padding. */
+  readonly adjoint?: true
 }
 
 /**
@@ -145,6 +156,8 @@ export interface ConvTensorJson {
   readonly kernel: DimJson
   readonly stride: number
   readonly dilation: number
+  /** The transposed convolution tensor. */
+  readonly adjoint?: true
 }
 
 /** The JSON of a zero map: `zero(type)`. */
@@ -167,6 +180,12 @@ export interface BoxJson {
   readonly body: TermJson
 }
 
+/** The JSON of the forward derivative `D(body)`. */
+export interface DerivativeJson {
+  readonly kind: 'derivative'
+  readonly body: TermJson
+}
+
 /** The JSON of a term: its constructor's arguments, tagged by `kind`; never `dom` or `cod`. */
 export type TermJson =
   | IdJson
@@ -178,6 +197,7 @@ export type TermJson =
   | BroadcastJson
   | EinsumJson
   | ScaleJson
+  | OffsetJson
   | ScalarFunctionJson
   | LayerNormJson
   | AxisFunctionJson
@@ -188,6 +208,7 @@ export type TermJson =
   | ZeroJson
   | ParamJson
   | BoxJson
+  | DerivativeJson
 
 /** The `format` of a term document. */
 export const TERM_FORMAT = 'ncd-term'
@@ -201,6 +222,9 @@ export interface TermDocument {
   readonly version: typeof TERM_FORMAT_VERSION
   readonly term: TermJson
 }
+
+const adjointField = (t: { readonly adjoint?: true }): { adjoint?: true } =>
+  t.adjoint === true ? { adjoint: true } : {}
 
 /**
  * The JSON of a term: a plain object holding only constructor arguments.
@@ -254,17 +278,25 @@ export const encodeTerm = (term: Term): TermJson => {
               ? { bySize: { dim: encodeDim(term.bySize.dim), power: term.bySize.power } }
               : {}),
           }
-        : { kind: 'scalar', op: term.op }
+        : term.op === 'offset'
+          ? { kind: 'scalar', op: 'offset', factor: term.factor }
+          : { kind: 'scalar', op: term.op }
     case 'axisOp':
       return term.op === 'layerNorm'
         ? { kind: 'axisOp', op: 'layerNorm', axis: encodeDim(term.axis), epsilon: term.epsilon }
         : { kind: 'axisOp', op: term.op, axis: encodeDim(term.axis) }
     case 'index':
-      return { kind: 'index', axis: encodeDim(term.axis), at: term.at }
+      return { kind: 'index', axis: encodeDim(term.axis), at: term.at, ...adjointField(term) }
     case 'view':
       return { kind: 'view', from: encodeShape(term.from), to: encodeShape(term.to) }
     case 'pad':
-      return { kind: 'pad', axis: encodeDim(term.axis), before: term.before, after: term.after }
+      return {
+        kind: 'pad',
+        axis: encodeDim(term.axis),
+        before: term.before,
+        after: term.after,
+        ...adjointField(term),
+      }
     case 'convTensor':
       return {
         kind: 'convTensor',
@@ -272,6 +304,7 @@ export const encodeTerm = (term: Term): TermJson => {
         kernel: encodeDim(term.kernel),
         stride: term.stride,
         dilation: term.dilation,
+        ...adjointField(term),
       }
     case 'zero':
       return { kind: 'zero', type: encodeType(term.type) }
@@ -279,6 +312,8 @@ export const encodeTerm = (term: Term): TermJson => {
       return { kind: 'param', name: term.name, shape: encodeShape(term.shape) }
     case 'box':
       return { kind: 'box', name: term.name, body: encodeTerm(term.body) }
+    case 'derivative':
+      return { kind: 'derivative', body: encodeTerm(term.body) }
     default:
       return absurd(term)
   }

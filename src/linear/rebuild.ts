@@ -6,10 +6,22 @@
  *
  * @packageDocumentation
  */
-import { box, broadcast, copy, drop, id, par, seq, swap } from '../core/construct.js'
+import { box, broadcast, copy, derivative, drop, id, par, seq, swap } from '../core/construct.js'
 import type { Dim } from '../core/dim.js'
 import { absurd } from '../core/errors.js'
-import { add, layerNorm, max, mean, mul, param, scale, softmax, unary } from '../core/primitives.js'
+import {
+  add,
+  argmax,
+  layerNorm,
+  max,
+  mean,
+  mul,
+  offset,
+  param,
+  scale,
+  softmax,
+  unary,
+} from '../core/primitives.js'
 import {
   type AxisOpName,
   type Placement,
@@ -20,7 +32,7 @@ import {
 } from '../core/term.js'
 import type { Shape, TupleType } from '../core/types.js'
 import { einsum } from './einsum.js'
-import { convTensor, index, pad, view, zero } from './structural.js'
+import { convTensor, flipAdjoint, index, pad, view, zero } from './structural.js'
 
 /** A term, or the constructor arguments of one with sub-terms of the same form. */
 export type TermNode = Term | TermArgs
@@ -56,18 +68,29 @@ export type TermArgs =
       readonly axis: Dim
       readonly epsilon: number
     }
-  | { readonly kind: 'index'; readonly axis: Dim; readonly at: number }
+  | { readonly kind: 'index'; readonly axis: Dim; readonly at: number; readonly adjoint?: true }
   | { readonly kind: 'view'; readonly from: Shape; readonly to: Shape }
-  | { readonly kind: 'pad'; readonly axis: Dim; readonly before: number; readonly after: number }
+  | {
+      readonly kind: 'pad'
+      readonly axis: Dim
+      readonly before: number
+      readonly after: number
+      readonly adjoint?: true
+    }
   | {
       readonly kind: 'convTensor'
       readonly input: Dim
       readonly kernel: Dim
       readonly stride: number
       readonly dilation: number
+      readonly adjoint?: true
     }
   | { readonly kind: 'param'; readonly name: string; readonly shape: Shape }
   | { readonly kind: 'box'; readonly name: string; readonly body: TermNode }
+  | { readonly kind: 'derivative'; readonly body: TermNode }
+
+const adjointIf = (adjoint: true | undefined, t: Term): Term =>
+  adjoint === true ? flipAdjoint(t as Parameters<typeof flipAdjoint>[0]) : t
 
 /** Whether a node is already a built term (it carries its derived type). */
 export const isTerm = (n: TermNode): n is Term => isTermNode(n)
@@ -82,6 +105,8 @@ const axisOp = (op: AxisOpName, axis: Dim, epsilon: number): Term => {
       return max(axis)
     case 'mean':
       return mean(axis)
+    case 'argmax':
+      return argmax(axis)
     default:
       return absurd(op)
   }
@@ -91,6 +116,8 @@ const scalar = (n: Extract<TermArgs, { kind: 'scalar' }>): Term => {
   switch (n.op) {
     case 'scale':
       return scale(n.factor, undefined, n.bySize === undefined ? {} : { bySize: n.bySize })
+    case 'offset':
+      return offset(n.factor)
     case 'add':
       return add()
     case 'mul':
@@ -103,6 +130,8 @@ const scalar = (n: Extract<TermArgs, { kind: 'scalar' }>): Term => {
     case 'sigmoid':
     case 'sqrt':
     case 'reciprocal':
+    case 'step':
+    case 'normcdf':
       return unary(n.op)
     default:
       return absurd(n.op)
@@ -146,17 +175,22 @@ export const rebuild = (n: TermNode): Term => {
     case 'axisOp':
       return axisOp(n.op, n.axis, n.epsilon)
     case 'index':
-      return index(n.axis, n.at)
+      return adjointIf(n.adjoint, index(n.axis, n.at))
     case 'view':
       return view(n.from, n.to)
     case 'pad':
-      return pad(n.axis, n.before, n.after)
+      return adjointIf(n.adjoint, pad(n.axis, n.before, n.after))
     case 'convTensor':
-      return convTensor(n.input, n.kernel, { stride: n.stride, dilation: n.dilation })
+      return adjointIf(
+        n.adjoint,
+        convTensor(n.input, n.kernel, { stride: n.stride, dilation: n.dilation }),
+      )
     case 'param':
       return param(n.name, n.shape)
     case 'box':
       return box(n.name, rebuild(n.body))
+    case 'derivative':
+      return derivative(rebuild(n.body))
     default:
       return absurd(n)
   }

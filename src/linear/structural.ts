@@ -176,3 +176,63 @@ export const zero = (type: TypeLike): Term => {
   const t: TupleType = toType(type)
   return make({ kind: 'zero', type: t, dom: Object.freeze([]), cod: t, poly: zeroPoly(t.length) })
 }
+
+type Flippable = Extract<Term, { kind: 'index' | 'pad' | 'convTensor' }>
+
+/**
+ * The transpose of an index, a padding or a convolution tensor, as the same kind marked
+ * `adjoint` with domain and codomain exchanged; the adjoint of an adjoint is the original.
+ * @internal
+ */
+export const flipAdjoint = (t: Flippable): Term => {
+  const { linearity: _l, adjoint, dom, cod, ...rest } = t
+  return make({
+    ...rest,
+    ...(adjoint === true ? {} : { adjoint: true as const }),
+    dom: cod,
+    cod: dom,
+  })
+}
+
+/**
+ * The one-hot embedding `⟨i|`: `[] -> [a]`, the scalar at position `i` and zeros elsewhere; the
+ * transpose of {@link index} (paper Fig. 10, 20).
+ *
+ * @example
+ * ```ts
+ * import { oneHot, evaluate, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(oneHot('a', 1)) // '⟨1|_a : [] -> [a]'
+ * evaluate(oneHot('a', 1), { a: 3 }, [[5]])[0] // Float64Array [0, 5, 0]
+ * ```
+ */
+export const oneHot = (axis: DimLike, at: number): Term => flipAdjoint(index(axis, at) as Flippable)
+
+/**
+ * The crop `[pad(a, before, after)] -> [a]`: the transpose of {@link pad}.
+ *
+ * @example
+ * ```ts
+ * import { crop, evaluate, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(crop('x', 1, 1)) // 'crop(x,1,1) : [pad(x,1,1)] -> [x]'
+ * evaluate(crop('x', 1, 1), { x: 2 }, [[9, 1, 2, 9]])[0] // Float64Array [1, 2]
+ * ```
+ */
+export const crop = (axis: DimLike, before: number, after: number): Term =>
+  flipAdjoint(pad(axis, before, after) as Flippable)
+
+/**
+ * The transposed convolution tensor `[y k] -> [x]`, `out[s i + d j] += in[i, j]`: the transpose
+ * of {@link convTensor}, which transposed convolution broadcasts (paper Fig. 26).
+ *
+ * @example
+ * ```ts
+ * import { convTensorAdjoint, evaluate, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(convTensorAdjoint('x', 'k')) // 'convTensorᵀ(x,k,s1,d1) : [conv(x,k,s1,d1) k] -> [x]'
+ * evaluate(convTensorAdjoint('x', 'k'), { x: 3, k: 2 }, [[1, 2, 3, 4]])[0] // Float64Array [1, 5, 4]
+ * ```
+ */
+export const convTensorAdjoint = (
+  input: DimLike,
+  kernel: DimLike,
+  options: ConvOptions = {},
+): Term => flipAdjoint(convTensor(input, kernel, options) as Flippable)

@@ -20,10 +20,12 @@ import { dimKey } from '../core/dim.js'
 import { absurd } from '../core/errors.js'
 import { type Placement, type Term, children } from '../core/term.js'
 import { withChildren } from '../core/update.js'
-import { type Shape, type TupleType, concatTypes } from '../core/types.js'
+import type { Shape } from '../core/types.js'
+import { type Dag, type Node, type Wire, fromDag, postOrder, wireKey, wiring } from '../core/dag.js'
 import { canonicalEinsum } from '../linear/canonical.js'
 import { einsumOf } from '../linear/einsum.js'
 import { fuseEinsums } from '../linear/fuse.js'
+import { jvp } from '../derive/jvp.js'
 
 const allAt = (ps: ReadonlyArray<Placement>, at: number): boolean => ps.every((p) => p === at)
 
@@ -175,6 +177,9 @@ const pushBroadcast = (
     case 'convTensor':
     case 'zero':
       return keep()
+    case 'derivative':
+      // Pushed broadcasts never hold a derivative: pushBroadcasts expands it first.
+      return pushBroadcast(pushBroadcasts(jvp(body.body)), axes, inputs, outputs)
     default:
       return absurd(body)
   }
@@ -183,29 +188,11 @@ const pushBroadcast = (
 /** Push every broadcast of a term down to primitives (boxes unfolded). */
 export const pushBroadcasts = (t: Term): Term => {
   if (t.kind === 'box') return pushBroadcasts(t.body)
+  if (t.kind === 'derivative') return pushBroadcasts(jvp(t.body))
   if (t.kind === 'seq' || t.kind === 'par') return withChildren(t, t.parts.map(pushBroadcasts))
   if (t.kind === 'broadcast')
     return pushBroadcast(pushBroadcasts(t.body), t.axes, t.inputs, t.outputs, t)
   return t
-}
-
-/** An edge of the DAG: an output of a node, or an input of the term (node < 0). */
-interface Wire {
-  readonly node: number
-  readonly out: number
-}
-
-interface Node {
-  readonly op: Term
-  readonly inputs: ReadonlyArray<Wire>
-}
-
-/** The DAG of a term: its primitive nodes (deduplicated) and its output wires. */
-export interface Dag {
-  readonly dom: TupleType
-  readonly cod: TupleType
-  readonly nodes: ReadonlyArray<Node>
-  readonly outputs: ReadonlyArray<Wire>
 }
 
 const shapeKey = (s: Shape): string => s.map(dimKey).join(' ')
@@ -247,6 +234,8 @@ const computeLeafKey = (t: Term): string => {
       return `${t.kind}(${t.parts.map(leafKey).join(',')})`
     case 'box':
       return leafKey(t.body)
+    case 'derivative':
+      return `D(${leafKey(t.body)})`
     case 'broadcast':
       return `b[${shapeKey(t.axes)};${t.inputs.join(',')};${t.outputs.join(',')}](${leafKey(t.body)})`
     case 'einsum':
@@ -260,27 +249,19 @@ const computeLeafKey = (t: Term): string => {
     case 'axisOp':
       return `a(${t.op},${dimKey(t.axis)},${t.epsilon})`
     case 'index':
-      return `i(${dimKey(t.axis)},${t.at})`
+      return `i${t.adjoint === true ? 'T' : ''}(${dimKey(t.axis)},${t.at})`
     case 'view':
       return `v(${shapeKey(t.from)};${shapeKey(t.to)})`
     case 'pad':
-      return `p(${dimKey(t.axis)},${t.before},${t.after})`
+      return `p${t.adjoint === true ? 'T' : ''}(${dimKey(t.axis)},${t.before},${t.after})`
     case 'convTensor':
-      return `c(${dimKey(t.input)},${dimKey(t.kernel)},${t.stride},${t.dilation})`
+      return `c${t.adjoint === true ? 'T' : ''}(${dimKey(t.input)},${dimKey(t.kernel)},${t.stride},${t.dilation})`
     case 'param':
       return `w(${JSON.stringify(t.name)};${shapeKey(t.shape)})`
     default:
       return absurd(t)
   }
 }
-
-/** A wire as one number (nodes below 2^31 and outputs below 4096), cheap as a map key. */
-/**
- * A wire as one map key: a number for the usual outputs (below 4096), a string beyond, so that
- * no two wires share a key.
- */
-const wireKey = (w: Wire): number | string =>
-  w.out < 4096 ? (w.node + 2 ** 31) * 4096 + w.out : `${w.node}.${w.out}`
 
 /** Build the DAG of a term whose broadcasts are pushed. */
 export const toDag = (t: Term): Dag => {
@@ -317,6 +298,8 @@ export const toDag = (t: Term): Dag => {
         return []
       case 'box':
         return walk(term.body, ins)
+      case 'derivative':
+        return walk(pushBroadcasts(jvp(term.body)), ins)
       case 'broadcast':
       case 'einsum':
       case 'scalar':
@@ -474,174 +457,7 @@ export const fuseDag = (dag: Dag): Dag => {
   return { dom: dag.dom, cod: dag.cod, nodes, outputs: dag.outputs.map(resolve) }
 }
 
-/**
- * A wiring term `T -> T'` whose output j is input `sources[j]`: inputs used several times are
- * copied, unused ones dropped, the rest permuted. Canonical for given types and sources.
- */
-export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term => {
-  if (sources.length === type.length && sources.every((s, i) => s === i)) return id(type)
-  // Copy or drop each input as many times as it is used: the stack then holds, for input i,
-  // uses(i) copies in a row.
-  const uses = type.map((_, i) => sources.filter((s) => s === i).length)
-  const fan = par(
-    ...type.map((s, i) => {
-      const n = uses[i] as number
-      if (n === 0) return drop([s])
-      let t: Term = id([s])
-      for (let k = 1; k < n; k++)
-        t = seq(t, par(copy([s]), id(Array.from({ length: k - 1 }, () => s))))
-      return t
-    }),
-  )
-  // The order the copies stand in, and the order wanted: for each output position in turn, one
-  // block swap brings the wanted copy forward (n steps, not the n^2 of adjacent swaps).
-  const current: number[] = type.flatMap((_, i) =>
-    Array.from({ length: uses[i] as number }, () => i),
-  )
-  const steps: Term[] = []
-  const typeOf = (i: number) => type[i] as Shape
-  for (let j = 0; j < sources.length; j++) {
-    const k = current.indexOf(sources[j] as number, j)
-    if (k <= j) continue
-    const before = current.slice(0, j).map(typeOf)
-    const block = current.slice(j, k).map(typeOf)
-    const after = current.slice(k + 1).map(typeOf)
-    steps.push(par(id(before), swap(block, [typeOf(current[k] as number)]), id(after)))
-    current.splice(j, 0, ...current.splice(k, 1))
-  }
-  return seq(fan, ...steps)
-}
-
-/**
- * The nodes reachable from the outputs, inputs before users, depth-first and left to right
- * (iterative: chains of 10^5 nodes do not overflow the stack).
- */
-const postOrder = (dag: Dag): number[] => {
-  const order: number[] = []
-  const seen = new Set<number>()
-  for (const root of dag.outputs) {
-    if (root.node < 0 || seen.has(root.node)) continue
-    const stack: Array<{ node: number; next: number }> = [{ node: root.node, next: 0 }]
-    seen.add(root.node)
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1] as { node: number; next: number }
-      const inputs = (dag.nodes[top.node] as Node).inputs
-      if (top.next < inputs.length) {
-        const w = inputs[top.next++] as Wire
-        if (w.node >= 0 && !seen.has(w.node)) {
-          seen.add(w.node)
-          stack.push({ node: w.node, next: 0 })
-        }
-      } else {
-        order.push(top.node)
-        stack.pop()
-      }
-    }
-  }
-  return order
-}
-
-/**
- * Read a DAG back into a term, layer by layer: the nodes whose inputs are all ready run side by
- * side, fed by one wiring term that brings their inputs into place and keeps what later layers
- * and the outputs still need. Nodes are ordered canonically (depth-first from the outputs, left
- * to right), so equal DAGs read back to equal terms; each layer costs its width.
- */
-export const fromDag = (dag: Dag): Term => {
-  const order = postOrder(dag)
-  // Layers: a node runs one layer after the latest of its inputs.
-  const layerOf = new Map<number | string, number>()
-  const layers: number[][] = []
-  for (const n of order) {
-    const layer = Math.max(
-      0,
-      ...(dag.nodes[n] as Node).inputs.map((w) =>
-        w.node < 0 ? 0 : (layerOf.get(w.node) as number) + 1,
-      ),
-    )
-    layerOf.set(n, layer)
-  }
-  // Nodes without inputs (parameters, zeros) run just before their first user, so that they are
-  // not carried through every layer before it.
-  const firstUse = new Map<number | string, number>()
-  for (const n of order)
-    for (const w of (dag.nodes[n] as Node).inputs)
-      if (w.node >= 0)
-        firstUse.set(w.node, Math.min(firstUse.get(w.node) ?? Infinity, layerOf.get(n) as number))
-  for (const n of order) {
-    const use = firstUse.get(n)
-    if ((dag.nodes[n] as Node).inputs.length === 0 && use !== undefined) layerOf.set(n, use - 1)
-    const layer = layerOf.get(n) as number
-    ;(layers[layer] ??= []).push(n)
-  }
-  // The last layer that reads each wire (outputs count as after every layer).
-  const lastUse = new Map<number | string, number>()
-  layers.forEach((ns, l) =>
-    ns.forEach((n) => (dag.nodes[n] as Node).inputs.forEach((w) => lastUse.set(wireKey(w), l))),
-  )
-  dag.outputs.forEach((w) => lastUse.set(wireKey(w), Infinity))
-  let live: Wire[] = dag.dom.map((_, i) => ({ node: -1 - i, out: 0 }))
-  let types: Shape[] = [...dag.dom]
-  const parts: Term[] = []
-  const positions = (ws: ReadonlyArray<Wire>): Map<number | string, number> => {
-    const at = new Map<number | string, number>()
-    ws.forEach((w, i) => {
-      const k = wireKey(w)
-      if (!at.has(k)) at.set(k, i)
-    })
-    return at
-  }
-  layers.forEach((ns, l) => {
-    const at = positions(live)
-    const keep = live.filter(
-      (w, i) => (lastUse.get(wireKey(w)) ?? -1) > l && at.get(wireKey(w)) === i,
-    )
-    const inputs = ns.flatMap((n) => (dag.nodes[n] as Node).inputs)
-    const sources = [...inputs, ...keep].map((w) => at.get(wireKey(w)) as number)
-    const keptTypes = keep.map((k) => types[at.get(wireKey(k)) as number] as Shape)
-    const ops = ns.map((n) => (dag.nodes[n] as Node).op)
-    if (sources.length !== types.length || sources.some((x, i) => x !== i))
-      parts.push(wiring(types, sources))
-    parts.push(keptTypes.length === 0 ? par(...ops) : par(...ops, id(keptTypes)))
-    live = [
-      ...ns.flatMap((n) => (dag.nodes[n] as Node).op.cod.map((_, out) => ({ node: n, out }))),
-      ...keep,
-    ]
-    types = [...ops.flatMap((o) => o.cod), ...keptTypes]
-  })
-  const at = positions(live)
-  const last = wiring(
-    types,
-    dag.outputs.map((w) => at.get(wireKey(w)) as number),
-  )
-  if (last.kind !== 'id' || parts.length === 0) parts.push(last)
-  return dropIdentities(seq(...parts), concatTypes(dag.dom))
-}
-
-/** Remove identity parts of sequences and empty identities of stacks (the unit laws). */
-const dropIdentities = (t: Term, dom: TupleType): Term => {
-  const clean = (x: Term): Term => {
-    if (x.kind === 'seq') {
-      const parts = x.parts.map(clean).filter((p) => p.kind !== 'id')
-      if (parts.length === x.parts.length && parts.every((p, i) => p === x.parts[i])) return x
-      return parts.length === 0 ? id(x.dom) : seq(...parts)
-    }
-    if (x.kind === 'par') {
-      const parts = x.parts.map(clean).filter((p) => !(p.kind === 'id' && p.dom.length === 0))
-      const merged: Term[] = []
-      for (const p of parts) {
-        const last = merged[merged.length - 1]
-        if (p.kind === 'id' && last?.kind === 'id')
-          merged[merged.length - 1] = id([...last.dom, ...p.dom])
-        else merged.push(p)
-      }
-      return merged.length === 0 ? id([]) : par(...merged)
-    }
-    return x
-  }
-  const out = clean(t)
-  return out.kind === 'id' && out.dom.length !== dom.length ? id(dom) : out
-}
+export { type Dag, fromDag, wiring }
 
 /**
  * The structural normal form of a term.

@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import fc from 'fast-check'
-import { broadcast, box, id, par, seq } from '../core/construct.js'
+import { broadcast, box, derivative, id, par, seq } from '../core/construct.js'
 import { TermError, absurd } from '../core/errors.js'
 import { UNARY_OPS, type UnaryOp } from '../core/primitives.js'
 import { type Term, termSize } from '../core/term.js'
@@ -111,6 +111,11 @@ function* candidates(t: Term, fixed: boolean, safe: boolean): Generator<Term | u
       yield t.body
       for (const c of candidates(t.body, fixed, safe))
         if (c !== undefined) yield build(() => box(t.name, c))
+      return
+    case 'derivative':
+      // The derivative's type is its body's, doubled: only same-typed bodies keep it.
+      for (const c of candidates(t.body, true, safe))
+        if (c !== undefined) yield build(() => derivative(c))
       return
     case 'id':
     case 'swap':

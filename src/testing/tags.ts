@@ -144,6 +144,7 @@ const nodeTags = (t: Term): string[] => {
     case 'pad':
     case 'zero':
     case 'param':
+    case 'derivative':
       return []
     default:
       return absurd(t)

@@ -201,6 +201,8 @@ const unaryArb = (op: UnaryOp, s: Shape, ctx: Ctx): fc.Arbitrary<Term> => {
     case 'gelu':
     case 'tanh':
     case 'sigmoid':
+    case 'step':
+    case 'normcdf':
       return fc.constant(unary(op, s))
     default:
       return absurd(op)
@@ -305,7 +307,7 @@ const segmentOptions = (s: Shape, ctx: Ctx, path: string): Option[] => {
   const add_ = (weight: number, arbitrary: () => fc.Arbitrary<Term>): void => {
     options.push({ weight, arbitrary: lazy(arbitrary) })
   }
-  const unaryOps = ctx.smooth ? UNARY_OPS.filter((op) => op !== 'relu') : UNARY_OPS
+  const unaryOps = ctx.smooth ? UNARY_OPS.filter((op) => op !== 'relu' && op !== 'step') : UNARY_OPS
   if (!ctx.linear && allowed(ctx, 'scalar'))
     add_(4, () => pick(unaryOps).chain((op) => unaryArb(op, s, ctx)))
   if (allowed(ctx, 'scalar')) add_(1, () => pick([2, -1, 0.5, -0.25, 3]).map((c) => scale(c, s)))

@@ -1,0 +1,319 @@
+/**
+ * The forward derivative (paper section 3.6, Fig. 30-32; DESIGN.md section 6). `D(f)` is the
+ * `(_, D_)` functor: `(x, dx) ↦ (f x, Df(x)·dx)`, points then tangents. {@link jvp} expands it
+ * into primitives by the rules below, which are also the `derivative/*` laws of the catalogue:
+ *
+ * - chain rule: `D(f ; g) = D(f) ; D(g)` (Fig. 31-32);
+ * - `D` over `par` (with the wiring that interleaves points and tangents) and over broadcasts
+ *   (the tangents placed as the points are, shared where they are shared);
+ * - a linear map is its own derivative: `D(f) = f ⊗ f` (so copy, drop, swap, einsums of one
+ *   input, views, indexes, padding, the convolution tensor, add, scale and mean);
+ * - a constant (a term of the empty tuple, such as a parameter) has tangent zero;
+ * - a multilinear map follows the product rule: `Σ_i f(x_1, …, dx_i, …, x_n)`;
+ * - one rule per nonlinear primitive (relu, gelu, exp, log, tanh, sigmoid, sqrt, reciprocal,
+ *   step, normcdf, offset, softmax, layerNorm, max, argmax).
+ *
+ * @packageDocumentation
+ */
+import { box, broadcast, drop, id, par, seq } from '../core/construct.js'
+import { type Wire, graph, wiring } from '../core/dag.js'
+import type { Dim } from '../core/dim.js'
+import { absurd, fail } from '../core/errors.js'
+import {
+  add,
+  argmax,
+  exp,
+  layerNorm,
+  max,
+  mean,
+  mul,
+  normcdf,
+  offset,
+  reciprocal,
+  scale,
+  softmax,
+  sqrt,
+  step,
+  unary,
+} from '../core/primitives.js'
+import { show } from '../core/show.js'
+import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
+import { type Shape, type TupleType, concatTypes } from '../core/types.js'
+import { einsum } from '../linear/einsum.js'
+import { zero } from '../linear/structural.js'
+
+const SCALAR: TupleType = [[]]
+
+/** `k` tuples of type `t` side by side, added segment by segment: `t^k -> t`. */
+export const sumOf = (t: TupleType, k: number): Term => {
+  if (k === 0) return zero(t)
+  if (k === 1) return id(t)
+  const m = t.length
+  const sources = Array.from({ length: m }, (_, s) =>
+    Array.from({ length: k }, (_, j) => j * m + s),
+  ).flat()
+  const repeated = concatTypes(...Array.from({ length: k }, () => t))
+  const addK = (s: Shape): Term => {
+    let acc: Term = id(Array.from({ length: k }, () => s))
+    for (let n = k; n > 1; n--)
+      acc = seq(acc, par(add(s), id(Array.from({ length: n - 2 }, () => s))))
+    return acc
+  }
+  return seq(wiring(repeated, sources), par(...t.map(addK)))
+}
+
+/**
+ * The interleaving of points and tangents of stacked parts: `[A_1 … A_k, A_1′ … A_k′]` to
+ * `[A_1, A_1′, …, A_k, A_k′]` (grouped by part).
+ */
+const interleave = (types: ReadonlyArray<TupleType>): Term => {
+  const all = concatTypes(...types, ...types)
+  const total = types.reduce((n, t) => n + t.length, 0)
+  const sources: number[] = []
+  let at = 0
+  for (const t of types) {
+    t.forEach((_, i) => sources.push(at + i))
+    t.forEach((_, i) => sources.push(total + at + i))
+    at += t.length
+  }
+  return wiring(all, sources)
+}
+
+/** The inverse of {@link interleave}: grouped by part back to points then tangents. */
+const deinterleave = (types: ReadonlyArray<TupleType>): Term => {
+  const grouped = concatTypes(...types.flatMap((t) => [t, t]))
+  const sources: number[] = []
+  const starts: number[] = []
+  let at = 0
+  for (const t of types) {
+    starts.push(at)
+    at += 2 * t.length
+  }
+  types.forEach((t, p) => t.forEach((_, i) => sources.push((starts[p] as number) + i)))
+  types.forEach((t, p) => t.forEach((_, i) => sources.push((starts[p] as number) + t.length + i)))
+  return wiring(grouped, sources)
+}
+
+/**
+ * `D(f_1 ⊗ … ⊗ f_k)`: points and tangents regrouped per part, each part's derivative, and the
+ * results regrouped as points then tangents.
+ */
+export const derivativeOfPar = (parts: ReadonlyArray<Term>, d: (f: Term) => Term): Term =>
+  seq(
+    interleave(parts.map((p) => p.dom)),
+    par(...parts.map(d)),
+    deinterleave(parts.map((p) => p.cod)),
+  )
+
+/**
+ * The product rule for a multilinear `f` of `n` inputs: `(x, dx) ↦ (f x, Σ_i f(x_1, …, dx_i,
+ * …, x_n))`.
+ */
+export const productRule = (f: Term): Term => {
+  const n = f.dom.length
+  const sources = [
+    ...Array.from({ length: n }, (_, j) => j),
+    ...Array.from({ length: n }, (_, i) =>
+      Array.from({ length: n }, (_, j) => (j === i ? n + j : j)),
+    ).flat(),
+  ]
+  return seq(
+    wiring(concatTypes(f.dom, f.dom), sources),
+    par(...Array.from({ length: n + 1 }, () => f)),
+    par(id(f.cod), sumOf(f.cod, n)),
+  )
+}
+
+/** The standard normal density φ(x) = exp(-x²/2)/√(2π), on wires. */
+const density = (x: Wire, apply: (op: Term, ...ins: Wire[]) => Wire[]): Wire => {
+  const [sq] = apply(mul(), x, x) as [Wire]
+  const [e] = apply(exp(), ...apply(scale(-0.5), sq)) as [Wire]
+  return apply(scale(1 / Math.sqrt(2 * Math.PI)), e)[0] as Wire
+}
+
+/**
+ * The derivative of a unary scalar function, `[] × [] -> [] × []` (value, tangent), written with
+ * primitives only.
+ */
+export const derivativeOfScalar = (op: ScalarOp, factor = 1): Term =>
+  graph([[], []], ([x, dx], apply) => {
+    const at = x as Wire
+    const dt = dx as Wire
+    const one = (t: Term, ...ins: Wire[]): Wire => apply(t, ...ins)[0] as Wire
+    const times = (a: Wire, b: Wire): Wire => one(mul(), a, b)
+    const neg = (a: Wire): Wire => one(scale(-1), a)
+    switch (op) {
+      case 'relu':
+        return [one(unary('relu'), at), times(one(step(), at), dt)]
+      case 'gelu': {
+        // gelu' = Φ(x) + x φ(x)
+        const slope = one(add(), one(normcdf(), at), times(at, density(at, apply)))
+        return [one(unary('gelu'), at), times(slope, dt)]
+      }
+      case 'exp': {
+        const y = one(exp(), at)
+        return [y, times(y, dt)]
+      }
+      case 'log':
+        return [one(unary('log'), at), times(one(reciprocal(), at), dt)]
+      case 'tanh': {
+        // tanh' = 1 - tanh²
+        const y = one(unary('tanh'), at)
+        return [y, one(add(), dt, neg(times(times(y, y), dt)))]
+      }
+      case 'sigmoid': {
+        // σ' = σ - σ²
+        const y = one(unary('sigmoid'), at)
+        return [y, times(one(add(), y, neg(times(y, y))), dt)]
+      }
+      case 'sqrt': {
+        const y = one(sqrt(), at)
+        return [y, times(one(scale(0.5), one(reciprocal(), y)), dt)]
+      }
+      case 'reciprocal': {
+        const y = one(reciprocal(), at)
+        return [y, neg(times(times(y, y), dt))]
+      }
+      case 'step':
+        // Zero almost everywhere (the kink at 0 is a point).
+        apply(drop(SCALAR), dt)
+        return [one(step(), at), one(zero(SCALAR))]
+      case 'normcdf':
+        return [one(normcdf(), at), times(density(at, apply), dt)]
+      case 'offset':
+        return [one(offset(factor), at), dt]
+      case 'scale':
+      case 'add':
+      case 'mul':
+        return fail('bad-argument', `derivativeOfScalar: ${op} is not a unary nonlinear function`, {
+          expected: 'relu, gelu, exp, log, tanh, sigmoid, sqrt, reciprocal, step, normcdf, offset',
+          got: op,
+          hint: 'scale and add are linear (D f = f ⊗ f), mul follows the product rule',
+        })
+      default:
+        return absurd(op)
+    }
+  })
+
+/**
+ * The derivative of an operation on one axis, `[a] × [a] -> cod × cod`, with primitives only:
+ * softmax `s ⊙ (dx - <s, dx>)`, layerNorm `(dx - mean dx - y mean(y ⊙ dx)) / σ`, max `<argmax
+ * x, dx>`, argmax zero.
+ */
+export const derivativeOfAxisOp = (op: AxisOpName, a: Dim, epsilon = 0): Term =>
+  graph([[a], [a]], ([x, dx], apply) => {
+    const at = x as Wire
+    const dt = dx as Wire
+    const one = (t: Term, ...ins: Wire[]): Wire => apply(t, ...ins)[0] as Wire
+    // Einsums over the axis: `b` is a second label of the same dim.
+    const ein = (spec: string): Term =>
+      einsum(spec, { dims: spec.includes('b') ? { a, b: a } : { a } })
+    switch (op) {
+      case 'softmax': {
+        const s = one(axisOpTerm('softmax', a), at)
+        const t = one(ein('a, a -> a'), s, dt)
+        const u = one(ein('a, b, b -> a'), s, s, dt)
+        return [s, one(add([a]), t, one(scale(-1, [a]), u))]
+      }
+      case 'layerNorm': {
+        const y = one(axisOpTerm('layerNorm', a, epsilon), at)
+        // σ = sqrt(mean((x - mean x)²) + ε), from x.
+        const centred = one(
+          add([a]),
+          at,
+          one(scale(-1, [a]), one(ein(' -> a'), one(axisOpTerm('mean', a), at))),
+        )
+        const variance = one(axisOpTerm('mean', a), one(mul([a]), centred, centred))
+        const inv = one(reciprocal(), one(sqrt(), one(offset(epsilon), variance)))
+        const sums = one(add([a]), one(ein('b -> a'), dt), one(ein('a, b, b -> a'), y, y, dt))
+        const inner = one(
+          add([a]),
+          dt,
+          one(scale(-1, [a], { bySize: { dim: a, power: -1 } }), sums),
+        )
+        return [y, one(ein('a, -> a'), inner, inv)]
+      }
+      case 'max':
+        return [one(max(a), at), one(ein('a, a -> '), one(argmax(a), at), dt)]
+      case 'argmax':
+        apply(drop([[a]]), dt)
+        return [one(argmax(a), at), one(zero([[a]]))]
+      case 'mean':
+        return fail('bad-argument', 'derivativeOfAxisOp: mean is linear', {
+          expected: 'softmax, layerNorm, max or argmax',
+          got: op,
+          hint: 'a linear map is its own derivative: D f = f ⊗ f',
+        })
+      default:
+        return absurd(op)
+    }
+  })
+
+const axisOpTerm = (op: 'softmax' | 'layerNorm' | 'mean', a: Dim, epsilon = 0): Term =>
+  op === 'softmax' ? softmax(a) : op === 'layerNorm' ? layerNorm(a, { epsilon }) : mean(a)
+
+const memo = new WeakMap<Term, Term>()
+
+/**
+ * The forward derivative of `f` expanded into primitives: a term `A × A -> B × B` computing
+ * `(f x, Df(x)·dx)`, equal to `D(f)` and free of `derivative` nodes.
+ *
+ * @example
+ * ```ts
+ * import { jvp, tanh, evaluate, show } from 'neural-circuit-diagrams'
+ * const d = jvp(tanh())
+ * const [y, dy] = evaluate(d, {}, [[0.5], [1]])
+ * y // Float64Array [0.46211715726000974]
+ * dy // Float64Array [0.7864477329659274] (1 - tanh(0.5)²)
+ * ```
+ */
+export const jvp = (f: Term): Term => {
+  const hit = memo.get(f)
+  if (hit !== undefined) return hit
+  const out = expand(f)
+  memo.set(f, out)
+  return out
+}
+
+const expand = (f: Term): Term => {
+  if (f.kind === 'derivative') return jvp(jvp(f.body))
+  if (f.linearity === 'linear') return par(f, f)
+  if (f.dom.length === 0) return par(f, zero(f.cod))
+  switch (f.kind) {
+    case 'seq':
+      return seq(...f.parts.map(jvp))
+    case 'par':
+      return derivativeOfPar(f.parts, jvp)
+    case 'broadcast':
+      return broadcast(jvp(f.body), f.axes, {
+        inputs: [...f.inputs, ...f.inputs],
+        outputs: [...f.outputs, ...f.outputs],
+      })
+    case 'box':
+      return box(`D(${f.name})`, jvp(f.body))
+    case 'einsum':
+      return productRule(f)
+    case 'scalar':
+      return f.op === 'mul' ? productRule(f) : derivativeOfScalar(f.op, f.factor)
+    case 'axisOp':
+      return derivativeOfAxisOp(f.op, f.axis, f.epsilon)
+    case 'id':
+    case 'swap':
+    case 'copy':
+    case 'drop':
+    case 'index':
+    case 'view':
+    case 'pad':
+    case 'convTensor':
+    case 'zero':
+    case 'param':
+      // Linear or constant: handled above. Reaching here means the linearity analysis said
+      // otherwise, which would be a bug.
+      return fail('internal', `jvp: no derivative rule for ${show(f, { maxLength: 80 })}`, {
+        expected: 'a linear or constant term',
+        got: f.linearity,
+      })
+    default:
+      return absurd(f)
+  }
+}

@@ -1,0 +1,409 @@
+/**
+ * Transposition of linear maps and linearity in chosen inputs (paper section 2.4 and 3.6, Fig.
+ * 20, 35-37; DESIGN.md section 6).
+ *
+ * A term `f` is split with respect to a mask of its inputs (`true`: linear, `false`: primal) into
+ *
+ * - `forward : N_in -> N_out`, the outputs that depend on the primal inputs only, and
+ * - `backward : N_in × L_out -> L_in`, the transpose of the linear part at the given primal
+ *   values: the cotangents of the linear outputs in, the cotangents of the linear inputs out.
+ *
+ * The split goes by structure: `seq` reverses, `par` stacks, a broadcast transposes its body
+ * (summing over the axes the cotangent of a shared linear input), copy becomes add, drop becomes
+ * zero, an einsum is transposed with respect to its one linear input (its other inputs are
+ * primal), an index becomes a one-hot embedding, a view its inverse, a padding a crop, the
+ * convolution tensor its transpose. Anything else that reads a linear input is not linear, and
+ * is refused with the reason and the sub-term.
+ *
+ * @packageDocumentation
+ */
+import { broadcast, copy, drop, id, par, seq } from '../core/construct.js'
+import { type Wire, graph, wiring } from '../core/dag.js'
+import { TermError, absurd, fail } from '../core/errors.js'
+import { add, mul, scaleBySize } from '../core/primitives.js'
+import { show } from '../core/show.js'
+import type { Placement, Term } from '../core/term.js'
+import { type Shape, type TupleType, showType } from '../core/types.js'
+import { einsumOf } from '../linear/einsum.js'
+import { flipAdjoint, view, zero } from '../linear/structural.js'
+import { jvp } from './jvp.js'
+
+/** A term split into its primal part and the transpose of its linear part. */
+export interface Split {
+  /** `N_in -> N_out`: the outputs computed from the primal inputs alone. */
+  readonly forward: Term
+  /** `N_in × L_out -> L_in`: cotangents of the linear outputs to those of the linear inputs. */
+  readonly backward: Term
+  /** For each output: whether it is linear in the linear inputs (else it is primal). */
+  readonly linearOutputs: ReadonlyArray<boolean>
+}
+
+const pick = <A>(xs: ReadonlyArray<A>, mask: ReadonlyArray<boolean>, want: boolean): A[] =>
+  xs.filter((_, i) => mask[i] === want)
+
+/** Why a term is not linear where it was asked to be, and where. */
+const notLinear = (root: Term, sub: Term, reason: string): never =>
+  fail('not-linear', `not linear: ${reason}`, {
+    expected: 'a term linear in the chosen inputs',
+    got: show(sub, { maxLength: 120 }),
+    where: show(root, { highlight: sub, maxLength: 240 }),
+  })
+
+const memo = new WeakMap<Term, Map<string, Split>>()
+
+/**
+ * Split `f` with respect to the inputs marked linear (see the module comment). Refuses, with the
+ * sub-term and the reason, a term that is not linear in those inputs.
+ *
+ * @example
+ * ```ts
+ * import { splitLinear, mul, showTyped } from 'neural-circuit-diagrams'
+ * // x ⊙ w is linear in w for a fixed x: its transpose is ȳ ↦ x ⊙ ȳ.
+ * const s = splitLinear(mul('k'), [false, true])
+ * showTyped(s.backward) // 'mul[k] : [k] × [k] -> [k]'
+ * ```
+ */
+export const splitLinear = (f: Term, linear: ReadonlyArray<boolean>, root: Term = f): Split => {
+  if (linear.length !== f.dom.length)
+    fail('bad-arity', `splitLinear: the mask has ${linear.length} entries`, {
+      expected: `one per input segment of ${showType(f.dom)} (${f.dom.length})`,
+      got: String(linear.length),
+    })
+  const key = linear.map((b) => (b ? '1' : '0')).join('')
+  let byMask = memo.get(f)
+  const hit = byMask?.get(key)
+  if (hit !== undefined) return hit
+  const out = split(f, linear, root)
+  if (byMask === undefined) memo.set(f, (byMask = new Map()))
+  byMask.set(key, out)
+  return out
+}
+
+const primalOnly = (f: Term): Split => ({
+  forward: f,
+  backward: drop(f.dom),
+  linearOutputs: f.cod.map(() => false),
+})
+
+/** A wiring (output j is input sources[j]) with a mask: cotangents flow back, summed. */
+const splitWiring = (
+  f: Term,
+  sources: ReadonlyArray<number>,
+  linear: ReadonlyArray<boolean>,
+): Split => {
+  const linearOutputs = sources.map((s) => linear[s] as boolean)
+  const primalIn = f.dom.map((_, i) => i).filter((i) => !(linear[i] as boolean))
+  const primalSources = sources
+    .filter((s) => !(linear[s] as boolean))
+    .map((s) => primalIn.indexOf(s))
+  const forward = wiring(pick(f.dom, linear, false), primalSources)
+  const linearOutIdx = sources.map((_, j) => j).filter((j) => linearOutputs[j])
+  const dom = [...pick(f.dom, linear, false), ...linearOutIdx.map((j) => f.cod[j] as Shape)]
+  const backward = graph(dom, (ins, apply) => {
+    const cot = ins.slice(primalIn.length)
+    ins.slice(0, primalIn.length).forEach((w) => apply(drop([dom[w.node * -1 - 1] as Shape]), w))
+    return f.dom.flatMap((s, i) => {
+      if (!(linear[i] as boolean)) return []
+      const reads = linearOutIdx.flatMap((j, k) => (sources[j] === i ? [cot[k] as Wire] : []))
+      return [sumWires(s, reads, apply)]
+    })
+  })
+  return { forward, backward, linearOutputs }
+}
+
+const sumWires = (
+  s: Shape,
+  ws: ReadonlyArray<Wire>,
+  apply: (op: Term, ...ins: Wire[]) => Wire[],
+): Wire => {
+  if (ws.length === 0) return apply(zero([s]))[0] as Wire
+  return ws.slice(1).reduce((acc, w) => apply(add(s), acc, w)[0] as Wire, ws[0] as Wire)
+}
+
+/** `A × B -> B × A` as sources. */
+const swapSources = (left: number, right: number): number[] => [
+  ...Array.from({ length: right }, (_, i) => left + i),
+  ...Array.from({ length: left }, (_, i) => i),
+]
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
+
+const split = (f: Term, linear: ReadonlyArray<boolean>, root: Term): Split => {
+  if (f.kind === 'zero')
+    // The zero map is linear in anything: its outputs count as linear (their cotangents vanish).
+    return { forward: id([]), backward: drop(f.cod), linearOutputs: f.cod.map(() => true) }
+  if (!linear.some((b) => b)) return primalOnly(f)
+  switch (f.kind) {
+    case 'id':
+      return splitWiring(f, range(f.dom.length), linear)
+    case 'swap':
+      return splitWiring(f, swapSources(f.left.length, f.right.length), linear)
+    case 'copy':
+      return splitWiring(f, [...range(f.type.length), ...range(f.type.length)], linear)
+    case 'drop':
+      return splitWiring(f, [], linear)
+    case 'box':
+      return splitLinear(f.body, linear, root)
+    case 'derivative':
+      return splitLinear(jvp(f.body), linear, root)
+    case 'seq':
+      return splitSeq(f.parts, linear, root)
+    case 'par':
+      return splitPar(f.parts, linear, root)
+    case 'broadcast':
+      return splitBroadcast(f, linear, root)
+    case 'einsum':
+      return splitEinsum(f, linear, root)
+    case 'scalar': {
+      const op = f.op
+      switch (op) {
+        case 'scale':
+          return { forward: id([]), backward: f, linearOutputs: [true] }
+        case 'add':
+          if (linear.every((b) => b))
+            return { forward: id([]), backward: copy([[]]), linearOutputs: [true] }
+          return notLinear(root, f, 'adds a primal value to a linear one (affine, not linear)')
+        case 'mul':
+          if (linear.every((b) => b))
+            return notLinear(root, f, 'multiplies two linear inputs (quadratic)')
+          // Linear in one factor: the other is primal, read by the transpose, not passed on.
+          return { forward: drop([[]]), backward: mul(), linearOutputs: [true] }
+        case 'relu':
+        case 'gelu':
+        case 'exp':
+        case 'log':
+        case 'tanh':
+        case 'sigmoid':
+        case 'sqrt':
+        case 'reciprocal':
+        case 'step':
+        case 'normcdf':
+          return notLinear(root, f, `${op} is not linear`)
+        case 'offset':
+          return notLinear(root, f, 'adds a constant (affine, not linear)')
+        default:
+          return absurd(op)
+      }
+    }
+    case 'axisOp':
+      if (f.op === 'mean')
+        return {
+          forward: id([]),
+          backward: seq(
+            einsumOf({ inputs: [[]], output: ['a'] }, { dims: { a: f.axis } }),
+            scaleBySize(f.axis, -1, [f.axis]),
+          ),
+          linearOutputs: [true],
+        }
+      return notLinear(root, f, `${f.op} is not linear`)
+    case 'index':
+    case 'pad':
+    case 'convTensor':
+      return { forward: id([]), backward: flipAdjoint(f), linearOutputs: [true] }
+    case 'view':
+      return { forward: id([]), backward: view(f.to, f.from), linearOutputs: [true] }
+    case 'param':
+      // No inputs: handled as primal above.
+      return primalOnly(f)
+    default:
+      return absurd(f)
+  }
+}
+
+const splitSeq = (
+  parts: ReadonlyArray<Term>,
+  linear: ReadonlyArray<boolean>,
+  root: Term,
+): Split => {
+  const splits: Split[] = []
+  const masks: Array<ReadonlyArray<boolean>> = [linear]
+  for (const p of parts) {
+    const s = splitLinear(p, masks[masks.length - 1] as ReadonlyArray<boolean>, root)
+    splits.push(s)
+    masks.push(s.linearOutputs)
+  }
+  const first = parts[0] as Term
+  const last = parts[parts.length - 1] as Term
+  const linearOutputs = masks[masks.length - 1] as ReadonlyArray<boolean>
+  const forward = seq(...splits.map((s) => s.forward))
+  const primalIn = pick(first.dom, linear, false)
+  const cotIn = pick(last.cod, linearOutputs, true)
+  const backward = graph([...primalIn, ...cotIn], (ins, apply) => {
+    // Forward: the primal values before each part; backward: cotangents from the end.
+    const primals: Wire[][] = [ins.slice(0, primalIn.length)]
+    splits.forEach((s, i) => {
+      if (i < splits.length - 1) primals.push(apply(s.forward, ...(primals[i] as Wire[])))
+    })
+    let cot = ins.slice(primalIn.length)
+    for (let i = splits.length - 1; i >= 0; i--)
+      cot = apply((splits[i] as Split).backward, ...(primals[i] as Wire[]), ...cot)
+    return cot
+  })
+  return { forward, backward, linearOutputs }
+}
+
+const splitPar = (
+  parts: ReadonlyArray<Term>,
+  linear: ReadonlyArray<boolean>,
+  root: Term,
+): Split => {
+  let at = 0
+  const splits = parts.map((p) => {
+    const mask = linear.slice(at, at + p.dom.length)
+    at += p.dom.length
+    return { part: p, mask, split: splitLinear(p, mask, root) }
+  })
+  const linearOutputs = splits.flatMap((s) => s.split.linearOutputs)
+  const forward = par(...splits.map((s) => s.split.forward))
+  const primalIns = splits.map((s) => pick(s.part.dom, s.mask, false))
+  const cots = splits.map((s) => pick(s.part.cod, s.split.linearOutputs, true))
+  const backward = graph([...primalIns.flat(), ...cots.flat()], (ins, apply) => {
+    let p = 0
+    let c = primalIns.flat().length
+    return splits.flatMap((s, i) => {
+      const np = (primalIns[i] as TupleType).length
+      const nc = (cots[i] as TupleType).length
+      const args = [...ins.slice(p, p + np), ...ins.slice(c, c + nc)]
+      p += np
+      c += nc
+      return apply(s.split.backward, ...args)
+    })
+  })
+  return { forward, backward, linearOutputs }
+}
+
+const splitBroadcast = (
+  f: Extract<Term, { kind: 'broadcast' }>,
+  linear: ReadonlyArray<boolean>,
+  root: Term,
+): Split => {
+  const s = splitLinear(f.body, linear, root)
+  const lo = s.linearOutputs
+  const nIn = pick(f.inputs, linear, false)
+  const nOut = pick(f.outputs, lo, false)
+  const forward =
+    s.forward.cod.length === 0
+      ? drop(pick(f.dom, linear, false))
+      : broadcast(s.forward, f.axes, { inputs: nIn, outputs: nOut })
+  // A shared linear input gets one cotangent per index of the axes: placed first, then summed.
+  const linIn = pick(f.inputs, linear, true)
+  const inner = broadcast(s.backward, f.axes, {
+    inputs: [...nIn, ...pick(f.outputs, lo, true)],
+    outputs: linIn.map((p) => (p === 'shared' ? 0 : p)),
+  })
+  const linTypes = pick(f.body.dom, linear, true)
+  const sums = linIn.map((p: Placement, k) =>
+    p === 'shared' ? sumLeading(f.axes, linTypes[k] as Shape) : id([linTypes[k] as Shape]),
+  )
+  const backward = sums.some((t) => t.kind !== 'id') ? seq(inner, par(...sums)) : inner
+  return { forward, backward, linearOutputs: lo }
+}
+
+/** `[axes… s] -> [s]`: the sum over the leading axes. */
+const sumLeading = (axes: Shape, s: Shape): Term => {
+  const lead = axes.map((_, i) => `b${i}`)
+  const rest = s.map((_, i) => `a${i}`)
+  const dims = Object.fromEntries([
+    ...axes.map((d, i) => [`b${i}`, d] as const),
+    ...s.map((d, i) => [`a${i}`, d] as const),
+  ])
+  return einsumOf({ inputs: [[...lead, ...rest]], output: rest }, { dims })
+}
+
+const splitEinsum = (
+  f: Extract<Term, { kind: 'einsum' }>,
+  linear: ReadonlyArray<boolean>,
+  root: Term,
+): Split => {
+  const lin = range(f.inputs.length).filter((i) => linear[i] as boolean)
+  if (lin.length > 1)
+    return notLinear(
+      root,
+      f,
+      `multiplies linear inputs ${lin.join(' and ')} (an einsum is linear in one input at a time)`,
+    )
+  const l = lin[0] as number
+  const primal = range(f.inputs.length).filter((i) => i !== l)
+  const name = f.name === 'unit' ? 'cup' : f.name === 'cup' ? 'unit' : undefined
+  const backward = einsumOf(
+    {
+      inputs: [...primal.map((i) => f.inputs[i] as ReadonlyArray<string>), f.output],
+      output: f.inputs[l] as ReadonlyArray<string>,
+    },
+    name === undefined ? { dims: f.dims } : { dims: f.dims, name },
+  )
+  return { forward: drop(primal.map((i) => f.dom[i] as Shape)), backward, linearOutputs: [true] }
+}
+
+/**
+ * The transpose of a linear term `f : A -> B`: `fᵀ : B -> A` with `<f x, y> = <x, fᵀ y>`
+ * (paper Fig. 20). Parameters inside stay constants, so a linear layer transposes to its
+ * transposed weight. A term that is not linear is refused with the reason and the sub-term.
+ *
+ * @example
+ * ```ts
+ * import { transpose, einsum, pad, show } from 'neural-circuit-diagrams'
+ * show(transpose(einsum('y x -> x y'))) // 'einsum(x y -> y x)'
+ * show(transpose(pad('x', 1, 2))) // 'crop(x,1,2)'
+ * ```
+ */
+export const transpose = (f: Term): Term => {
+  const s = splitLinear(
+    f,
+    f.dom.map(() => true),
+  )
+  const constant = s.linearOutputs.findIndex((b) => !b)
+  if (constant >= 0)
+    fail('not-linear', `transpose: output ${constant} does not depend on the inputs (affine)`, {
+      expected: 'a linear term: every output linear in the inputs',
+      got: show(f, { maxLength: 160 }),
+      hint: 'a parameter or constant on an output makes the term affine',
+    })
+  return s.backward
+}
+
+/** In which inputs a term is linear, each with the reason when it is not. */
+export interface InputLinearity {
+  readonly input: number
+  readonly linear: boolean
+  /** Why not, naming the sub-term (`>>…<<` marks it in `where`). */
+  readonly reason?: string
+  readonly where?: string
+}
+
+/**
+ * For each input segment: whether `f` is linear in it (the others held fixed), and if not, why,
+ * pointing at the sub-term that breaks it.
+ *
+ * @example
+ * ```ts
+ * import { linearityIn, linearLayer, seq, relu } from 'neural-circuit-diagrams'
+ * linearityIn(linearLayer('W', 'x', 'y'))[0]!.linear // true
+ * linearityIn(seq(linearLayer('W', 'x', 'y'), relu('y')))[0]!.reason // 'not linear: relu is not linear'
+ * ```
+ */
+export const linearityIn = (f: Term): ReadonlyArray<InputLinearity> =>
+  f.dom.map((_, i): InputLinearity => {
+    try {
+      const s = splitLinear(
+        f,
+        f.dom.map((_, j) => j === i),
+      )
+      const constant = s.linearOutputs.findIndex((b) => !b)
+      return constant < 0
+        ? { input: i, linear: true }
+        : {
+            input: i,
+            linear: false,
+            reason: `output ${constant} does not depend on input ${i} (a constant part: affine)`,
+          }
+    } catch (e) {
+      if (!(e instanceof TermError) || e.code !== 'not-linear') throw e
+      return {
+        input: i,
+        linear: false,
+        reason: e.summary,
+        ...(e.details.where !== undefined ? { where: e.details.where } : {}),
+      }
+    }
+  })

@@ -1,0 +1,218 @@
+/**
+ * Reverse derivatives derived, not written (paper section 3.6, Fig. 35-37; DESIGN.md section 6):
+ * `vjp(f)` linearises `f` with {@link jvp} and transposes the tangent part with respect to the
+ * tangents; `grad(f)` seeds a scalar loss with 1. Gradients with respect to parameters go through
+ * {@link liftParams}, which turns the named parameters into inputs.
+ *
+ * @packageDocumentation
+ */
+import { box, broadcast, drop, par, seq } from '../core/construct.js'
+import { type Wire, graph, wiring } from '../core/dag.js'
+import { dimKey } from '../core/dim.js'
+import { absurd, fail } from '../core/errors.js'
+import { offset, param } from '../core/primitives.js'
+import { show } from '../core/show.js'
+import type { Term } from '../core/term.js'
+import { type Shape, type TupleType, concatTypes, showShape, showType } from '../core/types.js'
+import { zero } from '../linear/structural.js'
+import { jvp } from './jvp.js'
+import { splitLinear } from './transpose.js'
+
+/**
+ * The reverse derivative of `f : A -> B`: `vjp(f) : A × B -> B × A`, `(x, ȳ) ↦ (f x, Df(x)ᵀ ȳ)`
+ * (paper Fig. 35). Derived: the forward derivative `jvp(f)`, transposed in its tangents.
+ *
+ * @example
+ * ```ts
+ * import { vjp, tanh, evaluate } from 'neural-circuit-diagrams'
+ * const [y, xbar] = evaluate(vjp(tanh()), {}, [[0.5], [2]])
+ * y // Float64Array [0.46211715726000974]
+ * xbar // Float64Array [1.5728954659318548] (2 · (1 - tanh(0.5)²))
+ * ```
+ */
+export const vjp = (f: Term): Term => {
+  const n = f.dom.length
+  const m = f.cod.length
+  const d = jvp(f)
+  const s = splitLinear(d, [...f.dom.map(() => false), ...f.dom.map(() => true)])
+  const tangentOut = s.linearOutputs.slice(m)
+  const valueOut = s.linearOutputs.slice(0, m)
+  if (valueOut.some((b) => b) || tangentOut.some((b) => !b))
+    fail('internal', 'vjp: the forward derivative does not split into values and tangents', {
+      expected: `${m} primal outputs then ${m} linear ones`,
+      got: s.linearOutputs.map((b) => (b ? 'linear' : 'primal')).join(', '),
+      where: show(f, { maxLength: 160 }),
+    })
+  return graph(concatTypes(f.dom, f.cod), (ins, apply) => {
+    const x = ins.slice(0, n)
+    const ybar = ins.slice(n)
+    return [...apply(s.forward, ...x), ...apply(s.backward, ...x, ...ybar)]
+  })
+}
+
+/** Options of {@link grad}. */
+export interface GradOptions {
+  /** The input segments to differentiate with respect to (default: all of them). */
+  readonly inputs?: ReadonlyArray<number>
+  /** Parameters (by name) to differentiate with respect to, after the inputs. */
+  readonly params?: ReadonlyArray<string>
+}
+
+/**
+ * The gradient of a scalar-valued `f : A -> [[]]`: a term from `f`'s inputs to the gradients with
+ * respect to the chosen input segments, then the chosen parameters (paper Fig. 33, 37). The
+ * gradient reads the parameters as `f` does, from the evaluator's `params`.
+ *
+ * @example
+ * ```ts
+ * import { grad, seq, mul, mean, copy, evaluate } from 'neural-circuit-diagrams'
+ * // f(x) = mean(x ⊙ x): ∇f = 2x / n.
+ * const f = seq(copy([['k']]), mul('k'), mean('k'))
+ * evaluate(grad(f), { k: 2 }, [[1, 3]])[0] // Float64Array [1, 3]
+ * ```
+ */
+export const grad = (f: Term, options: GradOptions = {}): Term => {
+  if (f.cod.length !== 1 || (f.cod[0] as Shape).length !== 0)
+    fail('type-mismatch', 'grad: the function must give one scalar', {
+      expected: '[] (a scalar loss)',
+      got: showType(f.cod),
+      where: show(f, { maxLength: 160 }),
+      hint: 'sum or average the outputs first, or use vjp for a vector-valued function',
+    })
+  const names = options.params ?? []
+  const inputs = options.inputs ?? f.dom.map((_, i) => i)
+  inputs.forEach((i) => {
+    if (!Number.isInteger(i) || i < 0 || i >= f.dom.length)
+      fail('bad-argument', `grad: there is no input segment ${i}`, {
+        expected: `input segments 0 to ${f.dom.length - 1} of ${showType(f.dom)}`,
+        got: String(i),
+      })
+  })
+  const lifted = names.length === 0 ? { term: f, shapes: [] } : liftParams(f, names)
+  const g = lifted.term
+  const k = names.length
+  const back = vjp(g)
+  const seed = seq(zero([[]]), offset(1))
+  // The parameters stay parameters: the gradient reads them where f did, and takes f's inputs.
+  return graph(f.dom, (ins, apply) => {
+    const [one] = apply(seed) as [Wire]
+    const p = names.map((name, j) => apply(param(name, lifted.shapes[j] as Shape))[0] as Wire)
+    const outs = apply(back, ...p, ...ins, one)
+    const bars = outs.slice(1)
+    return [...inputs.map((i) => bars[k + i] as Wire), ...bars.slice(0, k)]
+  })
+}
+
+/**
+ * `f` with the named parameters turned into inputs: `P_1 × … × P_k × A -> B`, each parameter
+ * read wherever `f` reads it (shared into broadcasts). Gradients with respect to weights are
+ * gradients with respect to these inputs (DESIGN.md section 3).
+ *
+ * @example
+ * ```ts
+ * import { liftParams, linearLayer, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(liftParams(linearLayer('W', 'x', 'y'), ['W.weight']).term) // 'L(W: x -> y) : [y x] × [x] -> [y]'
+ * ```
+ */
+export const liftParams = (
+  f: Term,
+  names: ReadonlyArray<string>,
+): { readonly term: Term; readonly shapes: ReadonlyArray<Shape> } => {
+  const shapes = new Map<string, Shape>()
+  const visit = (t: Term): void => {
+    if (t.kind === 'param' && names.includes(t.name)) {
+      const seen = shapes.get(t.name)
+      if (seen !== undefined && seen.map(dimKey).join(' ') !== t.shape.map(dimKey).join(' '))
+        fail('bad-argument', `liftParams: parameter '${t.name}' is used with two shapes`, {
+          expected: showShape(seen),
+          got: showShape(t.shape),
+        })
+      shapes.set(t.name, t.shape)
+    }
+    if (t.kind === 'derivative') visit(jvp(t.body))
+    else if (t.kind === 'seq' || t.kind === 'par') t.parts.forEach(visit)
+    else if (t.kind === 'broadcast' || t.kind === 'box') visit(t.body)
+  }
+  visit(f)
+  const missing = names.filter((n) => !shapes.has(n))
+  if (missing.length > 0)
+    fail(
+      'bad-argument',
+      `liftParams: no parameter named ${missing.map((n) => `'${n}'`).join(', ')}`,
+      {
+        expected: 'names of parameters the term uses',
+        got: missing.join(', '),
+        where: show(f, { maxLength: 160 }),
+      },
+    )
+  const P: TupleType = names.map((n) => shapes.get(n) as Shape)
+  const k = P.length
+  const uses = new Map<Term, boolean>()
+  const usesParam = (t: Term): boolean => {
+    let u = uses.get(t)
+    if (u === undefined) {
+      u =
+        t.kind === 'param'
+          ? names.includes(t.name)
+          : t.kind === 'derivative'
+            ? usesParam(jvp(t.body))
+            : t.kind === 'seq' || t.kind === 'par'
+              ? t.parts.some(usesParam)
+              : t.kind === 'broadcast' || t.kind === 'box'
+                ? usesParam(t.body)
+                : false
+      uses.set(t, u)
+    }
+    return u
+  }
+  const lift = (t: Term): Term => {
+    if (!usesParam(t)) return par(drop(P), t)
+    switch (t.kind) {
+      case 'param':
+        return wiring(P, [names.indexOf(t.name)])
+      case 'seq':
+        return graph(concatTypes(P, t.dom), (ins, apply) => {
+          const p = ins.slice(0, k)
+          return t.parts.reduce<Wire[]>(
+            (cur, part) => apply(lift(part), ...p, ...cur),
+            ins.slice(k),
+          )
+        })
+      case 'par':
+        return graph(concatTypes(P, t.dom), (ins, apply) => {
+          const p = ins.slice(0, k)
+          let at = k
+          return t.parts.flatMap((part) => {
+            const mine = ins.slice(at, at + part.dom.length)
+            at += part.dom.length
+            return apply(lift(part), ...p, ...mine)
+          })
+        })
+      case 'broadcast':
+        return broadcast(lift(t.body), t.axes, {
+          inputs: [...P.map(() => 'shared' as const), ...t.inputs],
+          outputs: t.outputs,
+        })
+      case 'box':
+        return box(t.name, lift(t.body))
+      case 'derivative':
+        return lift(jvp(t.body))
+      case 'id':
+      case 'swap':
+      case 'copy':
+      case 'drop':
+      case 'einsum':
+      case 'scalar':
+      case 'axisOp':
+      case 'index':
+      case 'view':
+      case 'pad':
+      case 'convTensor':
+      case 'zero':
+        return par(drop(P), t)
+      default:
+        return absurd(t)
+    }
+  }
+  return { term: lift(f), shapes: P }
+}
