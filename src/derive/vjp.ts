@@ -14,6 +14,7 @@ import { offset, param } from '../core/primitives.js'
 import { show } from '../core/show.js'
 import type { Term } from '../core/term.js'
 import { type Shape, type TupleType, concatTypes, showShape, showType } from '../core/types.js'
+import { einsumOf } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
 import { jvp } from './jvp.js'
 import { splitLinear } from './transpose.js'
@@ -215,4 +216,58 @@ export const liftParams = (
     }
   }
   return { term: lift(f), shapes: P }
+}
+
+/**
+ * The gradient of a scalar-valued `f` the naive way of paper Fig. 33: the forward derivative run
+ * once per input degree of freedom, broadcast over the rows of the unit (the identity tensor),
+ * the point shared. Its cost is the size of the input times that of `f` (Fig. 34): quadratic
+ * where {@link grad}, the reverse derivative of Fig. 37, is linear. Same type and values as
+ * `grad(f)` with respect to all inputs.
+ *
+ * @example
+ * ```ts
+ * import { forwardGradient, seq, copy, mul, mean, evaluate } from 'neural-circuit-diagrams'
+ * const f = seq(copy([['k']]), mul('k'), mean('k'))
+ * evaluate(forwardGradient(f), { k: 2 }, [[1, 3]])[0] // Float64Array [1, 3]
+ * ```
+ */
+export const forwardGradient = (f: Term): Term => {
+  if (f.cod.length !== 1 || (f.cod[0] as Shape).length !== 0)
+    fail('type-mismatch', 'forwardGradient: the function must give one scalar', {
+      expected: '[] (a scalar loss)',
+      got: showType(f.cod),
+      where: show(f, { maxLength: 160 }),
+    })
+  const n = f.dom.length
+  const d = jvp(f)
+  return graph(f.dom, (xs, apply) => {
+    const [one] = apply(seq(zero([[]]), offset(1))) as [Wire]
+    return f.dom.map((s, i) => {
+      if (s.length === 0) {
+        // A scalar input: one direction, no broadcast.
+        const dirs = f.dom.map((t, j) => (j === i ? one : (apply(zero([t]))[0] as Wire)))
+        return apply(d, ...xs, ...dirs)[1] as Wire
+      }
+      // The unit on the segment's shape: the identity tensor [s s], its rows the directions.
+      // Labels repeated in an einsum's output embed on the diagonal: the identity tensor.
+      const labels = s.map((_, j) => `a${j}`)
+      const dims = Object.fromEntries(s.map((dim, j) => [`a${j}`, dim] as const))
+      const identity = einsumOf({ inputs: [[]], output: [...labels, ...labels] }, { dims })
+      // One run of D(f) per direction: the points shared, the direction of segment i broadcast
+      // over the rows, the other directions zero; the value dropped.
+      const tangent = graph(concatTypes(f.dom, [s]), (ins, apply2) => {
+        const dirs = f.dom.map((t, j) =>
+          j === i ? (ins[n] as Wire) : (apply2(zero([t]))[0] as Wire),
+        )
+        return [apply2(d, ...ins.slice(0, n), ...dirs)[1] as Wire]
+      })
+      const body = broadcast(tangent, s, {
+        inputs: [...f.dom.map(() => 'shared' as const), 0],
+        outputs: [0],
+      })
+      const [basis] = apply(identity, one) as [Wire]
+      return apply(body, ...xs, basis)[0] as Wire
+    })
+  })
 }
