@@ -20,6 +20,7 @@ import {
   conv2d,
   convTensor,
   convTensorTranspose,
+  convTensorTransposeBySnake,
   convTranspose1d,
   convTranspose2d,
   dimSize,
@@ -771,6 +772,10 @@ describe('convTranspose1d against tf.conv2dTranspose and the gradient of tf.conv
         const right = tu.reduce((s, a, i) => s + a * (v[i] as number), 0)
         expect(Math.abs(left - right)).toBeLessThan(1e-12)
         expect(T.linearity).toBe('linear')
+        // The unit-and-cup construction of Fig. 20 gives the same map as the direct kernel.
+        const S = convTensorTransposeBySnake('x', 'k', { stride: c.s, dilation: c.d })
+        const [su] = evaluate(S, sizes, [u]) as [Float64Array]
+        su.forEach((a, i) => expect(Math.abs(a - (tu[i] as number))).toBeLessThan(1e-12))
       }),
       RUNS,
     )

@@ -19,7 +19,7 @@ import { add, max, mean, param } from '../core/primitives.js'
 import type { Term } from '../core/term.js'
 import type { Shape } from '../core/types.js'
 import { einsum } from '../linear/einsum.js'
-import { convTensor, pad } from '../linear/structural.js'
+import { convTensor, convTensorAdjoint, pad } from '../linear/structural.js'
 
 /** Zero padding of one axis: `[before, after]` entries. */
 export type Padding1d = readonly [number, number]
@@ -374,14 +374,9 @@ export const pool2d = (kind: PoolKind, options: Pool2dOptions): Term => {
 /**
  * The transpose of the convolution tensor (paper Fig. 26): the linear map
  * `[conv(x, k, s, d) k] -> [x]`, `out[l] = Σ_{s i + d j = l} in[i, j]`, which scatters every block
- * back onto the positions it was cut from, adding overlaps.
- *
- * Built with the unit and the cup (Fig. 20): `einsum('i j -> l l i j')` is the unit `η_x` (the
- * identity matrix, every basis vector of `R^x`) times the input, whose entries are the scalars
- * the unit takes; the convolution tensor is broadcast over the first `x` axis and over the input
- * (`[x x y k] -> [x y k y k]`), and the cup pairs its blocks with the input,
- * `einsum('l a b a b -> l')`. This holds an `x·(y·k)²` tensor; a direct kernel (crop, scatter)
- * arrives with the engine's generic `transpose()`.
+ * back onto the positions it was cut from, adding overlaps. It is `transpose(convTensor(…))`, the
+ * `convTensorAdjoint` leaf with a direct kernel; {@link convTensorTransposeBySnake} builds the
+ * same map from the unit and the cup (Fig. 20).
  *
  * @example
  * ```ts
@@ -396,6 +391,28 @@ export const convTensorTranspose = (
   input: DimLike,
   kernel: DimLike,
   options: ConvTensorTransposeOptions = {},
+): Term => convTensorAdjoint(input, kernel, options)
+
+/**
+ * The transposed convolution tensor built with the unit and the cup (Fig. 20):
+ * `einsum('i j -> l l i j')` is the unit `η_x` (the identity matrix, every basis vector of `R^x`)
+ * times the input; the convolution tensor is broadcast over the first `x` axis and over the input
+ * (`[x x y k] -> [x y k y k]`), and the cup pairs its blocks with the input,
+ * `einsum('l a b a b -> l')`. It holds an `x·(y·k)²` tensor: the law `transpose/conv` shows it
+ * equal to the direct {@link convTensorTranspose}.
+ *
+ * @example
+ * ```ts
+ * import { convTensorTransposeBySnake, evaluate, show } from 'neural-circuit-diagrams'
+ * const t = convTensorTransposeBySnake('x', 'k', { stride: 2 })
+ * show(t) // 'convTensorᵀ-snake(x,k,s2,d1)'
+ * evaluate(t, { x: 5, k: 3 }, [[1, 1, 1, 1, 1, 1]])[0] // Float64Array [1, 1, 2, 1, 1]
+ * ```
+ */
+export const convTensorTransposeBySnake = (
+  input: DimLike,
+  kernel: DimLike,
+  options: ConvTensorTransposeOptions = {},
 ): Term => {
   const x = toDim(input)
   const k = toDim(kernel)
@@ -407,7 +424,7 @@ export const convTensorTranspose = (
     einsum('l a b a b -> l', { dims: { l: x, a: y, b: k } }),
   )
   return box(
-    `convTensorᵀ(${dimKey(x)},${dimKey(k)},s${options.stride ?? 1},d${options.dilation ?? 1})`,
+    `convTensorᵀ-snake(${dimKey(x)},${dimKey(k)},s${options.stride ?? 1},d${options.dilation ?? 1})`,
     body,
   )
 }
