@@ -6,6 +6,8 @@
  *                            reference computed by plain loops; exit 1 if any check fails
  *   ncd check [paths]        replay proof documents (default: proofs/) against the law
  *                            catalogue; exit 1 if any fails
+ *   ncd derive <example>     print the derived jvp and vjp of a term, checked numerically
+ *                            (see derive.ts)
  *   ncd help                 this text
  *
  * @packageDocumentation
@@ -16,6 +18,7 @@ import { randomInputs, randomParams } from '../eval/random.js'
 import { show, showTyped } from '../core/show.js'
 import { lawCatalogue } from '../rewrite/rules/index.js'
 import { checkProofFiles, printProofChecks } from './check.js'
+import { deriveCommand } from './derive.js'
 import { type Example, examples } from './examples.js'
 
 /** The relative tolerance of the example checks. */
@@ -74,6 +77,8 @@ const HELP = `ncd: neural circuit diagrams
 
   ncd examples [--quiet]   build, print and check the paper's example diagrams
   ncd check [paths]        replay proof documents (default: proofs/) against the laws
+  ncd derive <example | term.json> [--raw] [--sizes a=2,b=3]
+                           print the derived jvp and vjp, checked against finite differences
   ncd help                 this text
 `
 
@@ -88,6 +93,8 @@ export const main = (args: ReadonlyArray<string>): number => {
         checkProofFiles(rest.length > 0 ? rest : ['proofs'], lawCatalogue()),
         (s) => console.log(s),
       )
+    case 'derive':
+      return deriveCommand(rest, (s) => console.log(s))
     case undefined:
     case 'help':
     case '--help':

@@ -255,6 +255,30 @@ const axisOpTerm = (op: 'softmax' | 'layerNorm' | 'mean', a: Dim, epsilon = 0): 
 const memo = new WeakMap<Term, Term>()
 
 /**
+ * The parts of a sequence with every maximal run of consecutive parts whose composite is linear
+ * grouped into one sequence (greedy from the left), so that the chain rule differentiates it as
+ * a whole: `D(f) = f ⊗ f`. A linear layer is `(W ⊗ id) ; einsum`, an einsum of a parameter: alone
+ * the einsum is bilinear and its derivative would multiply the parameter's zero tangent.
+ */
+const linearRuns = (parts: ReadonlyArray<Term>): Term[] => {
+  const out: Term[] = []
+  let i = 0
+  while (i < parts.length) {
+    let run = parts[i] as Term
+    let j = i + 1
+    while (j < parts.length) {
+      const next = seq(run, parts[j] as Term)
+      if (next.linearity !== 'linear') break
+      run = next
+      j++
+    }
+    out.push(run)
+    i = j
+  }
+  return out
+}
+
+/**
  * The forward derivative of `f` expanded into primitives: a term `A × A -> B × B` computing
  * `(f x, Df(x)·dx)`, equal to `D(f)` and free of `derivative` nodes.
  *
@@ -281,7 +305,7 @@ const expand = (f: Term): Term => {
   if (f.dom.length === 0) return par(f, zero(f.cod))
   switch (f.kind) {
     case 'seq':
-      return seq(...f.parts.map(jvp))
+      return seq(...linearRuns(f.parts).map(jvp))
     case 'par':
       return derivativeOfPar(f.parts, jvp)
     case 'broadcast':

@@ -291,7 +291,8 @@ const splitBroadcast = (
     inputs: [...nIn, ...pick(f.outputs, lo, true)],
     outputs: linIn.map((p) => (p === 'shared' ? 0 : p)),
   })
-  const linTypes = pick(f.body.dom, linear, true)
+  // A shared segment has the same type outside the broadcast as inside.
+  const linTypes = pick(f.dom, linear, true)
   const sums = linIn.map((p: Placement, k) =>
     p === 'shared' ? sumLeading(f.axes, linTypes[k] as Shape) : id([linTypes[k] as Shape]),
   )
