@@ -6,8 +6,8 @@
  *
  * @packageDocumentation
  */
-import { box, broadcast, drop, par, seq } from '../core/construct.js'
-import { type Wire, graph, wiring } from '../core/dag.js'
+import { box, broadcast, id, seq } from '../core/construct.js'
+import { type Wire, graph } from '../core/dag.js'
 import { dimKey } from '../core/dim.js'
 import { absurd, fail } from '../core/errors.js'
 import { offset, param } from '../core/primitives.js'
@@ -147,51 +147,76 @@ export const liftParams = (
       },
     )
   const P: TupleType = names.map((n) => shapes.get(n) as Shape)
-  const k = P.length
-  const uses = new Map<Term, boolean>()
-  const usesParam = (t: Term): boolean => {
-    let u = uses.get(t)
+  // Each sub-term takes only the parameters it reads (in the order of `names`), so the wires
+  // threaded through a sequence stay few.
+  const usedMemo = new Map<Term, ReadonlyArray<string>>()
+  const used = (t: Term): ReadonlyArray<string> => {
+    let u = usedMemo.get(t)
     if (u === undefined) {
-      u =
-        t.kind === 'param'
-          ? names.includes(t.name)
-          : t.kind === 'derivative'
-            ? usesParam(jvp(t.body))
-            : t.kind === 'seq' || t.kind === 'par'
-              ? t.parts.some(usesParam)
-              : t.kind === 'broadcast' || t.kind === 'box'
-                ? usesParam(t.body)
-                : false
-      uses.set(t, u)
+      const inner: ReadonlyArray<Term> =
+        t.kind === 'derivative'
+          ? [jvp(t.body)]
+          : t.kind === 'seq' || t.kind === 'par'
+            ? t.parts
+            : t.kind === 'broadcast' || t.kind === 'box'
+              ? [t.body]
+              : []
+      const mine = new Set<string>(inner.flatMap(used))
+      if (t.kind === 'param' && names.includes(t.name)) mine.add(t.name)
+      u = names.filter((n) => mine.has(n))
+      usedMemo.set(t, u)
     }
     return u
   }
+  const typesOf = (ns: ReadonlyArray<string>): TupleType => ns.map((n) => shapes.get(n) as Shape)
+  const liftMemo = new Map<Term, Term>()
   const lift = (t: Term): Term => {
-    if (!usesParam(t)) return par(drop(P), t)
+    const hit = liftMemo.get(t)
+    if (hit !== undefined) return hit
+    const out = liftNode(t)
+    liftMemo.set(t, out)
+    return out
+  }
+  /** `t` with its parameters as leading inputs: `used(t) × t.dom -> t.cod`. */
+  const liftNode = (t: Term): Term => {
+    const mine = used(t)
+    if (mine.length === 0) return t
+    const threaded = (
+      run: (
+        wires: ReadonlyMap<string, Wire>,
+        ins: ReadonlyArray<Wire>,
+        apply: (op: Term, ...w: Wire[]) => Wire[],
+      ) => Wire[],
+    ): Term =>
+      graph(concatTypes(typesOf(mine), t.dom), (ins, apply) => {
+        const wires = new Map(mine.map((n, j) => [n, ins[j] as Wire] as const))
+        return run(wires, ins.slice(mine.length), apply)
+      })
+    const call = (
+      part: Term,
+      wires: ReadonlyMap<string, Wire>,
+      args: ReadonlyArray<Wire>,
+      apply: (op: Term, ...w: Wire[]) => Wire[],
+    ): Wire[] => apply(lift(part), ...used(part).map((n) => wires.get(n) as Wire), ...args)
     switch (t.kind) {
       case 'param':
-        return wiring(P, [names.indexOf(t.name)])
+        return id([t.shape])
       case 'seq':
-        return graph(concatTypes(P, t.dom), (ins, apply) => {
-          const p = ins.slice(0, k)
-          return t.parts.reduce<Wire[]>(
-            (cur, part) => apply(lift(part), ...p, ...cur),
-            ins.slice(k),
-          )
-        })
+        return threaded((wires, ins, apply) =>
+          t.parts.reduce<Wire[]>((cur, part) => call(part, wires, cur, apply), [...ins]),
+        )
       case 'par':
-        return graph(concatTypes(P, t.dom), (ins, apply) => {
-          const p = ins.slice(0, k)
-          let at = k
+        return threaded((wires, ins, apply) => {
+          let at = 0
           return t.parts.flatMap((part) => {
-            const mine = ins.slice(at, at + part.dom.length)
+            const args = ins.slice(at, at + part.dom.length)
             at += part.dom.length
-            return apply(lift(part), ...p, ...mine)
+            return call(part, wires, args, apply)
           })
         })
       case 'broadcast':
         return broadcast(lift(t.body), t.axes, {
-          inputs: [...P.map(() => 'shared' as const), ...t.inputs],
+          inputs: [...mine.map(() => 'shared' as const), ...t.inputs],
           outputs: t.outputs,
         })
       case 'box':
@@ -210,7 +235,7 @@ export const liftParams = (
       case 'pad':
       case 'convTensor':
       case 'zero':
-        return par(drop(P), t)
+        return t
       default:
         return absurd(t)
     }
