@@ -6,7 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { checkDerivatives, deriveCommand, findExample, parseSizes } from '../src/cli/derive.js'
+import { checkDerivatives, deriveCommand } from '../src/cli/derive.js'
+import { findExample, parseSizes } from '../src/cli/select.js'
 import { examples } from '../src/cli/examples.js'
 import { encodeTermDocument, jvp, mean, seq, sigmoid, tanh, vjp } from '../src/index.js'
 
@@ -53,7 +54,7 @@ describe('ncd derive', () => {
     expect(unknown.out).toMatch(/no example matches 'no such thing'.*Fig\. 22/)
     const sizes = run(['MLP', '--sizes', 'n=0'])
     expect(sizes.code).toBe(2)
-    expect(sizes.out).toMatch(/bad size 'n=0': expected name=positive integer/)
+    expect(sizes.out).toMatch(/--sizes: 'n=0' is not name=size \(a positive integer\)/)
     const missing = run(['/nonexistent/term.json'])
     expect(missing.code).toBe(2)
     expect(missing.out).toMatch(/cannot read/)

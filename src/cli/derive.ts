@@ -23,22 +23,8 @@ import { evaluate } from '../eval/evaluate.js'
 import { randomInputs, randomParams } from '../eval/random.js'
 import { decodeTermJson } from '../io/codec.js'
 import { normalize } from '../rewrite/normal.js'
-import { type Example, examples } from './examples.js'
-
-/**
- * The example a query names: its figure ("Fig. 22"), its number in `ncd examples` (from 1), or
- * the first whose title contains the query (case-insensitive).
- */
-export const findExample = (query: string): Example | undefined => {
-  const all = examples()
-  const q = query.trim().toLowerCase()
-  const n = Number(q)
-  if (Number.isInteger(n) && n >= 1 && n <= all.length) return all[n - 1]
-  return (
-    all.find((e) => e.figure.toLowerCase() === q) ??
-    all.find((e) => e.title.toLowerCase().includes(q))
-  )
-}
+import { examples } from './examples.js'
+import { findExample, parseSizes } from './select.js'
 
 /** A term to derive, with sizes to check it at. */
 export interface Subject {
@@ -66,21 +52,8 @@ export const readSubject = (what: string, sizes: Sizes = {}): Subject | string =
   }
   const e = findExample(what)
   if (e === undefined)
-    return `no example matches '${what}'; try a figure ("Fig. 22"), a number (1-${examples().length}) or a word of a title (ncd examples lists them)`
+    return `no example matches '${what}'; try a figure ("Fig. 22"), a number (1-${examples().length}) or a name (ncd cost lists them)`
   return { name: `${e.figure} ${e.title}`, term: e.term, sizes: { ...e.sizes, ...sizes } }
-}
-
-/** Parse `a=2,b=3` into sizes. */
-export const parseSizes = (text: string): Sizes | string => {
-  const out: Record<string, number> = {}
-  for (const part of text.split(',').filter((p) => p.length > 0)) {
-    const [k, v] = part.split('=')
-    const n = Number(v)
-    if (k === undefined || k.length === 0 || !Number.isInteger(n) || n < 1)
-      return `bad size '${part}': expected name=positive integer, as in x=4,k=3`
-    out[k.trim()] = n
-  }
-  return out
 }
 
 const flag = (args: ReadonlyArray<string>, name: string): string | undefined => {

@@ -6,6 +6,9 @@
  *                            reference computed by plain loops; exit 1 if any check fails
  *   ncd check [paths]        replay proof documents (default: proofs/) against the law
  *                            catalogue; exit 1 if any fails
+ *   ncd cost [<example>] [--sizes k=v,...]
+ *                            FLOPs and peak memory (src/cost) of an example and of its
+ *                            gradient, per primitive; without an example, list the names
  *   ncd derive <example>     print the derived jvp and vjp of a term, checked numerically
  *                            (see derive.ts)
  *   ncd help                 this text
@@ -18,6 +21,7 @@ import { randomInputs, randomParams } from '../eval/random.js'
 import { show, showTyped } from '../core/show.js'
 import { lawCatalogue } from '../rewrite/rules/index.js'
 import { checkProofFiles, printProofChecks } from './check.js'
+import { runCost } from './cost.js'
 import { deriveCommand } from './derive.js'
 import { type Example, examples } from './examples.js'
 
@@ -79,6 +83,10 @@ const HELP = `ncd: neural circuit diagrams
   ncd check [paths]        replay proof documents (default: proofs/) against the laws
   ncd derive <example | term.json> [--raw] [--sizes a=2,b=3]
                            print the derived jvp and vjp, checked against finite differences
+  ncd cost [<example>] [--sizes k=v,...]
+                           FLOPs and peak memory of an example and of its gradient (the sum
+                           of its outputs, w.r.t. inputs and parameters), per primitive;
+                           without an example, list the examples' names
   ncd help                 this text
 `
 
@@ -95,6 +103,12 @@ export const main = (args: ReadonlyArray<string>): number => {
       )
     case 'derive':
       return deriveCommand(rest, (s) => console.log(s))
+    case 'cost':
+      return runCost(
+        rest,
+        (s) => console.log(s),
+        (s) => console.error(s),
+      )
     case undefined:
     case 'help':
     case '--help':

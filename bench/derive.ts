@@ -1,0 +1,341 @@
+/**
+ * Cost of derived derivatives (paper section 3.6, Fig. 33-37): for each architecture the project
+ * builds, the gradient of a scalar loss (the sum of the outputs, `sumLoss`) with respect to every
+ * input and every parameter, by the cost model (`src/cost`) and by the clock; then the
+ * forward-derivative gradient of Fig. 33 against the reverse derivative of Fig. 37 at growing
+ * input sizes (Fig. 34: quadratic against linear).
+ *
+ * Run: `npm run bench:derive` (under a minute; writes `bench/derive-results.md`, formatted with
+ * the repository's prettier config) or `npx tsx bench/derive.ts --quick` (small sizes, prints
+ * only). A benchmark, never a test: nothing here fails on a slow machine.
+ *
+ * Columns:
+ * - FLOPs: `cost(term, sizes).flops` (the model of src/cost/cost.ts: 2 × the joint index space of
+ *   every pairwise contraction, 1 per entry of an element-wise map, a few per entry of an axis
+ *   operation). `loss` is the architecture followed by the sum; `grad` is `grad(loss, { params })`
+ *   as derived (jvp, then transpose); `normal` is `normalize(grad)`, in which the forward values
+ *   the derived gradient recomputes are shared and wiring is absorbed.
+ * - ms: the median of several timed evaluations (`evaluate`, seeded random inputs and parameters)
+ *   after warm-up; each sample repeats the evaluation enough times to last a few milliseconds.
+ *   The loss, grad and normal runs are interleaved so that load from other processes hits them
+ *   alike. `build ms` is the time to derive the gradient (and to normalise it), once. `nodes` is
+ *   `termSize` of each term: the evaluator has a fixed cost per node, which is what a small
+ *   evaluation's time mostly measures.
+ * - Fig. 34 table: `forwardGradient(f)` (Fig. 33: D(f) broadcast over the rows of the identity)
+ *   and `grad(f)` for `f = L(W: x -> y); tanh; mean`, FLOPs, peak memory (entries) and time at
+ *   growing x, with the fitted growth exponents (least-squares slope of log cost over log x).
+ *   Below a millisecond a time is mostly the evaluator's fixed cost per term node, not FLOPs.
+ * - ratios: gradient over loss, for FLOPs and for time. The cheap-gradient principle says a
+ *   reverse derivative costs a small constant times the function; Fig. 33's forward gradient
+ *   costs the input size times the function.
+ *
+ * @packageDocumentation
+ */
+import { writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { format, resolveConfig } from 'prettier'
+import {
+  type Dim,
+  type Sizes,
+  type Term,
+  attention,
+  conv2d,
+  cost,
+  evaluate,
+  forwardGradient,
+  grad,
+  growthExponent,
+  linearLayer,
+  mean,
+  mlp,
+  multiHeadAttention,
+  normalize,
+  pool2d,
+  randomInputs,
+  randomParams,
+  relu,
+  seq,
+  sumLoss,
+  tanh,
+  termSize,
+} from '../src/index.js'
+
+const quick = process.argv.includes('--quick')
+
+let sink = 0
+
+/**
+ * Median ms of one call of each function, the functions' samples interleaved. A function whose
+ * single call takes over 100 ms is warmed up once and sampled 3 times; over a second, its first
+ * (cold) call is its only sample (the budget is a minute).
+ */
+const timeAll = (fns: ReadonlyArray<() => unknown>, samples = quick ? 3 : 7): number[] => {
+  const once = (f: () => unknown) => {
+    const start = performance.now()
+    f()
+    return performance.now() - start
+  }
+  // Warm-up, and how many repetitions make a sample of about 5 ms.
+  const times: number[][] = fns.map(() => [])
+  const plans = fns.map((f, i) => {
+    const first = once(f)
+    if (first > 1000) {
+      ;(times[i] as number[]).push(first)
+      return { reps: 1, samples: 0 }
+    }
+    if (first > 100) return { reps: 1, samples: Math.min(samples, 3) }
+    once(f)
+    const ms = Math.max(once(f), 0.001)
+    return { reps: Math.max(1, Math.min(1000, Math.ceil(5 / ms))), samples }
+  })
+  for (let s = 0; s < samples; s++)
+    fns.forEach((f, i) => {
+      const plan = plans[i] as { reps: number; samples: number }
+      if (s >= plan.samples) return
+      const start = performance.now()
+      for (let r = 0; r < plan.reps; r++) f()
+      ;(times[i] as number[]).push((performance.now() - start) / plan.reps)
+    })
+  return times.map((ts) => {
+    const sorted = [...ts].sort((a, b) => a - b)
+    return sorted[Math.floor(sorted.length / 2)] as number
+  })
+}
+
+const runner = (t: Term, sizes: Sizes) => {
+  const inputs = randomInputs(t.dom, sizes, 1)
+  const params = randomParams(t, sizes, 2)
+  return () => {
+    const out = evaluate(t, sizes, inputs, params)
+    sink += out[0]?.[0] ?? 0
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Architectures
+
+interface Arch {
+  readonly name: string
+  readonly term: Term
+  readonly sizes: Sizes
+}
+
+const cnn = (): Term => {
+  const c1 = conv2d('C1', {
+    h: 'h',
+    w: 'w',
+    kh: 'k',
+    kw: 'k',
+    cIn: 'c',
+    cOut: 'd',
+    padding: [
+      [1, 1],
+      [1, 1],
+    ],
+    bias: true,
+  })
+  const [yh, yw, d] = c1.cod[0] as [Dim, Dim, Dim]
+  const pool = pool2d('max', { h: yh, w: yw, kh: 'p', kw: 'p', c: d, stride: [2, 2] })
+  const [ph, pw] = pool.cod[0] as [Dim, Dim, Dim]
+  const c2 = conv2d('C2', { h: ph, w: pw, kh: 'k', kw: 'k', cIn: d, cOut: 'e', bias: true })
+  return seq(c1, relu(c1.cod[0]), pool, c2)
+}
+
+const ARCHS: ReadonlyArray<Arch> = [
+  {
+    name: 'MLP (Fig. 21)',
+    term: mlp({ input: 'h w', hidden: ['n', 'n'], output: 'c' }),
+    sizes: quick ? { h: 4, w: 4, n: 8, c: 3 } : { h: 16, w: 16, n: 64, c: 10 },
+  },
+  {
+    name: 'attention (Fig. 22)',
+    term: attention({ y: 'y', x: 'x', k: 'k', v: 'v' }),
+    sizes: quick ? { y: 4, x: 5, k: 3, v: 2 } : { y: 32, x: 32, k: 16, v: 16 },
+  },
+  {
+    name: 'multi-head attention (Fig. 23)',
+    term: multiHeadAttention({ y: 'y', x: 'x', m: 'm', k: 'k', h: 'h' }),
+    sizes: quick ? { y: 3, x: 4, m: 6, k: 2, h: 3 } : { y: 16, x: 16, m: 32, k: 8, h: 4 },
+  },
+  {
+    name: 'small CNN: conv 3x3 + relu + max pool 2x2 + conv 3x3 (Fig. 24-26)',
+    term: cnn(),
+    sizes: quick
+      ? { h: 6, w: 6, k: 3, c: 2, d: 3, p: 2, e: 2 }
+      : { h: 16, w: 16, k: 3, c: 3, d: 8, p: 2, e: 8 },
+  },
+  {
+    name: 'max pooling 2x2, stride 2 (Fig. 25)',
+    term: pool2d('max', { h: 'h', w: 'w', kh: 'p', kw: 'p', c: 'c', stride: [2, 2] }),
+    sizes: quick ? { h: 4, w: 4, p: 2, c: 2 } : { h: 32, w: 32, p: 2, c: 8 },
+  },
+  {
+    name: 'mean pooling 2x2, stride 2 (Fig. 25)',
+    term: pool2d('mean', { h: 'h', w: 'w', kh: 'p', kw: 'p', c: 'c', stride: [2, 2] }),
+    sizes: quick ? { h: 4, w: 4, p: 2, c: 2 } : { h: 32, w: 32, p: 2, c: 8 },
+  },
+]
+
+const fmt = (n: number): string =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)} k` : String(n)
+const ms = (n: number): string => (n >= 10 ? n.toFixed(1) : n >= 0.1 ? n.toFixed(2) : n.toFixed(3))
+const x = (a: number, b: number): string => `${(a / b).toFixed(2)}x`
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) =>
+  [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n')
+
+const architectures = (): string => {
+  const rows: string[][] = []
+  for (const a of ARCHS) {
+    process.stderr.write(`bench:derive: ${a.name} ...\n`)
+    const loss = sumLoss(a.term)
+    const params = Object.keys(randomParams(loss, a.sizes, 1))
+    const t0 = performance.now()
+    const g = grad(loss, { params })
+    const t1 = performance.now()
+    const n = normalize(g)
+    const t2 = performance.now()
+    const [cl, cg, cn] = [cost(loss, a.sizes), cost(g, a.sizes), cost(n, a.sizes)]
+    const [tl, tg, tn] = timeAll([runner(loss, a.sizes), runner(g, a.sizes), runner(n, a.sizes)])
+    rows.push([
+      a.name,
+      Object.entries(a.sizes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+      String(params.length),
+      `${termSize(loss)} / ${termSize(g)} / ${termSize(n)}`,
+      fmt(cl.flops),
+      fmt(cg.flops),
+      fmt(cn.flops),
+      x(cg.flops, cl.flops),
+      x(cn.flops, cl.flops),
+      x(cn.peakMemory, cl.peakMemory),
+      ms(tl as number),
+      ms(tg as number),
+      ms(tn as number),
+      x(tg as number, tl as number),
+      x(tn as number, tl as number),
+      `${(t1 - t0).toFixed(0)} + ${(t2 - t1).toFixed(0)}`,
+    ])
+  }
+  return table(
+    [
+      'architecture',
+      'sizes',
+      'params',
+      'nodes (loss / grad / normal)',
+      'loss FLOPs',
+      'grad FLOPs',
+      'normal FLOPs',
+      'grad / loss FLOPs',
+      'normal / loss FLOPs',
+      'normal / loss peak memory',
+      'loss ms',
+      'grad ms',
+      'normal ms',
+      'grad / loss time',
+      'normal / loss time',
+      'build ms (grad + normalize)',
+    ],
+    rows,
+  )
+}
+
+/** Fig. 34: the forward-derivative gradient (Fig. 33) against the reverse one at growing x. */
+const quadraticVersusLinear = (): string => {
+  const f = seq(linearLayer('W', 'x', 'y'), tanh('y'), mean('y'))
+  const xs = quick ? [16, 32, 64] : [128, 256, 512, 1024, 2048]
+  // y large enough that the reverse derivative's work, not the evaluator's fixed cost per node,
+  // shows in its time at the larger x.
+  const y = quick ? 16 : 128
+  process.stderr.write(`bench:derive: forward gradient against grad at x = ${xs.join(', ')} ...\n`)
+  const fg = forwardGradient(f)
+  const g = grad(f)
+  const n = normalize(g)
+  const points = xs.map((size) => {
+    const sizes = { x: size, y }
+    const [tf, tg, tn] = timeAll([runner(fg, sizes), runner(g, sizes), runner(n, sizes)])
+    return {
+      size,
+      flops: [cost(fg, sizes).flops, cost(g, sizes).flops, cost(n, sizes).flops],
+      peak: [cost(fg, sizes).peakMemory, cost(g, sizes).peakMemory, cost(n, sizes).peakMemory],
+      time: [tf as number, tg as number, tn as number],
+    }
+  })
+  const rows = points.map((p) => [
+    String(p.size),
+    ...p.flops.map(fmt),
+    x(p.flops[0] as number, p.flops[2] as number),
+    ...p.peak.map(fmt),
+    ...p.time.map(ms),
+    x(p.time[0] as number, p.time[2] as number),
+  ])
+  const slope = (pick: (p: (typeof points)[number]) => number) =>
+    growthExponent(points.map((p) => [p.size, pick(p)] as const)).toFixed(2)
+  rows.push([
+    'growth exponent',
+    slope((p) => p.flops[0] as number),
+    slope((p) => p.flops[1] as number),
+    slope((p) => p.flops[2] as number),
+    '',
+    slope((p) => p.peak[0] as number),
+    slope((p) => p.peak[1] as number),
+    slope((p) => p.peak[2] as number),
+    slope((p) => p.time[0] as number),
+    slope((p) => p.time[1] as number),
+    slope((p) => p.time[2] as number),
+    '',
+  ])
+  return (
+    `f = seq(linearLayer('W', 'x', 'y'), tanh('y'), mean('y')), y = ${y}; gradient with respect to the input [x].\n\n` +
+    table(
+      [
+        'x',
+        'forwardGradient FLOPs',
+        'grad FLOPs',
+        'normal FLOPs',
+        'forwardGradient / normal FLOPs',
+        'forwardGradient peak',
+        'grad peak',
+        'normal peak',
+        'forwardGradient ms',
+        'grad ms',
+        'normal ms',
+        'forwardGradient / normal time',
+      ],
+      rows,
+    )
+  )
+}
+
+const main = async (): Promise<void> => {
+  const start = performance.now()
+  const loadBefore = os.loadavg()[0] ?? 0
+  const first = architectures()
+  const second = quadraticVersusLinear()
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
+  const load = `load average (1 min) ${loadBefore.toFixed(2)} before, ${(os.loadavg()[0] ?? 0).toFixed(2)} after`
+  const machine = `Node ${process.version}, ${cpu}, ${os.cpus().length} CPU(s), ${os.platform()} ${os.arch()}; ${load}; ${((performance.now() - start) / 1000).toFixed(0)} s in all`
+  const text =
+    `## Gradient of the sum of the outputs, with respect to every input and parameter\n\n${first}\n\n` +
+    `## Fig. 34: forward-derivative gradient (Fig. 33) against reverse derivative (Fig. 37)\n\n${second}\n`
+  process.stdout.write(`\n${machine}${quick ? ' (--quick: small sizes)' : ''}\n\n${text}`)
+  if (sink === 0.123456789) process.stdout.write('\n')
+  if (!quick) {
+    const file = fileURLToPath(new URL('./derive-results.md', import.meta.url))
+    const markdown =
+      `# Derivative cost benchmark\n\nRecorded ${new Date().toISOString().slice(0, 10)} with \`npm run bench:derive\` ` +
+      `(bench/derive.ts; the header of that file explains every column).\n\n${machine}.\n\n${text}`
+    const options = (await resolveConfig(file)) ?? {}
+    writeFileSync(file, await format(markdown, { ...options, filepath: file }))
+    process.stderr.write(`bench:derive: wrote ${file}\n`)
+  }
+}
+
+await main()
