@@ -147,34 +147,34 @@ const ARCHS: ReadonlyArray<Arch> = [
   {
     name: 'MLP (Fig. 21)',
     term: mlp({ input: 'h w', hidden: ['n', 'n'], output: 'c' }),
-    sizes: quick ? { h: 4, w: 4, n: 8, c: 3 } : { h: 16, w: 16, n: 64, c: 10 },
+    sizes: quick ? { h: 4, w: 4, n: 8, c: 3 } : { h: 32, w: 32, n: 512, c: 10 },
   },
   {
     name: 'attention (Fig. 22)',
     term: attention({ y: 'y', x: 'x', k: 'k', v: 'v' }),
-    sizes: quick ? { y: 4, x: 5, k: 3, v: 2 } : { y: 32, x: 32, k: 16, v: 16 },
+    sizes: quick ? { y: 4, x: 5, k: 3, v: 2 } : { y: 256, x: 256, k: 64, v: 64 },
   },
   {
     name: 'multi-head attention (Fig. 23)',
     term: multiHeadAttention({ y: 'y', x: 'x', m: 'm', k: 'k', h: 'h' }),
-    sizes: quick ? { y: 3, x: 4, m: 6, k: 2, h: 3 } : { y: 16, x: 16, m: 32, k: 8, h: 4 },
+    sizes: quick ? { y: 3, x: 4, m: 6, k: 2, h: 3 } : { y: 64, x: 64, m: 128, k: 32, h: 4 },
   },
   {
     name: 'small CNN: conv 3x3 + relu + max pool 2x2 + conv 3x3 (Fig. 24-26)',
     term: cnn(),
     sizes: quick
       ? { h: 6, w: 6, k: 3, c: 2, d: 3, p: 2, e: 2 }
-      : { h: 16, w: 16, k: 3, c: 3, d: 8, p: 2, e: 8 },
+      : { h: 32, w: 32, k: 3, c: 8, d: 16, p: 2, e: 16 },
   },
   {
     name: 'max pooling 2x2, stride 2 (Fig. 25)',
     term: pool2d('max', { h: 'h', w: 'w', kh: 'p', kw: 'p', c: 'c', stride: [2, 2] }),
-    sizes: quick ? { h: 4, w: 4, p: 2, c: 2 } : { h: 32, w: 32, p: 2, c: 8 },
+    sizes: quick ? { h: 4, w: 4, p: 2, c: 2 } : { h: 128, w: 128, p: 2, c: 16 },
   },
   {
     name: 'mean pooling 2x2, stride 2 (Fig. 25)',
     term: pool2d('mean', { h: 'h', w: 'w', kh: 'p', kw: 'p', c: 'c', stride: [2, 2] }),
-    sizes: quick ? { h: 4, w: 4, p: 2, c: 2 } : { h: 32, w: 32, p: 2, c: 8 },
+    sizes: quick ? { h: 4, w: 4, p: 2, c: 2 } : { h: 128, w: 128, p: 2, c: 16 },
   },
 ]
 

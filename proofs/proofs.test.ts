@@ -18,11 +18,17 @@ import {
   proofToJson,
   relu,
   dim,
+  evaluate,
+  forwardGradient,
+  grad,
+  randomInputs,
+  randomParams,
+  seq,
   show,
   termEquals,
 } from '../src/index.js'
 import { checkProofFiles } from '../src/cli/check.js'
-import { theorems } from './theorems.js'
+import { backpropNetworks, theorems } from './theorems.js'
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'json')
 const laws = lawCatalogue()
@@ -165,4 +171,41 @@ describe('any single mutation of a valid proof is rejected', () => {
         { numRuns: 100 },
       )
     })
+})
+
+describe('Fig. 33 = Fig. 37: the backpropagation theorems mean what they say', () => {
+  const nets = Object.entries(backpropNetworks)
+  it.each(nets)(
+    '%s: both sides at seed r = 1 are grad(f) and forwardGradient(f), by another route',
+    (name, parts) => {
+      const f = seq(...parts())
+      const slug = name === 'layer' ? 'backprop-layer-fig33-37' : 'backprop-two-layers-fig33-37'
+      const t = theorems.find((x) => x.slug === slug)
+      expect(t).toBeDefined()
+      const proof = (t as (typeof theorems)[number]).proof()
+      const sizes = { a: 5, b: 3, h: 4, c: 3 }
+      const params = randomParams(f, sizes, 7)
+      const [x] = randomInputs(f.dom, sizes, 8) as [Float64Array]
+      const [g] = evaluate(grad(f), sizes, [x], params) as [Float64Array]
+      const [fwd] = evaluate(forwardGradient(f), sizes, [x], params) as [Float64Array]
+      const [lhs] = evaluate(proof.lhs, sizes, [x, [1]], params) as [Float64Array]
+      const [rhs] = evaluate(proof.rhs, sizes, [x, [1]], params) as [Float64Array]
+      // Central differences of f, an independent check of the gradient.
+      const h = 1e-6
+      const fd = Array.from(x, (_, i) => {
+        const at = (d: number) => {
+          const y = Float64Array.from(x)
+          y[i] = (y[i] as number) + d
+          return (evaluate(f, sizes, [y], params)[0] as Float64Array)[0] as number
+        }
+        return (at(h) - at(-h)) / (2 * h)
+      })
+      g.forEach((v, i) => {
+        expect(Math.abs(v - (fd[i] as number))).toBeLessThan(1e-8)
+        expect(Math.abs(v - (fwd[i] as number))).toBeLessThan(1e-12)
+        expect(Math.abs(v - (lhs[i] as number))).toBeLessThan(1e-12)
+        expect(Math.abs(v - (rhs[i] as number))).toBeLessThan(1e-12)
+      })
+    },
+  )
 })

@@ -25,6 +25,8 @@ import {
   constDim,
   convTensor,
   copy,
+  derivative,
+  drop,
   cup,
   dim,
   dimProduct,
@@ -39,7 +41,12 @@ import {
   scaleBySize,
   seq,
   show,
+  sigmoid,
   softmax,
+  splitLinear,
+  tanh,
+  mean,
+  jvp,
   swap,
   termEquals,
   unit,
@@ -60,6 +67,17 @@ import { kernelOneBroadcast, kernelOneDilation } from '../src/rewrite/rules/conv
 import { broadcastEinsum, fusion, fusionLast } from '../src/rewrite/rules/einsum.js'
 import { broadcastCommute, viewOneCancel } from '../src/rewrite/rules/linear.js'
 import { interchange, swapInvolutive } from '../src/rewrite/rules/monoidal.js'
+import {
+  chain,
+  ofExp,
+  ofGelu,
+  ofLinear,
+  ofRelu,
+  ofSigmoid,
+  ofTanh,
+  overBroadcast,
+} from '../src/rewrite/rules/derivative.js'
+import { unitBroadcast } from '../src/rewrite/rules/transpose.js'
 
 /** A theorem: a slug for its file name, the proof, and the right side it states. */
 export interface Theorem {
@@ -178,6 +196,67 @@ const tandemViews = (): Term =>
     view(['xh', 'xw', 'c'], [X, 'c']),
     view(['xh', 'xw', 'c'], [X, 'c']),
   )
+
+/**
+ * Section 3.6, Fig. 33 and 37, for a network `f = part_1 ; … ; part_n : [a] -> []` whose parts are
+ * linear layers and element-wise functions: the gradient from forward derivatives,
+ *
+ *     (id ⊗ η_a) ; bcast[a @in(=, 0)](D(f) ; drop ⊗ id)                               (Fig. 33)
+ *
+ * the tangent part of `D(f)` run once per row of the unit (every input degree of freedom, the
+ * point shared; η_a takes the seed r, 1 for a gradient), is the reverse derivative: the
+ * transpose in its tangent of the forward derivative `jvp(f)` (Fig. 35 defines the reverse
+ * derivative so), fed with r (Fig. 37). The steps: the chain rule splits `D(f)` part by part
+ * (Fig. 31-32), each part's derivative expands (a linear map is its own derivative; an element-
+ * wise function's derivative is broadcast, then its scalar rule), and `transpose/unit-broadcast`
+ * (Fig. 36-37) turns the broadcast over the unit into the transpose.
+ */
+const SCALAR_LAWS: Readonly<Record<string, Rule>> = {
+  relu: ofRelu,
+  gelu: ofGelu,
+  exp: ofExp,
+  tanh: ofTanh,
+  sigmoid: ofSigmoid,
+}
+
+const backprop = (parts: ReadonlyArray<Term>): Statement => {
+  const f = seq(...parts)
+  const tangent = (d: Term): Term => seq(d, par(drop([[]]), id([[]])))
+  const overUnit = (body: Term): Term =>
+    seq(par(id(f.dom), unit('a')), broadcast(body, ['a'], { inputs: ['shared', 0], outputs: [0] }))
+  const body = [1, 0] as const
+  const steps: ScriptStep[] = []
+  // D(p_1 ; rest) = D(p_1) ; D(rest), at positions 0, 1, … of the body's sequence.
+  for (let i = 0; i < parts.length - 1; i++) steps.push([chain, { path: [...body, i] }])
+  parts.forEach((p, i) => {
+    if (p.linearity === 'linear') steps.push([ofLinear, { path: [...body, i] }])
+    else if (p.kind === 'broadcast' && p.body.kind === 'scalar') {
+      steps.push([overBroadcast, { path: [...body, i] }])
+      const law = SCALAR_LAWS[p.body.op]
+      if (law === undefined) throw new Error(`backprop: no derivative law for ${p.body.op}`)
+      steps.push([law, { path: [...body, i, 0] }])
+    } else throw new Error(`backprop: no script for the part ${show(p)}`)
+  })
+  steps.push([unitBroadcast, { path: [] }])
+  return {
+    name: `Fig. 33 = Fig. 37: the gradient of ${show(f)} from forward derivatives is the reverse derivative`,
+    lhs: overUnit(tangent(derivative(f))),
+    rhs: splitLinear(tangent(jvp(f)), [false, true]).backward,
+    steps,
+  }
+}
+
+/** The networks of the backpropagation theorems. */
+export const backpropNetworks = {
+  layer: (): ReadonlyArray<Term> => [linearLayer('W', 'a', 'b'), tanh('b'), mean('b')],
+  twoLayers: (): ReadonlyArray<Term> => [
+    linearLayer('W1', 'a', 'h'),
+    tanh('h'),
+    linearLayer('W2', 'h', 'c'),
+    sigmoid('c'),
+    mean('c'),
+  ],
+}
 
 export const theorems: ReadonlyArray<Theorem> = [
   theorem('tuples-interchange-layers', () => ({
@@ -392,4 +471,6 @@ export const theorems: ReadonlyArray<Theorem> = [
       ),
     }
   }),
+  theorem('backprop-layer-fig33-37', () => backprop(backpropNetworks.layer())),
+  theorem('backprop-two-layers-fig33-37', () => backprop(backpropNetworks.twoLayers())),
 ]

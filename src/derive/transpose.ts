@@ -26,6 +26,7 @@ import type { Placement, Term } from '../core/term.js'
 import { type Shape, type TupleType, showType } from '../core/types.js'
 import { einsumOf } from '../linear/einsum.js'
 import { flipAdjoint, view, zero } from '../linear/structural.js'
+import { normalize } from '../rewrite/normal.js'
 import { jvp } from './jvp.js'
 
 /** A term split into its primal part and the transpose of its linear part. */
@@ -36,7 +37,13 @@ export interface Split {
   readonly backward: Term
   /** For each output: whether it is linear in the linear inputs (else it is primal). */
   readonly linearOutputs: ReadonlyArray<boolean>
+  /** For each output: whether it is known to be zero (then linear and primal alike). */
+  readonly zeroOutputs?: ReadonlyArray<boolean>
 }
+
+/** The known-zero outputs of a split (none when it does not say). */
+export const zeroOutputsOf = (s: Split): ReadonlyArray<boolean> =>
+  s.zeroOutputs ?? s.linearOutputs.map(() => false)
 
 const pick = <A>(xs: ReadonlyArray<A>, mask: ReadonlyArray<boolean>, want: boolean): A[] =>
   xs.filter((_, i) => mask[i] === want)
@@ -63,33 +70,95 @@ const memo = new WeakMap<Term, Map<string, Split>>()
  * showTyped(s.backward) // 'mul[k] : [k] × [k] -> [k]'
  * ```
  */
-export const splitLinear = (f: Term, linear: ReadonlyArray<boolean>, root: Term = f): Split => {
+export const splitLinear = (
+  f: Term,
+  linear: ReadonlyArray<boolean>,
+  root: Term = f,
+  zeros: ReadonlyArray<boolean> = linear.map(() => false),
+): Split => {
   if (linear.length !== f.dom.length)
     fail('bad-arity', `splitLinear: the mask has ${linear.length} entries`, {
       expected: `one per input segment of ${showType(f.dom)} (${f.dom.length})`,
       got: String(linear.length),
     })
-  const key = linear.map((b) => (b ? '1' : '0')).join('')
+  const key = linear.map((b, i) => (zeros[i] === true ? 'z' : b ? '1' : '0')).join('')
   let byMask = memo.get(f)
   const hit = byMask?.get(key)
   if (hit !== undefined) return hit
-  const out = split(f, linear, root)
+  const out = splitOrClean(f, linear, root, zeros)
   if (byMask === undefined) memo.set(f, (byMask = new Map()))
   byMask.set(key, out)
   return out
 }
 
-const primalOnly = (f: Term): Split => ({
-  forward: f,
-  backward: drop(f.dom),
-  linearOutputs: f.cod.map(() => false),
-})
+/**
+ * A term none of whose inputs is linear: its outputs are primal, except those the linearity
+ * analysis knows to be zero (no monomial), which are linear in anything (their cotangents vanish).
+ */
+const primalOnly = (f: Term): Split => {
+  const zeroOut = f.cod.map((_, j) => f.poly[j]?.length === 0)
+  if (!zeroOut.some((z) => z))
+    return { forward: f, backward: drop(f.dom), linearOutputs: zeroOut, zeroOutputs: zeroOut }
+  const kept = f.cod.map((_, j) => j).filter((j) => !(zeroOut[j] as boolean))
+  return {
+    forward: seq(f, wiring(f.cod, kept)),
+    backward: drop([...f.dom, ...pick(f.cod, zeroOut, true)]),
+    linearOutputs: zeroOut,
+    zeroOutputs: zeroOut,
+  }
+}
+
+/** A term whose outputs are all zero: linear in anything, with zero cotangents. */
+const zeroMap = (f: Term, linear: ReadonlyArray<boolean>): Split => {
+  const primalTypes = pick(f.dom, linear, false)
+  return {
+    forward: drop(primalTypes),
+    backward: graph([...primalTypes, ...f.cod], (ins, apply) => {
+      ins.forEach((w, i) => apply(drop([[...primalTypes, ...f.cod][i] as Shape]), w))
+      return pick(f.dom, linear, true).map((s) => apply(zero([s]))[0] as Wire)
+    }),
+    linearOutputs: f.cod.map(() => true),
+    zeroOutputs: f.cod.map(() => true),
+  }
+}
+
+/**
+ * A term read where every linear input is known to be zero (the tangent of a constant): its
+ * outputs whose every monomial multiplies such an input are zero (linear in anything, their
+ * cotangents vanish); the others are constants, computed forward with those zeros. The
+ * cotangents of its linear inputs are zero.
+ */
+const atZero = (f: Term, linear: ReadonlyArray<boolean>): Split => {
+  const zeroIn = new Set(range(f.dom.length).filter((i) => linear[i] === true))
+  const zeroOut = f.cod.map((_, j) => {
+    const monomials = f.poly[j]
+    return (
+      monomials !== undefined &&
+      monomials.every((m) => m !== '' && m.split(',').some((x) => zeroIn.has(Number(x))))
+    )
+  })
+  const primalTypes = pick(f.dom, linear, false)
+  const forward = graph(primalTypes, (ins, apply) => {
+    let at = 0
+    const args = f.dom.map((s, i) =>
+      linear[i] === true ? (apply(zero([s]))[0] as Wire) : (ins[at++] as Wire),
+    )
+    return apply(f, ...args).filter((_, j) => !(zeroOut[j] as boolean))
+  })
+  const cotTypes = pick(f.cod, zeroOut, true)
+  const backward = graph([...primalTypes, ...cotTypes], (ins, apply) => {
+    ins.forEach((w, i) => apply(drop([[...primalTypes, ...cotTypes][i] as Shape]), w))
+    return pick(f.dom, linear, true).map((s) => apply(zero([s]))[0] as Wire)
+  })
+  return { forward, backward, linearOutputs: zeroOut, zeroOutputs: zeroOut }
+}
 
 /** A wiring (output j is input sources[j]) with a mask: cotangents flow back, summed. */
 const splitWiring = (
   f: Term,
   sources: ReadonlyArray<number>,
   linear: ReadonlyArray<boolean>,
+  zeros: ReadonlyArray<boolean>,
 ): Split => {
   const linearOutputs = sources.map((s) => linear[s] as boolean)
   const primalIn = f.dom.map((_, i) => i).filter((i) => !(linear[i] as boolean))
@@ -108,7 +177,7 @@ const splitWiring = (
       return [sumWires(s, reads, apply)]
     })
   })
-  return { forward, backward, linearOutputs }
+  return { forward, backward, linearOutputs, zeroOutputs: sources.map((j) => zeros[j] === true) }
 }
 
 const sumWires = (
@@ -126,32 +195,89 @@ const swapSources = (left: number, right: number): number[] => [
   ...Array.from({ length: left }, (_, i) => i),
 ]
 
+const COMPOSITE: ReadonlySet<Term['kind']> = new Set([
+  'seq',
+  'par',
+  'broadcast',
+  'box',
+  'derivative',
+])
+
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
 
-const split = (f: Term, linear: ReadonlyArray<boolean>, root: Term): Split => {
+/**
+ * Split by structure; when that refuses, the nonlinear part may be dead (its output dropped, as
+ * in a term the linearity analysis calls linear): split the normal form, where dead code is gone,
+ * and refuse only if that fails too.
+ */
+const splitOrClean = (
+  f: Term,
+  linear: ReadonlyArray<boolean>,
+  root: Term,
+  zeros: ReadonlyArray<boolean>,
+): Split => {
+  try {
+    return split(f, linear, root, zeros)
+  } catch (e) {
+    if (!(e instanceof TermError) || e.code !== 'not-linear') throw e
+    const clean = normalize(f)
+    if (clean === f) throw e
+    try {
+      return split(clean, linear, clean, zeros)
+    } catch (again) {
+      // Not linear after all: report it where the user's term shows it.
+      if (again instanceof TermError && again.code === 'not-linear') throw e
+      throw again
+    }
+  }
+}
+
+const split = (
+  f: Term,
+  linear: ReadonlyArray<boolean>,
+  root: Term,
+  zeros: ReadonlyArray<boolean>,
+): Split => {
   if (f.kind === 'zero')
     // The zero map is linear in anything: its outputs count as linear (their cotangents vanish).
-    return { forward: id([]), backward: drop(f.cod), linearOutputs: f.cod.map(() => true) }
+    return {
+      forward: id([]),
+      backward: drop(f.cod),
+      linearOutputs: f.cod.map(() => true),
+      zeroOutputs: f.cod.map(() => true),
+    }
   if (!linear.some((b) => b)) return primalOnly(f)
+  // The zero map (the linearity analysis sees every output is zero): nothing flows back.
+  if (f.cod.length > 0 && f.cod.every((_, j) => f.poly[j]?.length === 0)) return zeroMap(f, linear)
+  // A primitive whose every linear input is zero (the tangent of a constant); composites pass the
+  // zeros on to their parts, where the linearity analysis is exact.
+  if (!COMPOSITE.has(f.kind) && linear.every((b, i) => !b || zeros[i] === true))
+    return atZero(f, linear)
   switch (f.kind) {
     case 'id':
-      return splitWiring(f, range(f.dom.length), linear)
+      // Cotangents pass straight back; primal inputs go forward.
+      return {
+        forward: id(pick(f.dom, linear, false)),
+        backward: par(drop(pick(f.dom, linear, false)), id(pick(f.dom, linear, true))),
+        linearOutputs: linear,
+        zeroOutputs: zeros,
+      }
     case 'swap':
-      return splitWiring(f, swapSources(f.left.length, f.right.length), linear)
+      return splitWiring(f, swapSources(f.left.length, f.right.length), linear, zeros)
     case 'copy':
-      return splitWiring(f, [...range(f.type.length), ...range(f.type.length)], linear)
+      return splitWiring(f, [...range(f.type.length), ...range(f.type.length)], linear, zeros)
     case 'drop':
-      return splitWiring(f, [], linear)
+      return splitWiring(f, [], linear, zeros)
     case 'box':
-      return splitLinear(f.body, linear, root)
+      return splitLinear(f.body, linear, root, zeros)
     case 'derivative':
-      return splitLinear(jvp(f.body), linear, root)
+      return splitLinear(jvp(f.body), linear, root, zeros)
     case 'seq':
-      return splitSeq(f.parts, linear, root)
+      return splitSeq(f.parts, linear, root, zeros)
     case 'par':
-      return splitPar(f.parts, linear, root)
+      return splitPar(f.parts, linear, root, zeros)
     case 'broadcast':
-      return splitBroadcast(f, linear, root)
+      return splitBroadcast(f, linear, root, zeros)
     case 'einsum':
       return splitEinsum(f, linear, root)
     case 'scalar': {
@@ -214,13 +340,16 @@ const splitSeq = (
   parts: ReadonlyArray<Term>,
   linear: ReadonlyArray<boolean>,
   root: Term,
+  zeros: ReadonlyArray<boolean>,
 ): Split => {
   const splits: Split[] = []
   const masks: Array<ReadonlyArray<boolean>> = [linear]
+  let zs = zeros
   for (const p of parts) {
-    const s = splitLinear(p, masks[masks.length - 1] as ReadonlyArray<boolean>, root)
+    const s = splitLinear(p, masks[masks.length - 1] as ReadonlyArray<boolean>, root, zs)
     splits.push(s)
     masks.push(s.linearOutputs)
+    zs = zeroOutputsOf(s)
   }
   const first = parts[0] as Term
   const last = parts[parts.length - 1] as Term
@@ -239,19 +368,21 @@ const splitSeq = (
       cot = apply((splits[i] as Split).backward, ...(primals[i] as Wire[]), ...cot)
     return cot
   })
-  return { forward, backward, linearOutputs }
+  return { forward, backward, linearOutputs, zeroOutputs: zs }
 }
 
 const splitPar = (
   parts: ReadonlyArray<Term>,
   linear: ReadonlyArray<boolean>,
   root: Term,
+  zeros: ReadonlyArray<boolean>,
 ): Split => {
   let at = 0
   const splits = parts.map((p) => {
     const mask = linear.slice(at, at + p.dom.length)
+    const zs = zeros.slice(at, at + p.dom.length)
     at += p.dom.length
-    return { part: p, mask, split: splitLinear(p, mask, root) }
+    return { part: p, mask, split: splitLinear(p, mask, root, zs) }
   })
   const linearOutputs = splits.flatMap((s) => s.split.linearOutputs)
   const forward = par(...splits.map((s) => s.split.forward))
@@ -269,15 +400,21 @@ const splitPar = (
       return apply(s.split.backward, ...args)
     })
   })
-  return { forward, backward, linearOutputs }
+  return {
+    forward,
+    backward,
+    linearOutputs,
+    zeroOutputs: splits.flatMap((s) => zeroOutputsOf(s.split)),
+  }
 }
 
 const splitBroadcast = (
   f: Extract<Term, { kind: 'broadcast' }>,
   linear: ReadonlyArray<boolean>,
   root: Term,
+  zeros: ReadonlyArray<boolean>,
 ): Split => {
-  const s = splitLinear(f.body, linear, root)
+  const s = splitLinear(f.body, linear, root, zeros)
   const lo = s.linearOutputs
   const nIn = pick(f.inputs, linear, false)
   const nOut = pick(f.outputs, lo, false)
@@ -297,7 +434,7 @@ const splitBroadcast = (
     p === 'shared' ? sumLeading(f.axes, linTypes[k] as Shape) : id([linTypes[k] as Shape]),
   )
   const backward = sums.some((t) => t.kind !== 'id') ? seq(inner, par(...sums)) : inner
-  return { forward, backward, linearOutputs: lo }
+  return { forward, backward, linearOutputs: lo, zeroOutputs: zeroOutputsOf(s) }
 }
 
 /** `[axes… s] -> [s]`: the sum over the leading axes. */
@@ -353,14 +490,22 @@ export const transpose = (f: Term): Term => {
     f,
     f.dom.map(() => true),
   )
-  const constant = s.linearOutputs.findIndex((b) => !b)
+  const zeros = zeroOutputsOf(s)
+  const constant = s.linearOutputs.findIndex((b, j) => !b && zeros[j] !== true)
   if (constant >= 0)
     fail('not-linear', `transpose: output ${constant} does not depend on the inputs (affine)`, {
       expected: 'a linear term: every output linear in the inputs',
       got: show(f, { maxLength: 160 }),
       hint: 'a parameter or constant on an output makes the term affine',
     })
-  return s.backward
+  if (s.linearOutputs.every((b) => b)) return s.backward
+  // Outputs known to be zero but computed as constants: their cotangents are dropped.
+  return graph(f.cod, (cots, apply) => {
+    cots.forEach((w, j) => {
+      if (!(s.linearOutputs[j] as boolean)) apply(drop([f.cod[j] as Shape]), w)
+    })
+    return apply(s.backward, ...cots.filter((_, j) => s.linearOutputs[j] as boolean))
+  })
 }
 
 /** In which inputs a term is linear, each with the reason when it is not. */

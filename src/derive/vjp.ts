@@ -17,7 +17,7 @@ import { type Shape, type TupleType, concatTypes, showShape, showType } from '..
 import { einsumOf } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
 import { jvp } from './jvp.js'
-import { splitLinear } from './transpose.js'
+import { splitLinear, zeroOutputsOf } from './transpose.js'
 
 /**
  * The reverse derivative of `f : A -> B`: `vjp(f) : A × B -> B × A`, `(x, ȳ) ↦ (f x, Df(x)ᵀ ȳ)`
@@ -36,18 +36,29 @@ export const vjp = (f: Term): Term => {
   const m = f.cod.length
   const d = jvp(f)
   const s = splitLinear(d, [...f.dom.map(() => false), ...f.dom.map(() => true)])
-  const tangentOut = s.linearOutputs.slice(m)
-  const valueOut = s.linearOutputs.slice(0, m)
-  if (valueOut.some((b) => b) || tangentOut.some((b) => !b))
-    fail('internal', 'vjp: the forward derivative does not split into values and tangents', {
-      expected: `${m} primal outputs then ${m} linear ones`,
-      got: s.linearOutputs.map((b) => (b ? 'linear' : 'primal')).join(', '),
+  // Values are primal, except zero values (linear in anything); tangents are linear, or known
+  // zero (the tangent of a constant), whose cotangents are then dropped.
+  const lin = s.linearOutputs
+  const zeros = zeroOutputsOf(s)
+  const bad = lin.findIndex((b, j) => j >= m && !b && zeros[j] !== true)
+  if (bad >= 0)
+    fail('internal', 'vjp: a tangent of the forward derivative is not linear in the tangents', {
+      expected: `${m} linear tangent outputs`,
+      got: lin.map((b) => (b ? 'linear' : 'primal')).join(', '),
       where: show(f, { maxLength: 160 }),
     })
   return graph(concatTypes(f.dom, f.cod), (ins, apply) => {
     const x = ins.slice(0, n)
     const ybar = ins.slice(n)
-    return [...apply(s.forward, ...x), ...apply(s.backward, ...x, ...ybar)]
+    const primal = apply(s.forward, ...x)
+    let next = 0
+    const values = f.cod.map((c, j) =>
+      lin[j] === true ? (apply(zero([c]))[0] as Wire) : (primal[next++] as Wire),
+    )
+    // The cotangents of the linear outputs: zero for zero values, ȳ for the tangents.
+    const cots = f.cod.flatMap((c, j) => (lin[j] === true ? [apply(zero([c]))[0] as Wire] : []))
+    const tangentCots = ybar.filter((_, j) => lin[m + j] === true)
+    return [...values, ...apply(s.backward, ...x, ...cots, ...tangentCots)]
   })
 }
 

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type { Sizes } from '../core/dim.js'
-import type { Term } from '../core/term.js'
+import { type Term, children } from '../core/term.js'
 import { type ShapeLike, shapeSize, toShape } from '../core/types.js'
 
 /** A deterministic generator of uniform numbers in [0, 1). */
@@ -57,8 +57,7 @@ export const randomParams = (
       const s = 1 / Math.sqrt(last)
       out[t.name] = Float64Array.from({ length: n }, () => s * (2 * next() - 1))
     }
-    if (t.kind === 'seq' || t.kind === 'par') t.parts.forEach(visit)
-    if (t.kind === 'broadcast' || t.kind === 'box') visit(t.body)
+    children(t).forEach(visit)
   }
   visit(term)
   return out

@@ -10,7 +10,7 @@
 import { isTermNode } from '../core/term.js'
 import type { Dim } from '../core/dim.js'
 import { show } from '../core/show.js'
-import type { Placement, ScalarOp, Term } from '../core/term.js'
+import type { AxisOpName, Placement, ScalarOp, Term } from '../core/term.js'
 import type { Shape, TupleType } from '../core/types.js'
 
 /** The sorts of metavariables. */
@@ -199,6 +199,37 @@ export const P = {
     stride: number | Meta,
     dilation: number | Meta,
   ): Pattern => node({ kind: 'convTensor', input, kernel, stride, dilation }),
+  /** An operation on one axis (`softmax`, `layerNorm`, `max`, `mean`, `argmax`). */
+  axisOp: (op: AxisOpName | Meta, axis: Dim | Meta, epsilon: number | Meta = 0): Pattern =>
+    node({ kind: 'axisOp', op, axis, epsilon }),
+  /** The one-hot embedding `⟨i|_a : [] -> [a]`, the transpose of an index. */
+  oneHot: (axis: Dim | Meta, at: number | Meta): Pattern =>
+    node({ kind: 'index', axis, at, adjoint: true }),
+  /** A row-major reshape `[from] -> [to]`. */
+  view: (from: ShapePattern, to: ShapePattern): Pattern => node({ kind: 'view', from, to }),
+  /** Zero padding `[a] -> [pad(a, before, after)]`. */
+  pad: (axis: Dim | Meta, before: number | Meta, after: number | Meta): Pattern =>
+    node({ kind: 'pad', axis, before, after }),
+  /** The crop `[pad(a, before, after)] -> [a]`, the transpose of a padding. */
+  crop: (axis: Dim | Meta, before: number | Meta, after: number | Meta): Pattern =>
+    node({ kind: 'pad', axis, before, after, adjoint: true }),
+  /** The transposed convolution tensor `[y k] -> [x]`, the transpose of `convTensor`. */
+  convTensorAdjoint: (
+    input: Dim | Meta,
+    kernel: Dim | Meta,
+    stride: number | Meta,
+    dilation: number | Meta,
+  ): Pattern => node({ kind: 'convTensor', input, kernel, stride, dilation, adjoint: true }),
+  /**
+   * The forward derivative `D(body) : A × A -> B × B` of paper Fig. 32 (`derivative`).
+   *
+   * @example
+   * ```ts
+   * import { P, v, showPattern } from 'neural-circuit-diagrams'
+   * showPattern(P.derivative(P.seq(v.term('f'), v.term('g')))) // 'D(?f ; ?g)'
+   * ```
+   */
+  derivative: (body: Pattern): Pattern => node({ kind: 'derivative', body }),
   /** Any constructor data, for the kinds without a helper here. */
   node,
 }
@@ -240,6 +271,8 @@ export const showPattern = (p: Pattern): string => {
     }
     case 'var':
       return String(r.name)
+    case 'derivative':
+      return `D(${showPattern(r.body)})`
     case 'id':
     case 'copy':
     case 'drop':

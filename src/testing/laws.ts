@@ -39,7 +39,7 @@ import {
   termSizesArb,
   tupleTypeArb,
 } from './sizes.js'
-import { inputsArb, paramsArb } from './tensors.js'
+import { type TensorArbOptions, inputsArb, paramsArb } from './tensors.js'
 import { type TermArbOptions, termArb } from './terms.js'
 
 /** Options of {@link instanceArb} and {@link checkLaw}. */
@@ -54,6 +54,19 @@ export interface LawOptions {
   readonly seed?: number
   /** Options for the random sub-terms (merged with those the side conditions ask). */
   readonly terms?: TermArbOptions
+  /**
+   * Instances to draw instead of {@link instanceArb}'s, per direction: for a side that the
+   * pattern-walking generator cannot draw (a dim fixed by a later part, such as the padded axis
+   * of the snake of a padding), or sub-terms of a kind no option asks for. The rule must still
+   * apply to every instance.
+   */
+  readonly instances?: Partial<Record<Direction, fc.Arbitrary<Term>>>
+  /**
+   * Options of the random inputs and parameters. The default entries are uniform over the float64
+   * values of [-2, 2], so most are tiny (|x| < 1e-10 for about nine in ten); `{ values:
+   * 'quarters' }` draws multiples of 1/4 instead, at which nonlinear maps are far from linear.
+   */
+  readonly tensors?: TensorArbOptions
 }
 
 interface State {
@@ -224,6 +237,10 @@ const knownDomLength = (p: Pattern, s: State): number | undefined => {
     case 'broadcast':
     case 'box':
       return knownDomLength(p.body as Pattern, s)
+    case 'derivative': {
+      const n = knownDomLength(p.body as Pattern, s)
+      return n === undefined ? undefined : 2 * n
+    }
     default:
       return undefined
   }
@@ -408,6 +425,7 @@ const valueArb = (kind: string, field: string): fc.Arbitrary<unknown> => {
       ...UNARY_OPS.filter((o) => o !== 'log' && o !== 'sqrt' && o !== 'reciprocal'),
     )
   if (field === 'before' || field === 'after') return fc.integer({ min: 0, max: 2 })
+  if (field === 'epsilon') return fc.constantFrom(1e-5, 0.01, 0.5)
   return cannot(`a value for the field ${field} of a ${kind}`)
 }
 
@@ -631,6 +649,20 @@ const draw = (
     }
     case 'broadcast':
       return drawBroadcast(p, given, s, ctx)
+    case 'derivative': {
+      // `D(f) : A × A -> B × B`: the body at the first half of the domain.
+      const half = given?.slice(0, given.length / 2)
+      if (
+        given !== undefined &&
+        (given.length % 2 !== 0 || !typeEquals(given.slice(given.length / 2), half ?? []))
+      )
+        return cannot(`a derivative at ${showType(given)}`)
+      return draw(p.body as Pattern, half, s, ctx).map((d) => ({
+        state: d.state,
+        dom: [...d.dom, ...d.dom],
+        cod: [...d.cod, ...d.cod],
+      }))
+    }
     default:
       if (kind === 'einsum' && hasValueMeta([p.inputs, p.output, p.dims]))
         return drawEinsum(p, given, s)
@@ -874,35 +906,42 @@ const lawCaseArb = (
   direction: Direction,
   options: LawOptions,
 ): fc.Arbitrary<LawCase | string> =>
-  instanceArb(r, direction, options).chain((before): fc.Arbitrary<LawCase | string> => {
-    const applied = applyAt(r, before, { path: [] }, direction)
-    if (E.isLeft(applied))
-      return fc.constant<LawCase | string>(
-        applied.left.reason === 'condition'
-          ? 'skip'
-          : `${r.name} (${direction}) does not apply to its own instance ${showTyped(before)}: ${applied.left.message}`,
+  (options.instances?.[direction] ?? instanceArb(r, direction, options)).chain(
+    (before): fc.Arbitrary<LawCase | string> => {
+      const applied = applyAt(r, before, { path: [] }, direction)
+      if (E.isLeft(applied))
+        return fc.constant<LawCase | string>(
+          applied.left.reason === 'condition'
+            ? 'skip'
+            : `${r.name} (${direction}) does not apply to its own instance ${showTyped(before)}: ${applied.left.message}`,
+        )
+      const after = applied.right.term
+      const both = par(before, after)
+      return termSizesArb(both).chain((sizes) =>
+        fc
+          .tuple(
+            inputsArb(before.dom, sizes, options.tensors),
+            paramsArb(both, sizes, options.tensors),
+          )
+          .map(([inputs, params]) => {
+            const c: LawCase = {
+              rule: r.name,
+              direction,
+              before,
+              after,
+              sizes,
+              inputs,
+              params,
+              step: showStep(applied.right.step),
+            }
+            return Object.assign(c, {
+              [fc.toStringMethod]: () => showLawCase(c),
+              toString: () => showLawCase(c),
+            })
+          }),
       )
-    const after = applied.right.term
-    const both = par(before, after)
-    return termSizesArb(both).chain((sizes) =>
-      fc.tuple(inputsArb(before.dom, sizes), paramsArb(both, sizes)).map(([inputs, params]) => {
-        const c: LawCase = {
-          rule: r.name,
-          direction,
-          before,
-          after,
-          sizes,
-          inputs,
-          params,
-          step: showStep(applied.right.step),
-        }
-        return Object.assign(c, {
-          [fc.toStringMethod]: () => showLawCase(c),
-          toString: () => showLawCase(c),
-        })
-      }),
-    )
-  })
+    },
+  )
 
 const close = (a: number, b: number, tolerance: number): boolean =>
   (Number.isNaN(a) && Number.isNaN(b)) ||

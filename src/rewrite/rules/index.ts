@@ -11,10 +11,12 @@ import { cartesianRules } from './cartesian.js'
 import { categoryRules } from './category.js'
 import { compactRules } from './compact.js'
 import { convolutionRules } from './convolution.js'
+import { derivativeRules } from './derivative.js'
 import { einsumRules } from './einsum.js'
 import { elementwiseRules } from './elementwise.js'
 import { linearRules } from './linear.js'
 import { monoidalRules } from './monoidal.js'
+import { transposeRules } from './transpose.js'
 import { structuralRules } from '../equivalent.js'
 
 export {
@@ -23,12 +25,15 @@ export {
   categoryRules,
   compactRules,
   convolutionRules,
+  derivativeRules,
   einsumRules,
   elementwiseRules,
   linearRules,
   monoidalRules,
+  transposeRules,
 }
 export { transposePattern } from './compact.js'
+export { snakePattern } from './transpose.js'
 
 /** The families of built-in laws, by family name. */
 export const lawFamilies: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]> = Object.freeze([
@@ -41,6 +46,8 @@ export const lawFamilies: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]> 
   ['einsum', einsumRules],
   ['compact', compactRules],
   ['convolution', convolutionRules],
+  ['derivative', derivativeRules],
+  ['transpose', transposeRules],
   ['structural', structuralRules],
 ])
 
