@@ -133,19 +133,39 @@ const pushBroadcast = (
               placedEinsum(seg, axes, inputs[i] as Placement, outputs[i] as number),
             ),
           )
-    case 'copy':
-      return sameShape(inputs, outputs.slice(0, inputs.length)) &&
-        sameShape(inputs, outputs.slice(inputs.length))
-        ? copy(keep().dom)
-        : keep()
+    case 'copy': {
+      const n = inputs.length
+      if (sameShape(inputs, outputs.slice(0, n)) && sameShape(inputs, outputs.slice(n)))
+        return copy(keep().dom)
+      // Copies whose axes move, or spread a shared segment (a parameter read twice inside a
+      // broadcast): copy as it comes, then move or spread each copy by an einsum, which fuses
+      // into its reader instead of materialising a spread tensor.
+      const moved = (k: number): Term =>
+        par(
+          ...body.type.map((seg, i) =>
+            placedEinsum(seg, axes, inputs[i] as Placement, outputs[k * n + i] as number),
+          ),
+        )
+      return seq(copy(keep().dom), par(moved(0), moved(1)))
+    }
     case 'drop':
       return drop(keep().dom)
     case 'swap': {
       const l = body.left.length
       const swapped = [...inputs.slice(l), ...inputs.slice(0, l)]
-      if (!sameShape(swapped, outputs)) return keep()
       const t = keep()
-      return swap(t.dom.slice(0, l), t.dom.slice(l))
+      const plain = swap(t.dom.slice(0, l), t.dom.slice(l))
+      if (sameShape(swapped, outputs)) return plain
+      // As for copy: swap as they come, then move or spread each segment by an einsum.
+      const segs = [...body.right, ...body.left]
+      return seq(
+        plain,
+        par(
+          ...segs.map((seg, j) =>
+            placedEinsum(seg, axes, swapped[j] as Placement, outputs[j] as number),
+          ),
+        ),
+      )
     }
     case 'einsum':
       return absorbIntoEinsum(body, axes, inputs, outputs)
@@ -369,6 +389,19 @@ const isIdentityEinsum = (t: Term): boolean =>
  * relabelled"): an einsum fed by another einsum that nothing else reads becomes one einsum over
  * the producer's inputs; every einsum is put in canonical form, and an identity einsum is a wire.
  */
+/** A source that stands for a wire read several times (it is never fused). */
+const SHARED_SOURCE: Wire = { node: -(2 ** 30), out: 0 }
+
+/**
+ * An einsum of one input that only moves or spreads it: no label summed, none repeated in the
+ * input. Fusing it into a reader costs nothing, so it may fuse into each of several readers.
+ */
+const isFreeMove = (t: Term): boolean => {
+  if (t.kind !== 'einsum' || t.inputs.length !== 1) return false
+  const input = t.inputs[0] as ReadonlyArray<string>
+  return new Set(input).size === input.length && input.every((l) => t.output.includes(l))
+}
+
 export const fuseDag = (dag: Dag): Dag => {
   if (!dag.nodes.some((n) => n.op.kind === 'einsum')) return dag
   const uses = new Map<number | string, number>()
@@ -396,8 +429,12 @@ export const fuseDag = (dag: Dag): Dag => {
       for (let i = 0; i < inputs.length; i++) {
         const src = sources[i] as Wire
         const producer = fusable.get(src.node)
-        if (src.node < 0 || producer === undefined || uses.get(wireKey(src)) !== 1) continue
+        if (src.node < 0 || producer === undefined) continue
         const p = nodes[producer] as Node
+        // A producer read several times fuses only if it is a free move (a spread, a transpose):
+        // each reader then absorbs its own copy, and none materialises a spread tensor.
+        const shared = uses.get(wireKey(src)) !== 1
+        if (shared && !isFreeMove(p.op)) continue
         // A chain of n matrix products would fuse into one einsum of n inputs, built in n^2:
         // fusion stops at MAX_FUSED_INPUTS (the normal form stays sound; equivalence of two
         // such chains then needs their fusion to agree, or a proof by laws).
@@ -413,7 +450,10 @@ export const fuseDag = (dag: Dag): Dag => {
         op = fused
         inputs = [...inputs.slice(0, i), ...p.inputs, ...inputs.slice(i + 1)]
         // Keep the sources in the old numbering: they say which old wires are read only once.
-        const ps = oldSources.get(producer) as ReadonlyArray<Wire>
+        // What a shared free move reads is now read by each of its readers: never fuse it further.
+        const ps = shared
+          ? p.inputs.map(() => SHARED_SOURCE)
+          : (oldSources.get(producer) as ReadonlyArray<Wire>)
         sources = [...sources.slice(0, i), ...ps, ...sources.slice(i + 1)]
         i = -1 // the new inputs may be einsums to fuse too
       }
