@@ -67,6 +67,7 @@ import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
 import { type Shape, shapeSize } from '../core/types.js'
 import { jvp, sumOf } from '../derive/jvp.js'
 import { einsumOf } from '../linear/einsum.js'
+import { planPair } from '../eval/contract.js'
 
 /** Options of {@link cost}. */
 export interface CostOptions {
@@ -166,7 +167,6 @@ const permuteCopies = (shape: ReadonlyArray<number>, perm: ReadonlyArray<number>
   return !moved.every((p, i) => i === 0 || (moved[i - 1] as number) < p)
 }
 
-const isIdentity = (perm: ReadonlyArray<number>): boolean => perm.every((p, i) => p === i)
 
 const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] => {
   const out: A[][] = []
@@ -530,26 +530,13 @@ class Simulation {
       const x0 = ops[i] as Operand
       const y0 = ops[j] as Operand
       const last = rest.length === 0 ? output : undefined
-      const plan = (x: Operand, y: Operand) => {
-        const inY = new Set(y.labels)
-        const inX = new Set(x.labels)
-        const batch = x.labels.filter((l) => inY.has(l) && keep(l))
-        const inner = x.labels.filter((l) => inY.has(l) && !keep(l))
-        const left = x.labels.filter((l) => !inY.has(l))
-        const right = y.labels.filter((l) => !inX.has(l))
-        const order = (ls: ReadonlyArray<string>, want: string[]) => want.map((l) => ls.indexOf(l))
-        const px = order(x.labels, [...batch, ...left, ...inner])
-        const py = order(y.labels, [...batch, ...right, ...inner])
-        const labels = [...batch, ...left, ...right]
-        const moves =
-          (isIdentity(px) ? 0 : x.buf.entries) +
-          (isIdentity(py) ? 0 : y.buf.entries) +
-          (last !== undefined && labels.join(' ') !== last.join(' ') ? ext(labels) : 0)
-        return { x, y, batch, inner, left, right, px, py, labels, moves }
-      }
-      const p1 = plan(x0, y0)
-      const p2 = plan(y0, x0)
-      const p = p2.moves < p1.moves ? p2 : p1
+      const p = planPair(
+        { ...x0, entries: x0.buf.entries },
+        { ...y0, entries: y0.buf.entries },
+        keep,
+        ext,
+        last,
+      )
       const temps: Buf[] = []
       if (permuteCopies(extents(p.x.labels), p.px))
         temps.push(this.alloc(name, p.x.buf.entries, held, live(ops, temps)))
@@ -557,7 +544,10 @@ class Simulation {
         temps.push(this.alloc(name, p.y.buf.entries, held, live(ops, temps)))
       const [b, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
       this.flops(name, 2 * b * m * k * n)
-      const merged = { buf: this.alloc(name, b * m * n, held, live(ops, temps)), labels: p.labels }
+      const merged = {
+        buf: this.alloc(name, b * m * n, held, live(ops, temps)),
+        labels: [...p.labels],
+      }
       ops = [...rest, merged]
     }
     const only = ops[0]

@@ -132,9 +132,112 @@ const batchedMatmul = (
   return c
 }
 
+/**
+ * `C[b, i, j] = Σ_p A[b, p, i] B[b, p, j]`: the same product with the summed axes leading, as
+ * rank-one updates along contiguous rows. It spares the transpose of an operand stored with the
+ * summed axis first (a transposed matrix-vector product, the backward pass of a linear layer).
+ */
+const batchedMatmulInnerFirst = (
+  a: Float64Array,
+  b: Float64Array,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  alloc: Allocate,
+): Float64Array => {
+  const c = alloc(batch * m * n, 'a contraction result')
+  for (let t = 0; t < batch; t++) {
+    const c0 = t * m * n
+    for (let p = 0; p < k; p++) {
+      const a0 = (t * k + p) * m
+      const b0 = (t * k + p) * n
+      if (n === 1) {
+        const bp = b[b0] as number
+        for (let i = 0; i < m; i++) c[c0 + i] = (c[c0 + i] as number) + (a[a0 + i] as number) * bp
+        continue
+      }
+      for (let i = 0; i < m; i++) {
+        const ai = a[a0 + i] as number
+        const ci = c0 + i * n
+        for (let j = 0; j < n; j++) c[ci + j] = (c[ci + j] as number) + ai * (b[b0 + j] as number)
+      }
+    }
+  }
+  return c
+}
+
 const isIdentity = (perm: ReadonlyArray<number>): boolean => perm.every((p, i) => p === i)
 
-/** Contract two operands, keeping the labels in `keep`; `last` when the result is the output. */
+/** What the pairwise plan needs of an operand: its labels and how many entries it holds. */
+export interface PlanOperand {
+  readonly labels: ReadonlyArray<string>
+  readonly entries: number
+}
+
+/** How two operands are contracted: which goes first, the axes' roles, the layout. */
+export interface PairPlan<X extends PlanOperand> {
+  readonly x: X
+  readonly y: X
+  readonly batch: ReadonlyArray<string>
+  readonly inner: ReadonlyArray<string>
+  readonly left: ReadonlyArray<string>
+  readonly right: ReadonlyArray<string>
+  /** The permutations of x and y into the kernel's layout. */
+  readonly px: ReadonlyArray<number>
+  readonly py: ReadonlyArray<number>
+  /** The result's labels: batch, left, right. */
+  readonly labels: ReadonlyArray<string>
+  /** Summed axes first (rank-one updates) rather than last (dot products). */
+  readonly innerFirst: boolean
+}
+
+/**
+ * Plan the contraction of two operands keeping the labels in `keep` (`output` when the result is
+ * the einsum's output): of the two orders and the two layouts, the one that moves the least data.
+ * The cost model (src/cost) uses the same plan, so that it counts what the evaluator does.
+ */
+export const planPair = <X extends PlanOperand>(
+  x0: X,
+  y0: X,
+  keep: (label: string) => boolean,
+  ext: (labels: ReadonlyArray<string>) => number,
+  output: ReadonlyArray<string> | undefined,
+): PairPlan<X> => {
+  const plan = (x: X, y: X) => {
+    const inY = new Set(y.labels)
+    const inX = new Set(x.labels)
+    const batch = x.labels.filter((l) => inY.has(l) && keep(l))
+    const inner = x.labels.filter((l) => inY.has(l) && !keep(l))
+    const left = x.labels.filter((l) => !inY.has(l))
+    const right = y.labels.filter((l) => !inX.has(l))
+    const order = (ls: ReadonlyArray<string>, want: string[]) => want.map((l) => ls.indexOf(l))
+    const labels = [...batch, ...left, ...right]
+    const reorder = output !== undefined && labels.join(' ') !== output.join(' ') ? ext(labels) : 0
+    // Two layouts: summed axes last (dot products) or first (rank-one updates); the one that
+    // moves less data, dot products on a tie.
+    const layout = (innerFirst: boolean) => {
+      const px = order(
+        x.labels,
+        innerFirst ? [...batch, ...inner, ...left] : [...batch, ...left, ...inner],
+      )
+      const py = order(
+        y.labels,
+        innerFirst ? [...batch, ...inner, ...right] : [...batch, ...right, ...inner],
+      )
+      const moves = (isIdentity(px) ? 0 : x.entries) + (isIdentity(py) ? 0 : y.entries) + reorder
+      return { plan: { x, y, batch, inner, left, right, px, py, labels, innerFirst }, moves }
+    }
+    const dots = layout(false)
+    const updates = layout(true)
+    return inner.length > 0 && updates.moves < dots.moves ? updates : dots
+  }
+  const p1 = plan(x0, y0)
+  const p2 = plan(y0, x0)
+  return (p2.moves < p1.moves ? p2 : p1).plan
+}
+
+/** Contract two operands, keeping the labels in `keep`; `output` when the result is the output. */
 const contractPair = (
   x0: Unique,
   y0: Unique,
@@ -144,31 +247,14 @@ const contractPair = (
   output: ReadonlyArray<string> | undefined,
 ): Unique => {
   const ext = (ls: ReadonlyArray<string>) => sizeOf(extentsOf(ls, size))
-  const plan = (x: Unique, y: Unique) => {
-    const inY = new Set(y.labels)
-    const inX = new Set(x.labels)
-    const batch = x.labels.filter((l) => inY.has(l) && keep(l))
-    const inner = x.labels.filter((l) => inY.has(l) && !keep(l))
-    const left = x.labels.filter((l) => !inY.has(l))
-    const right = y.labels.filter((l) => !inX.has(l))
-    const order = (ls: ReadonlyArray<string>, want: string[]) => want.map((l) => ls.indexOf(l))
-    const px = order(x.labels, [...batch, ...left, ...inner])
-    const py = order(y.labels, [...batch, ...right, ...inner])
-    const labels = [...batch, ...left, ...right]
-    const moves =
-      (isIdentity(px) ? 0 : x.data.length) +
-      (isIdentity(py) ? 0 : y.data.length) +
-      (output !== undefined && labels.join(' ') !== output.join(' ') ? ext(labels) : 0)
-    return { x, y, batch, inner, left, right, px, py, labels, moves }
-  }
-  const p1 = plan(x0, y0)
-  const p2 = plan(y0, x0)
-  const p = p2.moves < p1.moves ? p2 : p1
+  const withEntries = (u: Unique) => ({ ...u, entries: u.data.length })
+  const p = planPair(withEntries(x0), withEntries(y0), keep, ext, output)
   const a = permute(p.x.data, extentsOf(p.x.labels, size), p.px, alloc)
   const b = permute(p.y.data, extentsOf(p.y.labels, size), p.py, alloc)
+  const kernel = p.innerFirst ? batchedMatmulInnerFirst : batchedMatmul
   return {
-    data: batchedMatmul(a, b, ext(p.batch), ext(p.left), ext(p.inner), ext(p.right), alloc),
-    labels: p.labels,
+    data: kernel(a, b, ext(p.batch), ext(p.left), ext(p.inner), ext(p.right), alloc),
+    labels: [...p.labels],
   }
 }
 
