@@ -48,6 +48,8 @@ export const constantPoly = (outputs: number): Poly =>
 export const zeroPoly = (outputs: number): Poly =>
   freeze(Array.from({ length: outputs }, () => freeze([] as string[])))
 
+const IS_SEGMENT = /^\d+$/
+
 const parseMono = (m: string): number[] => (m === '' ? [] : m.split(',').map(Number))
 
 /** Side by side: the second's segments shifted past the first's inputs. */
@@ -78,6 +80,8 @@ export const seqPoly = (f: Poly, g: Poly): Poly =>
   freeze(
     g.map((og): Monomials => {
       if (og === undefined) return undefined
+      // An output that is one input passed on (wiring): that input's structure, as it is.
+      if (og.length === 1 && IS_SEGMENT.test(og[0] as string)) return f[Number(og[0])]
       const sum: string[] = []
       for (const mono of og) {
         // Expand the product of the sums feeding each factor of this monomial.
