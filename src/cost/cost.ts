@@ -67,7 +67,7 @@ import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
 import { type Shape, shapeSize } from '../core/types.js'
 import { jvp, sumOf } from '../derive/jvp.js'
 import { einsumOf } from '../linear/einsum.js'
-import { planPair } from '../eval/contract.js'
+import { choosePair, planPair } from '../eval/contract.js'
 
 /** Options of {@link cost}. */
 export interface CostOptions {
@@ -166,7 +166,6 @@ const permuteCopies = (shape: ReadonlyArray<number>, perm: ReadonlyArray<number>
   const moved = perm.filter((p) => shape[p] !== 1)
   return !moved.every((p, i) => i === 0 || (moved[i - 1] as number) < p)
 }
-
 
 const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] => {
   const out: A[][] = []
@@ -497,34 +496,7 @@ class Simulation {
     )
     ops = summed
     while (ops.length > 1) {
-      let best: [number, number] = [0, 1]
-      let bestCost = Infinity
-      let bestResult = Infinity
-      const carriers = new Map<string, number>()
-      for (const o of ops) for (const l of o.labels) carriers.set(l, (carriers.get(l) ?? 0) + 1)
-      for (let i = 0; i < ops.length; i++)
-        for (let j = i + 1; j < ops.length; j++) {
-          const oi = ops[i] as Operand
-          const oj = ops[j] as Operand
-          const joint = [...new Set([...oi.labels, ...oj.labels])]
-          const c = ext(joint)
-          const result = ext(
-            joint.filter(
-              (l) =>
-                outSet.has(l) ||
-                (carriers.get(l) ?? 0) -
-                  (oi.labels.includes(l) ? 1 : 0) -
-                  (oj.labels.includes(l) ? 1 : 0) >
-                  0,
-            ),
-          )
-          if (c < bestCost || (c === bestCost && result < bestResult)) {
-            best = [i, j]
-            bestCost = c
-            bestResult = result
-          }
-        }
-      const [i, j] = best
+      const [i, j] = choosePair(ops, outSet, ext)
       const rest = ops.filter((_, k) => k !== i && k !== j)
       const keep = (l: string) => outSet.has(l) || rest.some((o) => o.labels.includes(l))
       const x0 = ops[i] as Operand

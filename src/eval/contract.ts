@@ -237,6 +237,47 @@ export const planPair = <X extends PlanOperand>(
   return (p2.moves < p1.moves ? p2 : p1).plan
 }
 
+/**
+ * The next pair to contract, greedily: the pair with the smallest joint index space, then the
+ * smallest result. A label stays in the result when the output or a third operand has it. The
+ * cost model (src/cost) chooses with the same function.
+ */
+export const choosePair = (
+  ops: ReadonlyArray<{ readonly labels: ReadonlyArray<string> }>,
+  outSet: ReadonlySet<string>,
+  ext: (labels: ReadonlyArray<string>) => number,
+): readonly [number, number] => {
+  let best: readonly [number, number] = [0, 1]
+  let bestCost = Infinity
+  let bestResult = Infinity
+  // How many operands carry each label (counted once per step).
+  const carriers = new Map<string, number>()
+  for (const o of ops) for (const l of o.labels) carriers.set(l, (carriers.get(l) ?? 0) + 1)
+  for (let i = 0; i < ops.length; i++)
+    for (let j = i + 1; j < ops.length; j++) {
+      const oi = ops[i] as { readonly labels: ReadonlyArray<string> }
+      const oj = ops[j] as { readonly labels: ReadonlyArray<string> }
+      const joint = [...new Set([...oi.labels, ...oj.labels])]
+      const cost = ext(joint)
+      const result = ext(
+        joint.filter(
+          (l) =>
+            outSet.has(l) ||
+            (carriers.get(l) ?? 0) -
+              (oi.labels.includes(l) ? 1 : 0) -
+              (oj.labels.includes(l) ? 1 : 0) >
+              0,
+        ),
+      )
+      if (cost < bestCost || (cost === bestCost && result < bestResult)) {
+        best = [i, j]
+        bestCost = cost
+        bestResult = result
+      }
+    }
+  return best
+}
+
 /** Contract two operands, keeping the labels in `keep`; `output` when the result is the output. */
 const contractPair = (
   x0: Unique,
@@ -274,39 +315,7 @@ export const contract = (
     outSet.has(label) || ops.some((o, i) => i !== except && o.labels.includes(label))
   ops = ops.map((o, i) => sumPrivate(o, (l) => uses(l, i), size, alloc))
   while (ops.length > 1) {
-    // Greedy: the pair with the smallest joint index space, then the smallest result.
-    let best: [number, number] = [0, 1]
-    let bestCost = Infinity
-    let bestResult = Infinity
-    // How many operands carry each label: a label stays when the output or a third operand has it.
-    const carriers = new Map<string, number>()
-    for (const o of ops) for (const l of o.labels) carriers.set(l, (carriers.get(l) ?? 0) + 1)
-    for (let i = 0; i < ops.length; i++)
-      for (let j = i + 1; j < ops.length; j++) {
-        const oi = ops[i] as Unique
-        const oj = ops[j] as Unique
-        const joint = new Set([...oi.labels, ...oj.labels])
-        const cost = sizeOf(extentsOf([...joint], size))
-        const result = sizeOf(
-          extentsOf(
-            [...joint].filter(
-              (l) =>
-                outSet.has(l) ||
-                (carriers.get(l) ?? 0) -
-                  (oi.labels.includes(l) ? 1 : 0) -
-                  (oj.labels.includes(l) ? 1 : 0) >
-                  0,
-            ),
-            size,
-          ),
-        )
-        if (cost < bestCost || (cost === bestCost && result < bestResult)) {
-          best = [i, j]
-          bestCost = cost
-          bestResult = result
-        }
-      }
-    const [i, j] = best
+    const [i, j] = choosePair(ops, outSet, (ls) => sizeOf(extentsOf(ls, size)))
     const rest = ops.filter((_, t) => t !== i && t !== j)
     const keep = (l: string) => outSet.has(l) || rest.some((o) => o.labels.includes(l))
     const merged = contractPair(
