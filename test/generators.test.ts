@@ -414,3 +414,19 @@ describe('adapt', () => {
     )
   })
 })
+
+describe('tensor entries', () => {
+  // Uniform over the float64 bit patterns of [-2, 2] (the old default), about nine entries in ten
+  // were below 1e-10 and one in ten above 0.1, and the law tests compared almost nothing.
+  it('the default entries are mostly of unit scale, not mostly tiny', () => {
+    for (const seed of [1, 2, 3]) {
+      const xs = sample(tensorArb([10]), 200, seed).flatMap((x) => [...x])
+      expect(xs).toHaveLength(2000)
+      const large = xs.filter((v) => Math.abs(v) > 0.1).length / xs.length
+      expect(large).toBeGreaterThanOrEqual(0.5)
+      // Some edge values are kept.
+      expect(xs.some((v) => v !== 0 && Math.abs(v) < 1e-10)).toBe(true)
+      expect(xs.some((v) => v === 1 || v === -1)).toBe(true)
+    }
+  })
+})

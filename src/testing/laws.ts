@@ -39,7 +39,7 @@ import {
   termSizesArb,
   tupleTypeArb,
 } from './sizes.js'
-import { type TensorArbOptions, inputsArb, paramsArb } from './tensors.js'
+import { type TensorArbOptions, inputsArb, paramsArb, tensorArb } from './tensors.js'
 import { type TermArbOptions, termArb } from './terms.js'
 
 /** Options of {@link instanceArb} and {@link checkLaw}. */
@@ -62,8 +62,8 @@ export interface LawOptions {
    */
   readonly instances?: Partial<Record<Direction, fc.Arbitrary<Term>>>
   /**
-   * Options of the random inputs and parameters. The default entries are uniform over the float64
-   * values of [-2, 2], so most are tiny (|x| < 1e-10 for about nine in ten); `{ values:
+   * Options of the random inputs and parameters. The default entries are mostly uniform over
+   * [-2, 2], with some tiny values, subnormals and 0, ±1, 1/2 mixed in (see `Values`); `{ values:
    * 'quarters' }` draws multiples of 1/4 instead, at which nonlinear maps are far from linear.
    */
   readonly tensors?: TensorArbOptions
@@ -419,7 +419,8 @@ const findAxes = (seg: Shape, axes: Shape): number | undefined => {
 const valueArb = (kind: string, field: string): fc.Arbitrary<unknown> => {
   if (field === 'at') return fc.integer({ min: 0, max: 2 })
   if (field === 'stride' || field === 'dilation') return fc.integer({ min: 1, max: 2 })
-  if (field === 'factor') return fc.double({ min: -2, max: 2, noNaN: true })
+  // The default entries of a tensor (see `Values`): mostly uniform over [-2, 2], not mostly tiny.
+  if (field === 'factor') return tensorArb([]).map((x) => x[0] as number)
   if (kind === 'scalar' && field === 'op')
     return fc.constantFrom(
       ...UNARY_OPS.filter((o) => o !== 'log' && o !== 'sqrt' && o !== 'reciprocal'),
