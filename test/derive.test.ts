@@ -969,4 +969,42 @@ describe('constant (zero) parts and dead code in splitLinear (regressions)', () 
     const f = derivative(linearLayer('W', 'x', 'y'))
     expect(Object.keys(randomParams(f, { x: 2, y: 3 }, 1))).toEqual(['W.weight'])
   })
+
+  it('a product with the zero value of a constant is zero (second reading): 0 ⊙ tanh x', () => {
+    // Once refused: "multiplies two linear inputs (quadratic)".
+    const f = seq(par(zero([['d']]), tanh('d')), mul('d'))
+    const out = evaluate(vjp(f), { d: 2 }, [
+      [0.1, 0.2],
+      [1, 1],
+    ])
+    expect(out.map((o) => Array.from(o))).toEqual([
+      [0, 0],
+      [0, 0],
+    ])
+  })
+
+  it('an RNN step from a zero state: the weight gradient is zero, the input gradient is not', () => {
+    // Once refused with respect to W: the product rule met W's tangent times h0 = 0.
+    const f = seq(
+      par(zero([['h']]), id([['h']])),
+      par(linearLayer('W', 'h', 'h'), id([['h']])),
+      add('h'),
+      tanh('h'),
+      mean('h'),
+    )
+    const W = { 'W.weight': [1, 2, 3, 4] }
+    const [dx, dW] = evaluate(grad(f, { params: ['W.weight'] }), { h: 2 }, [[0.1, 0.2]], W)
+    expect(Array.from(dW as Float64Array)).toEqual([0, 0, 0, 0])
+    // d/dx mean(tanh(x)) = (1 - tanh² x) / 2
+    ;[0.1, 0.2].forEach((x, i) =>
+      expect((dx as Float64Array)[i]).toBeCloseTo((1 - Math.tanh(x) ** 2) / 2, 12),
+    )
+  })
+
+  it('a product with a zero factor, already in normal form, does not loop (second reading)', () => {
+    // x·x·0: the retry in normal form once recursed forever (a new but equal normal form).
+    const f = seq(par(copy([[]]), zero([[]])), einsum(', , -> '))
+    const out = evaluate(vjp(f), {}, [[0.5], [1]])
+    expect(out.map((o) => Array.from(o))).toEqual([[0], [0]])
+  })
 })

@@ -26,6 +26,7 @@ import type { Placement, Term } from '../core/term.js'
 import { type Shape, type TupleType, showType } from '../core/types.js'
 import { einsumOf } from '../linear/einsum.js'
 import { flipAdjoint, view, zero } from '../linear/structural.js'
+import { termEquals } from '../core/equal.js'
 import { normalize } from '../rewrite/normal.js'
 import { jvp } from './jvp.js'
 
@@ -221,7 +222,8 @@ const splitOrClean = (
   } catch (e) {
     if (!(e instanceof TermError) || e.code !== 'not-linear') throw e
     const clean = normalize(f)
-    if (clean === f) throw e
+    // Already in normal form (equal, though a new object): nothing more to try.
+    if (termEquals(clean, f)) throw e
     try {
       return split(clean, linear, clean, zeros)
     } catch (again) {
@@ -249,6 +251,10 @@ const split = (
   if (!linear.some((b) => b)) return primalOnly(f)
   // The zero map (the linearity analysis sees every output is zero): nothing flows back.
   if (f.cod.length > 0 && f.cod.every((_, j) => f.poly[j]?.length === 0)) return zeroMap(f, linear)
+  // A product with a known zero factor is zero, whatever the other factors (a tangent times the
+  // zero value of a constant, as in D(W h0) with h0 = 0).
+  if ((f.kind === 'einsum' || (f.kind === 'scalar' && f.op === 'mul')) && zeros.some((z) => z))
+    return zeroMap(f, linear)
   // A primitive whose every linear input is zero (the tangent of a constant); composites pass the
   // zeros on to their parts, where the linearity analysis is exact.
   if (!COMPOSITE.has(f.kind) && linear.every((b, i) => !b || zeros[i] === true))
