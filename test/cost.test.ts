@@ -269,12 +269,12 @@ describe('cost: the model mirrors the evaluator', () => {
     const layer = seq(linearLayer('A', 'x', 'y', { bias: true }), tanh('y'), mean('y'))
     const cases: ReadonlyArray<readonly [Term, Sizes]> = [
       [layer, { x: 5, y: 3 }],
-      // The examples with parameters: the convolution, the MLP, multi-head attention.
+      // The examples with parameters: the convolution, the MLP, multi-head attention, backprop.
       ...examples()
         .filter((e) => Object.keys(randomParams(e.term, e.sizes, 1)).length > 0)
         .map((e) => [sumLoss(e.term), e.sizes] as const),
     ]
-    expect(cases.length).toBe(4)
+    expect(cases.length).toBe(5)
     for (const [loss, sizes] of cases) {
       const g = grad(loss, { params: Object.keys(randomParams(loss, sizes, 1)) })
       for (const t of [g, normalize(g)])

@@ -7,13 +7,16 @@
  */
 import type { Sizes } from '../core/dim.js'
 import { broadcast, copy, id, par, seq } from '../core/construct.js'
-import { add, mul, scaleBySize, sigmoid, sqrt } from '../core/primitives.js'
+import { add, mean, mul, scaleBySize, sigmoid, sqrt, tanh } from '../core/primitives.js'
 import type { Term } from '../core/term.js'
 import { cup, einsum, unit } from '../linear/einsum.js'
 import { convTensor, index } from '../linear/structural.js'
 import { attention, multiHeadAttention } from '../models/attention.js'
 import { conv2d, pool2d } from '../models/conv.js'
 import { mlp } from '../models/mlp.js'
+import { linearLayer } from '../linear/layer.js'
+import { grad } from '../derive/vjp.js'
+import { normalize } from '../rewrite/normal.js'
 
 /** Inputs and parameters of an example, as given to the reference. */
 export interface ExampleData {
@@ -315,6 +318,32 @@ export const examples = (): ReadonlyArray<Example> => [
           out[i * m + r] = s
         }
       return [out]
+    },
+  },
+  {
+    figure: 'Fig. 33-37',
+    title: 'backpropagation derived: the gradient of L(W) ; tanh ; mean for the input and for W',
+    // In normal form, where the forward values the derivation recomputes are shared.
+    term: normalize(
+      grad(seq(linearLayer('W', 'a', 'b'), tanh('b'), mean('b')), { params: ['W.weight'] }),
+    ),
+    sizes: { a: 5, b: 3 },
+    reference: (d) => {
+      // Hand-written backpropagation: z = W x, loss = mean(tanh z), dz = (1 - tanh² z) / b,
+      // dx = Wᵀ dz, dW = dz xᵀ.
+      const [a, b] = [5, 3]
+      const x = input(d, 0)
+      const w = weight(d, 'W.weight')
+      const z = matVec(w, Array.from(x), b, a)
+      const dz = z.map((v) => (1 - Math.tanh(v) ** 2) / b)
+      const dx = Float64Array.from({ length: a }, (_, i) =>
+        dz.reduce((s, g, j) => s + at(w, j * a + i) * g, 0),
+      )
+      const dw = Float64Array.from({ length: b * a }, (_, k) => {
+        const j = Math.floor(k / a)
+        return (dz[j] as number) * at(x, k % a)
+      })
+      return [dx, dw]
     },
   },
 ]
