@@ -37,6 +37,7 @@ import {
   unary,
 } from '../core/primitives.js'
 import { show } from '../core/show.js'
+import { mapTerm } from '../core/update.js'
 import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
 import { type Shape, type TupleType, concatTypes } from '../core/types.js'
 import { einsum } from '../linear/einsum.js'
@@ -254,6 +255,10 @@ const axisOpTerm = (op: 'softmax' | 'layerNorm' | 'mean', a: Dim, epsilon = 0): 
 
 const memo = new WeakMap<Term, Term>()
 
+/** `f` with every `D(g)` inside replaced by `jvp(g)`: free of derivative nodes. */
+const expandDerivatives = (f: Term): Term =>
+  mapTerm(f, (t) => (t.kind === 'derivative' ? jvp(t.body) : t))
+
 /**
  * The parts of a sequence with every maximal run of consecutive parts whose composite is linear
  * grouped into one sequence (greedy from the left), so that the chain rule differentiates it as
@@ -301,8 +306,11 @@ export const jvp = (f: Term): Term => {
 
 const expand = (f: Term): Term => {
   if (f.kind === 'derivative') return jvp(jvp(f.body))
-  if (f.linearity === 'linear') return par(f, f)
-  if (f.dom.length === 0) return par(f, zero(f.cod))
+  if (f.linearity === 'linear') {
+    const g = expandDerivatives(f)
+    return par(g, g)
+  }
+  if (f.dom.length === 0) return par(expandDerivatives(f), zero(f.cod))
   switch (f.kind) {
     case 'seq':
       return seq(...linearRuns(f.parts).map(jvp))

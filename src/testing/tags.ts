@@ -71,6 +71,7 @@ export const TERM_TAGS: ReadonlyArray<string> = Object.freeze([
   'box',
   'linearLayer',
   'linearLayer:bias',
+  'derivative',
 ])
 
 const einsumTags = (t: Extract<Term, { kind: 'einsum' }>): string[] => {

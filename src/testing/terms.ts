@@ -28,7 +28,18 @@
  * @packageDocumentation
  */
 import fc from 'fast-check'
-import { type TypeLike, box, broadcast, copy, drop, id, par, seq, swap } from '../core/construct.js'
+import {
+  type TypeLike,
+  box,
+  broadcast,
+  copy,
+  derivative,
+  drop,
+  id,
+  par,
+  seq,
+  swap,
+} from '../core/construct.js'
 import {
   type Dim,
   type DimLike,
@@ -523,6 +534,15 @@ const compositeOptions = (dom: TupleType, depth: number, ctx: Ctx, path: string)
   const choices = allowed(ctx, 'broadcast') ? broadcastChoices(dom, ctx) : []
   if (choices.length > 0) add_(4, () => broadcastArb(choices, dom, depth, ctx, path))
   if (allowed(ctx, 'box')) add_(1, () => sub(dom, '0').map((f) => box(`B${path}`, f)))
+  // D(f) on points × tangents (paper Fig. 32), when the domain is two equal halves.
+  const half = dom.slice(0, n / 2)
+  if (n >= 2 && n % 2 === 0 && typeEquals(half, dom.slice(n / 2)) && allowed(ctx, 'derivative'))
+    add_(2, () =>
+      sub(half, '0').map((f) =>
+        // The doubled codomain must fit; f ⊗ f has the same type otherwise.
+        2 * f.cod.length <= ctx.maxSegments ? derivative(f) : par(f, f),
+      ),
+    )
   if (n === 1 && ['scalar', 'seq', 'par', 'copy'].every((k) => allowed(ctx, k as TermKind))) {
     const seg = dom[0] as Shape
     const to = (k: string) => genTo(dom, dom, depth - 1, ctx, `${path}${k}`)
