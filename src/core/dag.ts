@@ -8,7 +8,7 @@
  */
 import { copy, drop, id, par, seq, swap } from './construct.js'
 import { dimKey } from './dim.js'
-import { fail } from './errors.js'
+import { absurd, fail } from './errors.js'
 import { show } from './show.js'
 import type { Term } from './term.js'
 import { type Shape, type TupleType, concatTypes, showType } from './types.js'
@@ -229,8 +229,21 @@ export const graph = (
   build: (inputs: Wire[], apply: Apply) => ReadonlyArray<Wire>,
 ): Term => {
   const nodes: Node[] = []
+  const index = new Map<string, number>()
   const typeOf = (w: Wire): Shape =>
     (w.node < 0 ? dom[-1 - w.node] : (nodes[w.node] as Node).op.cod[w.out]) as Shape
+  // The same term object on the same wires is one node: a value computed twice (the forward
+  // values a transposed term recomputes, say) is computed once.
+  const node = (op: Term, inputs: ReadonlyArray<Wire>): Wire[] => {
+    const key = `${identityOf(op)}(${inputs.map(wireKey).join(',')})`
+    let n = index.get(key)
+    if (n === undefined) {
+      n = nodes.length
+      nodes.push({ op, inputs })
+      index.set(key, n)
+    }
+    return op.cod.map((_, out) => ({ node: n as number, out }))
+  }
   const apply: Apply = (op, ...inputs) => {
     const got = inputs.map(typeOf)
     if (
@@ -242,13 +255,70 @@ export const graph = (
         got: showType(got),
         where: show(op, { maxLength: 120 }),
       })
-    nodes.push({ op, inputs })
-    const n = nodes.length - 1
-    return op.cod.map((_, out) => ({ node: n, out }))
+    return walkStructure(op, inputs, node)
   }
   const outputs = build(
     dom.map((_, i) => ({ node: -1 - i, out: 0 })),
     apply,
   )
   return fromDag({ dom, cod: outputs.map(typeOf), nodes, outputs })
+}
+
+const identities = new WeakMap<Term, number>()
+let nextIdentity = 0
+/** A number per term object, for hash-consing by identity. */
+const identityOf = (t: Term): number => {
+  let n = identities.get(t)
+  if (n === undefined) {
+    n = nextIdentity++
+    identities.set(t, n)
+  }
+  return n
+}
+
+/**
+ * Follow a term's tuple structure (sequences, stacks, identities, swaps, copies, drops, boxes) on
+ * wires, handing every other node to `node`: the walk of a term into a DAG.
+ */
+export const walkStructure = (
+  term: Term,
+  ins: ReadonlyArray<Wire>,
+  node: (op: Term, ins: ReadonlyArray<Wire>) => Wire[],
+): Wire[] => {
+  switch (term.kind) {
+    case 'id':
+      return [...ins]
+    case 'seq':
+      return term.parts.reduce<Wire[]>((ws, p) => walkStructure(p, ws, node), [...ins])
+    case 'par': {
+      let at = 0
+      return term.parts.flatMap((p) => {
+        const part = ins.slice(at, at + p.dom.length)
+        at += p.dom.length
+        return walkStructure(p, part, node)
+      })
+    }
+    case 'swap':
+      return [...ins.slice(term.left.length), ...ins.slice(0, term.left.length)]
+    case 'copy':
+      return [...ins, ...ins]
+    case 'drop':
+      return []
+    case 'box':
+      return walkStructure(term.body, ins, node)
+    case 'derivative':
+    case 'broadcast':
+    case 'einsum':
+    case 'scalar':
+    case 'axisOp':
+    case 'index':
+    case 'view':
+    case 'pad':
+    case 'convTensor':
+    case 'zero':
+    case 'param':
+      return node(term, ins)
+    default:
+      return absurd(term)
+  }
 }

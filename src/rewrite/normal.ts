@@ -21,7 +21,16 @@ import { absurd } from '../core/errors.js'
 import { type Placement, type Term, children } from '../core/term.js'
 import { withChildren } from '../core/update.js'
 import type { Shape } from '../core/types.js'
-import { type Dag, type Node, type Wire, fromDag, postOrder, wireKey, wiring } from '../core/dag.js'
+import {
+  type Dag,
+  type Node,
+  type Wire,
+  fromDag,
+  postOrder,
+  walkStructure,
+  wireKey,
+  wiring,
+} from '../core/dag.js'
 import { canonicalEinsum } from '../linear/canonical.js'
 import { einsumOf } from '../linear/einsum.js'
 import { fuseEinsums } from '../linear/fuse.js'
@@ -296,53 +305,18 @@ export const toDag = (t: Term): Dag => {
     }
     return k
   }
-  const walk = (term: Term, ins: ReadonlyArray<Wire>): Wire[] => {
-    switch (term.kind) {
-      case 'id':
-        return [...ins]
-      case 'seq':
-        return term.parts.reduce<Wire[]>((ws, p) => walk(p, ws), [...ins])
-      case 'par': {
-        let at = 0
-        return term.parts.flatMap((p) => {
-          const part = ins.slice(at, at + p.dom.length)
-          at += p.dom.length
-          return walk(p, part)
-        })
-      }
-      case 'swap':
-        return [...ins.slice(term.left.length), ...ins.slice(0, term.left.length)]
-      case 'copy':
-        return [...ins, ...ins]
-      case 'drop':
-        return []
-      case 'box':
-        return walk(term.body, ins)
-      case 'derivative':
-        return walk(pushBroadcasts(jvp(term.body)), ins)
-      case 'broadcast':
-      case 'einsum':
-      case 'scalar':
-      case 'axisOp':
-      case 'index':
-      case 'view':
-      case 'pad':
-      case 'convTensor':
-      case 'zero':
-      case 'param': {
-        const key = `${keyOf(term)}(${ins.map(wireKey).join(',')})`
-        let n = index.get(key)
-        if (n === undefined) {
-          n = nodes.length
-          nodes.push({ op: term, inputs: ins })
-          index.set(key, n)
-        }
-        return term.cod.map((_, out) => ({ node: n as number, out }))
-      }
-      default:
-        return absurd(term)
+  const node = (term: Term, ins: ReadonlyArray<Wire>): Wire[] => {
+    if (term.kind === 'derivative') return walk(pushBroadcasts(jvp(term.body)), ins)
+    const key = `${keyOf(term)}(${ins.map(wireKey).join(',')})`
+    let n = index.get(key)
+    if (n === undefined) {
+      n = nodes.length
+      nodes.push({ op: term, inputs: ins })
+      index.set(key, n)
     }
+    return term.cod.map((_, out) => ({ node: n as number, out }))
   }
+  const walk = (term: Term, ins: ReadonlyArray<Wire>): Wire[] => walkStructure(term, ins, node)
   const outputs = walk(
     t,
     t.dom.map((_, i) => ({ node: -1 - i, out: 0 })),
