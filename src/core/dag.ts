@@ -74,7 +74,10 @@ export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term =>
     steps.push(par(id(before), swap(block, [typeOf(current[k] as number)]), id(after)))
     current.splice(j, 0, ...current.splice(k, 1))
   }
-  return seq(fan, ...steps)
+  // Inputs used once each need no fan.
+  return uses.every((u) => u === 1)
+    ? seq(...(steps.length > 0 ? steps : [id(type)]))
+    : seq(fan, ...steps)
 }
 
 /**

@@ -45,7 +45,16 @@ import { zero } from '../linear/structural.js'
 
 const SCALAR: TupleType = [[]]
 
-/** `k` tuples of type `t` side by side, added segment by segment: `t^k -> t`. */
+/**
+ * `k` tuples of type `t` side by side, added segment by segment: `t^k -> t`.
+ *
+ * @example
+ * ```ts
+ * import { sumOf, evaluate, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(sumOf([['k']], 2)) // 'add[k] : [k] × [k] -> [k]'
+ * evaluate(sumOf([['k']], 3), { k: 2 }, [[1, 2], [3, 4], [5, 6]])[0] // Float64Array [9, 12]
+ * ```
+ */
 export const sumOf = (t: TupleType, k: number): Term => {
   if (k === 0) return zero(t)
   if (k === 1) return id(t)
@@ -54,13 +63,16 @@ export const sumOf = (t: TupleType, k: number): Term => {
     Array.from({ length: k }, (_, j) => j * m + s),
   ).flat()
   const repeated = concatTypes(...Array.from({ length: k }, () => t))
-  const addK = (s: Shape): Term => {
-    let acc: Term = id(Array.from({ length: k }, () => s))
-    for (let n = k; n > 1; n--)
-      acc = seq(acc, par(add(s), id(Array.from({ length: n - 2 }, () => s))))
-    return acc
-  }
-  return seq(wiring(repeated, sources), par(...t.map(addK)))
+  // k copies of s added left to right: add ⊗ id, then add ⊗ id, ..., then add.
+  const addK = (s: Shape): Term =>
+    seq(
+      ...Array.from({ length: k - 1 }, (_, r) =>
+        r === k - 2 ? add(s) : par(add(s), id(Array.from({ length: k - 2 - r }, () => s))),
+      ),
+    )
+  const regroup = wiring(repeated, sources)
+  const adds = par(...t.map(addK))
+  return regroup.kind === 'id' ? adds : seq(regroup, adds)
 }
 
 /**
@@ -98,6 +110,14 @@ const deinterleave = (types: ReadonlyArray<TupleType>): Term => {
 /**
  * `D(f_1 ⊗ … ⊗ f_k)`: points and tangents regrouped per part, each part's derivative, and the
  * results regrouped as points then tangents.
+ *
+ * @example
+ * ```ts
+ * import { derivativeOfPar, jvp, tanh, exp, evaluate } from 'neural-circuit-diagrams'
+ * // (tanh ⊗ exp) at (0, 0) in the direction (1, 2): values (0, 1), tangents (1, 2).
+ * const d = derivativeOfPar([tanh(), exp()], jvp)
+ * evaluate(d, {}, [[0], [0], [1], [2]]).map((v) => v[0]) // [0, 1, 1, 2]
+ * ```
  */
 export const derivativeOfPar = (parts: ReadonlyArray<Term>, d: (f: Term) => Term): Term =>
   seq(
@@ -109,6 +129,13 @@ export const derivativeOfPar = (parts: ReadonlyArray<Term>, d: (f: Term) => Term
 /**
  * The product rule for a multilinear `f` of `n` inputs: `(x, dx) ↦ (f x, Σ_i f(x_1, …, dx_i,
  * …, x_n))`.
+ *
+ * @example
+ * ```ts
+ * import { productRule, mul, evaluate } from 'neural-circuit-diagrams'
+ * // d(x y) = dx y + x dy at x = 2, y = 3, dx = 1, dy = 10.
+ * evaluate(productRule(mul()), {}, [[2], [3], [1], [10]]).map((v) => v[0]) // [6, 23]
+ * ```
  */
 export const productRule = (f: Term): Term => {
   const n = f.dom.length
@@ -135,6 +162,12 @@ const density = (x: Wire, apply: (op: Term, ...ins: Wire[]) => Wire[]): Wire => 
 /**
  * The derivative of a unary scalar function, `[] × [] -> [] × []` (value, tangent), written with
  * primitives only.
+ *
+ * @example
+ * ```ts
+ * import { derivativeOfScalar, evaluate } from 'neural-circuit-diagrams'
+ * evaluate(derivativeOfScalar('exp'), {}, [[0], [5]]).map((v) => v[0]) // [1, 5]
+ * ```
  */
 export const derivativeOfScalar = (op: ScalarOp, factor = 1): Term =>
   graph([[], []], ([x, dx], apply) => {
@@ -200,6 +233,14 @@ export const derivativeOfScalar = (op: ScalarOp, factor = 1): Term =>
  * The derivative of an operation on one axis, `[a] × [a] -> cod × cod`, with primitives only:
  * softmax `s ⊙ (dx - <s, dx>)`, layerNorm `(dx - mean dx - y mean(y ⊙ dx)) / σ`, max `<argmax
  * x, dx>`, argmax zero.
+ *
+ * @example
+ * ```ts
+ * import { derivativeOfAxisOp, dim, evaluate } from 'neural-circuit-diagrams'
+ * // max at [1, 5, 2] moves with the entry at the maximum: the tangent is dx[1].
+ * const d = derivativeOfAxisOp('max', dim('a'))
+ * evaluate(d, { a: 3 }, [[1, 5, 2], [10, 20, 30]]).map((v) => v[0]) // [5, 20]
+ * ```
  */
 export const derivativeOfAxisOp = (op: AxisOpName, a: Dim, epsilon = 0): Term =>
   graph([[a], [a]], ([x, dx], apply) => {

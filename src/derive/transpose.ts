@@ -42,7 +42,15 @@ export interface Split {
   readonly zeroOutputs?: ReadonlyArray<boolean>
 }
 
-/** The known-zero outputs of a split (none when it does not say). */
+/**
+ * The known-zero outputs of a split (none when it does not say).
+ *
+ * @example
+ * ```ts
+ * import { splitLinear, zeroOutputsOf, par, zero, id } from 'neural-circuit-diagrams'
+ * zeroOutputsOf(splitLinear(par(zero([['a']]), id([['a']])), [true])) // [true, false]
+ * ```
+ */
 export const zeroOutputsOf = (s: Split): ReadonlyArray<boolean> =>
   s.zeroOutputs ?? s.linearOutputs.map(() => false)
 
