@@ -593,7 +593,7 @@ class Simulation {
  * const c = cost(einsum('a b, b c -> a c'), { a: 2, b: 3, c: 4 })
  * c.flops // 48
  * c.resident // 18
- * c.byPrimitive[0] // { primitive: 'einsum', count: 1, flops: 48, memory: 14 }
+ * c.byPrimitive[0] // { primitive: 'einsum', count: 1, flops: 48, memory: 20 }
  * cost(softmax('x'), { x: 10 }).flops // 50
  * // Fig. 34: the forward-derivative gradient is quadratic in the input, the reverse one linear.
  * const f = seq(linearLayer('W', 'x', 'y'), tanh('y'), mean('y'))
@@ -638,9 +638,9 @@ export const cost = (term: Term, sizes: Sizes, options: CostOptions = {}): Cost 
  * import { cost, costTable, einsum } from 'neural-circuit-diagrams'
  * const lines = costTable(cost(einsum('a b, b c -> a c'), { a: 2, b: 3, c: 4 })).split('\n')
  * lines[0] // '| primitive | count | FLOPs | memory (entries) |'
- * lines[2] // '| einsum | 1 | 48 | 14 |'
- * lines[3] // '| total | 1 | 48 | 14 |'
- * lines[4] // 'peak memory: 32 entries (256 bytes), of which 18 resident (inputs and parameters)'
+ * lines[2] // '| einsum | 1 | 48 | 20 |'
+ * lines[3] // '| total | 1 | 48 | 20 |'
+ * lines[4] // 'peak memory: 38 entries (304 bytes), of which 18 resident (inputs and parameters)'
  * ```
  */
 export const costTable = (c: Cost): string => {

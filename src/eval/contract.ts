@@ -214,8 +214,11 @@ export const planPair = <X extends PlanOperand>(
     const order = (ls: ReadonlyArray<string>, want: string[]) => want.map((l) => ls.indexOf(l))
     const labels = [...batch, ...left, ...right]
     const reorder = output !== undefined && labels.join(' ') !== output.join(' ') ? ext(labels) : 0
-    // Two layouts: summed axes last (dot products) or first (rank-one updates); the one that
-    // moves less data, dot products on a tie.
+    // Two layouts: summed axes last (dot products, blocked in registers) or first (rank-one
+    // updates along rows, about 4x slower per FLOP unless the result is a vector, where it is a
+    // plain axpy). The estimate in dot-product FLOPs: the kernel's FLOPs, weighted, plus about 4
+    // per entry moved.
+    const flops = 2 * ext(batch) * ext(left) * ext(inner) * ext(right)
     const layout = (innerFirst: boolean) => {
       const px = order(
         x.labels,
@@ -226,7 +229,11 @@ export const planPair = <X extends PlanOperand>(
         innerFirst ? [...batch, ...inner, ...right] : [...batch, ...right, ...inner],
       )
       const moves = (isIdentity(px) ? 0 : x.entries) + (isIdentity(py) ? 0 : y.entries) + reorder
-      return { plan: { x, y, batch, inner, left, right, px, py, labels, innerFirst }, moves }
+      const weight = innerFirst && ext(right) > 1 ? 4 : 1
+      return {
+        plan: { x, y, batch, inner, left, right, px, py, labels, innerFirst },
+        moves: weight * flops + 4 * moves,
+      }
     }
     const dots = layout(false)
     const updates = layout(true)
