@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import fc from 'fast-check'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useTensorFlowCpu } from './tf-setup.js'
 import {
   type Sizes,
   type Term,
@@ -32,12 +33,7 @@ import {
   softmax,
 } from '../src/index.js'
 
-beforeAll(async () => {
-  // PROD silences the "install tfjs-node" notice (tfjs' own warn() is muted in prod mode).
-  tf.enableProdMode()
-  await tf.setBackend('cpu')
-  await tf.ready()
-})
+useTensorFlowCpu()
 
 const RUNS = { numRuns: 20 }
 const TOLERANCE = 1e-4

@@ -19,7 +19,8 @@
  * sizes and seeds.
  */
 import * as tf from '@tensorflow/tfjs'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useTensorFlowCpu } from './tf-setup.js'
 import {
   type Dim,
   type Shape,
@@ -57,12 +58,7 @@ import {
   view,
 } from '../src/index.js'
 
-beforeAll(async () => {
-  // PROD silences the "install tfjs-node" notice (tfjs' own warn() is muted in prod mode).
-  tf.enableProdMode()
-  await tf.setBackend('cpu')
-  await tf.ready()
-})
+useTensorFlowCpu()
 
 /** TensorFlow (float32) against ours (float64): |ours - tf| <= TF_ABS + TF_REL |tf|. */
 const TF_ABS = 1e-5

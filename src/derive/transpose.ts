@@ -105,37 +105,17 @@ export const splitLinear = (
  * analysis knows to be zero (no monomial), which are linear in anything (their cotangents vanish).
  */
 const primalOnly = (f: Term): Split => {
-  const zeroOut = f.cod.map((_, j) => f.poly[j]?.length === 0)
-  if (!zeroOut.some((z) => z))
-    return { forward: f, backward: drop(f.dom), linearOutputs: zeroOut, zeroOutputs: zeroOut }
-  const kept = f.cod.map((_, j) => j).filter((j) => !(zeroOut[j] as boolean))
-  return {
-    forward: seq(f, wiring(f.cod, kept)),
-    backward: drop([...f.dom, ...pick(f.cod, zeroOut, true)]),
-    linearOutputs: zeroOut,
-    zeroOutputs: zeroOut,
-  }
-}
-
-/** A term whose outputs are all zero: linear in anything, with zero cotangents. */
-const zeroMap = (f: Term, linear: ReadonlyArray<boolean>): Split => {
-  const primalTypes = pick(f.dom, linear, false)
-  return {
-    forward: drop(primalTypes),
-    backward: graph([...primalTypes, ...f.cod], (ins, apply) => {
-      ins.forEach((w, i) => apply(drop([[...primalTypes, ...f.cod][i] as Shape]), w))
-      return pick(f.dom, linear, true).map((s) => apply(zero([s]))[0] as Wire)
-    }),
-    linearOutputs: f.cod.map(() => true),
-    zeroOutputs: f.cod.map(() => true),
-  }
+  const linear = f.dom.map(() => false)
+  if (f.cod.some((_, j) => f.poly[j]?.length === 0)) return atZero(f, linear)
+  const none = f.cod.map(() => false)
+  return { forward: f, backward: drop(f.dom), linearOutputs: none, zeroOutputs: none }
 }
 
 /**
- * A term read where every linear input is known to be zero (the tangent of a constant): its
- * outputs whose every monomial multiplies such an input are zero (linear in anything, their
- * cotangents vanish); the others are constants, computed forward with those zeros. The
- * cotangents of its linear inputs are zero.
+ * A term read where every linear input is known to be zero (the tangent of a constant), or whose
+ * outputs are all zero: its outputs whose every monomial multiplies a linear input (or that have
+ * none) are zero, linear in anything, their cotangents vanishing; the others are constants,
+ * computed forward with zeros for the linear inputs. The cotangents of its linear inputs are zero.
  */
 const atZero = (f: Term, linear: ReadonlyArray<boolean>): Split => {
   const zeroIn = new Set(range(f.dom.length).filter((i) => linear[i] === true))
@@ -154,11 +134,10 @@ const atZero = (f: Term, linear: ReadonlyArray<boolean>): Split => {
     )
     return apply(f, ...args).filter((_, j) => !(zeroOut[j] as boolean))
   })
-  const cotTypes = pick(f.cod, zeroOut, true)
-  const backward = graph([...primalTypes, ...cotTypes], (ins, apply) => {
-    ins.forEach((w, i) => apply(drop([[...primalTypes, ...cotTypes][i] as Shape]), w))
-    return pick(f.dom, linear, true).map((s) => apply(zero([s]))[0] as Wire)
-  })
+  // Everything in dropped; zeros out for the linear inputs.
+  const gone = drop([...primalTypes, ...pick(f.cod, zeroOut, true)])
+  const linearTypes = pick(f.dom, linear, true)
+  const backward = linearTypes.length === 0 ? gone : seq(gone, zero(linearTypes))
   return { forward, backward, linearOutputs: zeroOut, zeroOutputs: zeroOut }
 }
 
@@ -258,11 +237,11 @@ const split = (
     }
   if (!linear.some((b) => b)) return primalOnly(f)
   // The zero map (the linearity analysis sees every output is zero): nothing flows back.
-  if (f.cod.length > 0 && f.cod.every((_, j) => f.poly[j]?.length === 0)) return zeroMap(f, linear)
+  if (f.cod.length > 0 && f.cod.every((_, j) => f.poly[j]?.length === 0)) return atZero(f, linear)
   // A product with a known zero factor is zero, whatever the other factors (a tangent times the
   // zero value of a constant, as in D(W h0) with h0 = 0).
   if ((f.kind === 'einsum' || (f.kind === 'scalar' && f.op === 'mul')) && zeros.some((z) => z))
-    return zeroMap(f, linear)
+    return atZero(f, linear)
   // A primitive whose every linear input is zero (the tangent of a constant); composites pass the
   // zeros on to their parts, where the linearity analysis is exact.
   if (!COMPOSITE.has(f.kind) && linear.every((b, i) => !b || zeros[i] === true))

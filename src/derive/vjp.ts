@@ -9,10 +9,10 @@
 import { box, broadcast, id, seq } from '../core/construct.js'
 import { type Wire, graph } from '../core/dag.js'
 import { dimKey } from '../core/dim.js'
-import { absurd, fail } from '../core/errors.js'
+import { fail } from '../core/errors.js'
 import { offset, param } from '../core/primitives.js'
 import { show } from '../core/show.js'
-import type { Term } from '../core/term.js'
+import { type Term, children } from '../core/term.js'
 import { type Shape, type TupleType, concatTypes, showShape, showType } from '../core/types.js'
 import { einsumOf } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
@@ -130,23 +130,33 @@ export const liftParams = (
   f: Term,
   names: ReadonlyArray<string>,
 ): { readonly term: Term; readonly shapes: ReadonlyArray<Shape> } => {
+  // What lifting walks: a derivative is lifted through its expansion.
+  const inner = (t: Term): ReadonlyArray<Term> =>
+    t.kind === 'derivative' ? [jvp(t.body)] : children(t)
+  // The parameters each sub-term reads (in the order of `names`), and their shapes: each sub-term
+  // takes only the parameters it reads, so the wires threaded through a sequence stay few.
   const shapes = new Map<string, Shape>()
-  const visit = (t: Term): void => {
-    if (t.kind === 'param' && names.includes(t.name)) {
-      const seen = shapes.get(t.name)
-      if (seen !== undefined && seen.map(dimKey).join(' ') !== t.shape.map(dimKey).join(' '))
-        fail('bad-argument', `liftParams: parameter '${t.name}' is used with two shapes`, {
-          expected: showShape(seen),
-          got: showShape(t.shape),
-        })
-      shapes.set(t.name, t.shape)
+  const usedMemo = new Map<Term, ReadonlyArray<string>>()
+  const used = (t: Term): ReadonlyArray<string> => {
+    let u = usedMemo.get(t)
+    if (u === undefined) {
+      const mine = new Set<string>(inner(t).flatMap(used))
+      if (t.kind === 'param' && names.includes(t.name)) {
+        const seen = shapes.get(t.name)
+        if (seen !== undefined && seen.map(dimKey).join(' ') !== t.shape.map(dimKey).join(' '))
+          fail('bad-argument', `liftParams: parameter '${t.name}' is used with two shapes`, {
+            expected: showShape(seen),
+            got: showShape(t.shape),
+          })
+        shapes.set(t.name, t.shape)
+        mine.add(t.name)
+      }
+      u = names.filter((n) => mine.has(n))
+      usedMemo.set(t, u)
     }
-    if (t.kind === 'derivative') visit(jvp(t.body))
-    else if (t.kind === 'seq' || t.kind === 'par') t.parts.forEach(visit)
-    else if (t.kind === 'broadcast' || t.kind === 'box') visit(t.body)
+    return u
   }
-  visit(f)
-  const missing = names.filter((n) => !shapes.has(n))
+  const missing = names.filter((n) => !used(f).includes(n))
   if (missing.length > 0)
     fail(
       'bad-argument',
@@ -158,27 +168,6 @@ export const liftParams = (
       },
     )
   const P: TupleType = names.map((n) => shapes.get(n) as Shape)
-  // Each sub-term takes only the parameters it reads (in the order of `names`), so the wires
-  // threaded through a sequence stay few.
-  const usedMemo = new Map<Term, ReadonlyArray<string>>()
-  const used = (t: Term): ReadonlyArray<string> => {
-    let u = usedMemo.get(t)
-    if (u === undefined) {
-      const inner: ReadonlyArray<Term> =
-        t.kind === 'derivative'
-          ? [jvp(t.body)]
-          : t.kind === 'seq' || t.kind === 'par'
-            ? t.parts
-            : t.kind === 'broadcast' || t.kind === 'box'
-              ? [t.body]
-              : []
-      const mine = new Set<string>(inner.flatMap(used))
-      if (t.kind === 'param' && names.includes(t.name)) mine.add(t.name)
-      u = names.filter((n) => mine.has(n))
-      usedMemo.set(t, u)
-    }
-    return u
-  }
   const typesOf = (ns: ReadonlyArray<string>): TupleType => ns.map((n) => shapes.get(n) as Shape)
   const liftMemo = new Map<Term, Term>()
   const lift = (t: Term): Term => {
@@ -209,47 +198,32 @@ export const liftParams = (
       args: ReadonlyArray<Wire>,
       apply: (op: Term, ...w: Wire[]) => Wire[],
     ): Wire[] => apply(lift(part), ...used(part).map((n) => wires.get(n) as Wire), ...args)
-    switch (t.kind) {
-      case 'param':
-        return id([t.shape])
-      case 'seq':
-        return threaded((wires, ins, apply) =>
-          t.parts.reduce<Wire[]>((cur, part) => call(part, wires, cur, apply), [...ins]),
-        )
-      case 'par':
-        return threaded((wires, ins, apply) => {
-          let at = 0
-          return t.parts.flatMap((part) => {
-            const args = ins.slice(at, at + part.dom.length)
-            at += part.dom.length
-            return call(part, wires, args, apply)
-          })
+    // Only a parameter or a composite reads parameters (a leaf reading none is returned above).
+    if (t.kind === 'param') return id([t.shape])
+    if (t.kind === 'seq')
+      return threaded((wires, ins, apply) =>
+        t.parts.reduce<Wire[]>((cur, part) => call(part, wires, cur, apply), [...ins]),
+      )
+    if (t.kind === 'par')
+      return threaded((wires, ins, apply) => {
+        let at = 0
+        return t.parts.flatMap((part) => {
+          const args = ins.slice(at, at + part.dom.length)
+          at += part.dom.length
+          return call(part, wires, args, apply)
         })
-      case 'broadcast':
-        return broadcast(lift(t.body), t.axes, {
-          inputs: [...mine.map(() => 'shared' as const), ...t.inputs],
-          outputs: t.outputs,
-        })
-      case 'box':
-        return box(t.name, lift(t.body))
-      case 'derivative':
-        return lift(jvp(t.body))
-      case 'id':
-      case 'swap':
-      case 'copy':
-      case 'drop':
-      case 'einsum':
-      case 'scalar':
-      case 'axisOp':
-      case 'index':
-      case 'view':
-      case 'pad':
-      case 'convTensor':
-      case 'zero':
-        return t
-      default:
-        return absurd(t)
-    }
+      })
+    if (t.kind === 'broadcast')
+      return broadcast(lift(t.body), t.axes, {
+        inputs: [...mine.map(() => 'shared' as const), ...t.inputs],
+        outputs: t.outputs,
+      })
+    if (t.kind === 'box') return box(t.name, lift(t.body))
+    if (t.kind === 'derivative') return lift(jvp(t.body))
+    return fail('internal', `liftParams: ${t.kind} reads parameters but has no sub-terms`, {
+      expected: 'a parameter or a composite',
+      got: show(t, { maxLength: 80 }),
+    })
   }
   return { term: lift(f), shapes: P }
 }
