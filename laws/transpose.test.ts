@@ -6,7 +6,6 @@ import {
   type Dim,
   type Rule,
   type Term,
-  TermError,
   applyAt,
   associatedTranspose,
   broadcast,
@@ -37,6 +36,7 @@ import {
 } from '../src/index.js'
 import { holds, linear, typed } from '../src/rewrite/rule.js'
 import {
+  hasTranspose,
   ofConv,
   ofEinsum,
   ofEinsumMatrix,
@@ -230,17 +230,6 @@ describe('transpose laws hold (Fig. 20, 36-37: the snake equals the direct trans
 const f = v.term('f')
 const g = v.term('g')
 const a = v.dim('a')
-
-/** Whether `transpose` accepts a term (see the `transposable` conditions of the laws). */
-const hasTranspose = (t: Term): boolean => {
-  try {
-    transpose(t)
-    return true
-  } catch (e) {
-    if (e instanceof TermError) return false
-    throw e
-  }
-}
 
 /** A refutation must be a numeric difference, not a rule that fails to apply. */
 const refutedNumerically = (counterexample: string): void => {

@@ -29,9 +29,10 @@
  *
  * @packageDocumentation
  */
+import * as E from 'fp-ts/lib/Either.js'
 import { par, seq } from '../../core/construct.js'
 import type { Dim } from '../../core/dim.js'
-import { TermError } from '../../core/errors.js'
+import { TermError, attempt } from '../../core/errors.js'
 import type { Term } from '../../core/term.js'
 import { splitLinear, transpose } from '../../derive/transpose.js'
 import { einsumOf } from '../../linear/einsum.js'
@@ -112,15 +113,7 @@ export const snakePattern = (
 }
 
 /** Whether `transpose` accepts the term (linear, every output depending on the inputs). */
-const hasTranspose = (t: Term): boolean => {
-  try {
-    transpose(t)
-    return true
-  } catch (e) {
-    if (e instanceof TermError) return false
-    throw e
-  }
-}
+export const hasTranspose = (t: Term): boolean => E.isRight(attempt(() => transpose(t)))
 
 /**
  * `transpose(?name)` exists. `transpose` refuses some linear terms: those with an output that
