@@ -42,6 +42,7 @@ import {
 import { termWithSizesArb } from '../src/testing/arbitraries.js'
 import { termParams } from '../src/testing/walk.js'
 import { examples } from '../src/cli/examples.js'
+import { codegenCommand } from '../src/cli/codegen.js'
 
 const PYTHON = '/usr/bin/python3'
 const hasPython = (() => {
@@ -333,5 +334,43 @@ describe('generated code', () => {
       expect(code).toContain('# relu')
       expect(code).toContain('# inputs:  x0 [y k]')
     }
+  })
+})
+
+describe('ncd codegen', () => {
+  it('prints the code of an example, and refuses bad input with exit code 2', () => {
+    const out: string[] = []
+    const err: string[] = []
+    expect(
+      codegenCommand(
+        ['mlp', '--target', 'numpy'],
+        (s) => out.push(s),
+        (s) => err.push(s),
+      ),
+    ).toBe(0)
+    expect(out.join('\n')).toContain('def forward(inputs, params=None, sizes=None):')
+    expect(
+      codegenCommand(
+        ['attention'],
+        (s) => out.push(s),
+        (s) => err.push(s),
+      ),
+    ).toBe(0)
+    expect(out.join('\n')).toContain('class Model(nn.Module):')
+    expect(
+      codegenCommand(
+        ['mlp', '--target', 'jax'],
+        (s) => out.push(s),
+        (s) => err.push(s),
+      ),
+    ).toBe(2)
+    expect(
+      codegenCommand(
+        ['no-such'],
+        (s) => out.push(s),
+        (s) => err.push(s),
+      ),
+    ).toBe(2)
+    expect(err).toHaveLength(2)
   })
 })

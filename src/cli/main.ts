@@ -11,6 +11,8 @@
  *                            gradient, per primitive; without an example, list the names
  *   ncd derive <example>     print the derived jvp and vjp of a term, checked numerically
  *                            (see derive.ts)
+ *   ncd codegen <example | term.json> --target pytorch|numpy [-o file.py]
+ *                            PyTorch module or NumPy function of a term (see codegen.ts)
  *   ncd help                 this text
  *
  * @packageDocumentation
@@ -22,6 +24,7 @@ import { show, showTyped } from '../core/show.js'
 import { lawCatalogue } from '../rewrite/rules/index.js'
 import { checkProofFiles, printProofChecks } from './check.js'
 import { runCost } from './cost.js'
+import { codegenCommand } from './codegen.js'
 import { deriveCommand } from './derive.js'
 import { type Example, examples } from './examples.js'
 
@@ -87,6 +90,8 @@ const HELP = `ncd: neural circuit diagrams
                            FLOPs and peak memory of an example and of its gradient (the sum
                            of its outputs, w.r.t. inputs and parameters), per primitive;
                            without an example, list the examples' names
+  ncd codegen <example | term.json> --target pytorch|numpy [-o file.py] [--sizes a=2]
+                           the PyTorch module or NumPy function of a term
   ncd help                 this text
 `
 
@@ -103,6 +108,12 @@ export const main = (args: ReadonlyArray<string>): number => {
       )
     case 'derive':
       return deriveCommand(rest, (s) => console.log(s))
+    case 'codegen':
+      return codegenCommand(
+        rest,
+        (s) => console.log(s),
+        (s) => console.error(s),
+      )
     case 'cost':
       return runCost(
         rest,
