@@ -8,6 +8,7 @@
  */
 import { fail } from './errors.js'
 import { dimKey } from './dim.js'
+import { sealData } from './frozen.js'
 import {
   identityPoly,
   linearityOf,
@@ -36,11 +37,15 @@ import {
 /** What the API accepts for a tuple type: a list of shapes. */
 export type TypeLike = ReadonlyArray<ShapeLike>
 
-/** Freeze a term, computing its linearity from its structure. @internal */
+/**
+ * Freeze a term, computing its linearity from its structure. Its data is sealed: copied and
+ * deeply frozen where a caller may still hold it (dims, shapes, tables), `-0` read as `0`
+ * (`frozen.ts`). @internal
+ */
 export const make = <T extends Omit<Term, 'linearity'>>(
   t: T,
 ): T & { linearity: Term['linearity'] } => {
-  const out = { ...t, linearity: linearityOf(t.poly, t.dom.length) }
+  const out = { ...sealData(t), linearity: linearityOf(t.poly, t.dom.length) }
   Object.defineProperty(out, TERM_BRAND, { value: true })
   return Object.freeze(out)
 }

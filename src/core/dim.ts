@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { absurd, fail } from './errors.js'
+import { sealData } from './frozen.js'
 
 /** Documentation mark of an axis: a width (an amount of things, overlined) or a depth. */
 export type Mark = 'width' | 'depth'
@@ -81,7 +82,7 @@ export const dim = (name: string, options: { size?: number; mark?: Mark } = {}):
       expected: 'an integer >= 1',
       got: String(options.size),
     })
-  return Object.freeze({
+  return sealData({
     kind: 'var' as const,
     name,
     ...(options.size !== undefined ? { size: options.size } : {}),
@@ -104,7 +105,7 @@ export const constDim = (value: number): DimConst => {
       expected: 'an integer >= 1',
       got: String(value),
     })
-  return Object.freeze({ kind: 'const' as const, value })
+  return sealData({ kind: 'const' as const, value })
 }
 
 /**
@@ -123,8 +124,8 @@ export const dimProduct = (...factors: ReadonlyArray<DimLike>): Dim => {
     else flat.push(f)
   }
   if (flat.length === 0) return constDim(1)
-  if (flat.length === 1) return flat[0] as Dim
-  return Object.freeze({ kind: 'product' as const, factors: Object.freeze(flat) })
+  if (flat.length === 1) return sealData(flat[0] as Dim)
+  return sealData({ kind: 'product' as const, factors: flat })
 }
 
 /** The size of an axis after zero padding. @internal (built by `pad`) */
@@ -134,8 +135,8 @@ export const dimPadded = (base: Dim, before: number, after: number): Dim => {
       expected: 'before >= 0 and after >= 0, integers',
       got: `before = ${before}, after = ${after}`,
     })
-  if (before === 0 && after === 0) return base
-  return Object.freeze({ kind: 'padded' as const, base, before, after })
+  if (before === 0 && after === 0) return sealData(base)
+  return sealData({ kind: 'padded' as const, base, before, after })
 }
 
 /**
@@ -167,16 +168,16 @@ export const dimConv = (input: Dim, kernel: Dim, stride: number, dilation: numbe
     if (stride === 1) return input
     if (input.kind === 'conv')
       return dimConv(input.input, input.kernel, input.stride * stride, input.dilation)
-    return Object.freeze({ kind: 'conv' as const, input, kernel, stride, dilation: 1 })
+    return sealData({ kind: 'conv' as const, input, kernel, stride, dilation: 1 })
   }
-  return Object.freeze({ kind: 'conv' as const, input, kernel, stride, dilation })
+  return sealData({ kind: 'conv' as const, input, kernel, stride, dilation })
 }
 
 /** What the API accepts where a dim is expected: a dim, or the name of a size variable. */
 export type DimLike = Dim | string
 
 /** Read a {@link DimLike}. */
-export const toDim = (d: DimLike): Dim => (typeof d === 'string' ? dim(d) : d)
+export const toDim = (d: DimLike): Dim => (typeof d === 'string' ? dim(d) : sealData(d))
 
 /**
  * The identity of a dim, ignoring marks and defaults: two dims are equal when their keys are.

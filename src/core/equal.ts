@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { type Dim, dimKey } from './dim.js'
+import { absurd } from './errors.js'
 import { type Term, isTermNode } from './term.js'
 
 /** The fields of a term computed by its constructor. @internal */
@@ -53,3 +54,60 @@ export const dataEquals = (a: unknown, b: unknown): boolean => {
  * ```
  */
 export const termEquals = (a: Term, b: Term): boolean => dataEquals(a, b)
+
+/**
+ * The default sizes a term gives its size variables, as a canonical text: for each name that
+ * has a default somewhere in the term (in a type, an einsum's dims, a size power), the sorted
+ * defaults of its occurrences, with `?` for an occurrence without one; `''` when no dim has a
+ * default. Defaults are part of a term's meaning (they bind the names the sizes record leaves
+ * out), so two terms are equal only if this text is the same for both: the normal-form key and
+ * `checkProof` compare it.
+ *
+ * @example
+ * ```ts
+ * import { defaultSizesKey, scaleBySize, dim, relu, par } from 'neural-circuit-diagrams'
+ * defaultSizesKey(scaleBySize(dim('k', { size: 2 }), 1)) // 'k=2'
+ * defaultSizesKey(relu('k')) // ''
+ * defaultSizesKey(par(relu([dim('k', { size: 2 })]), relu('k'))) // 'k=2,?'
+ * ```
+ */
+export const defaultSizesKey = (t: Term): string => {
+  const seen = new Set<object>()
+  const byName = new Map<string, Set<string>>()
+  const visitDim = (d: Dim): void => {
+    if (seen.has(d)) return
+    seen.add(d)
+    switch (d.kind) {
+      case 'var': {
+        let s = byName.get(d.name)
+        if (s === undefined) byName.set(d.name, (s = new Set()))
+        s.add(d.size === undefined ? '?' : String(d.size))
+        return
+      }
+      case 'const':
+        return
+      case 'product':
+        return d.factors.forEach(visitDim)
+      case 'padded':
+        return visitDim(d.base)
+      case 'conv':
+        visitDim(d.input)
+        return visitDim(d.kernel)
+      default:
+        return absurd(d)
+    }
+  }
+  const visit = (x: unknown): void => {
+    if (typeof x !== 'object' || x === null || seen.has(x)) return
+    if (isDim(x)) return visitDim(x)
+    seen.add(x)
+    if (Array.isArray(x)) return x.forEach(visit)
+    for (const k of Object.keys(x)) if (k !== 'poly' && k !== 'linearity') visit((x as never)[k])
+  }
+  visit(t)
+  return [...byName]
+    .filter(([, sizes]) => [...sizes].some((s) => s !== '?'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, sizes]) => `${name}=${[...sizes].sort().join(',')}`)
+    .join(';')
+}

@@ -29,7 +29,8 @@ const PREC_ATOM = 3
 const precedence = (t: Term): number =>
   t.kind === 'seq' ? PREC_SEQ : t.kind === 'par' ? PREC_PAR : PREC_ATOM
 
-const number = (x: number): string => (Number.isInteger(x) ? String(x) : String(+x.toPrecision(6)))
+/** A number as the shortest text that reads back to it exactly (`Number(text) === x`). */
+const number = (x: number): string => String(x)
 
 const scalarName = (t: Extract<Term, { kind: 'scalar' }>): string =>
   t.op === 'offset'

@@ -66,7 +66,7 @@ export const vjp = (f: Term): Term => {
 export interface GradOptions {
   /** The input segments to differentiate with respect to (default: all of them). */
   readonly inputs?: ReadonlyArray<number>
-  /** Parameters (by name) to differentiate with respect to, after the inputs. */
+  /** Parameters (by name, each once) to differentiate with respect to, after the inputs. */
   readonly params?: ReadonlyArray<string>
 }
 
@@ -92,6 +92,15 @@ export const grad = (f: Term, options: GradOptions = {}): Term => {
       hint: 'sum or average the outputs first, or use vjp for a vector-valued function',
     })
   const names = options.params ?? []
+  // One gradient per name: a name given twice would be two outputs for one parameter.
+  names.forEach((name, j) => {
+    if (names.indexOf(name) !== j)
+      fail('bad-argument', `grad: parameter '${name}' is named twice`, {
+        expected: 'each parameter name once in options.params',
+        got: JSON.stringify(names),
+        hint: `pass params: ${JSON.stringify([...new Set(names)])}`,
+      })
+  })
   const inputs = options.inputs ?? f.dom.map((_, i) => i)
   inputs.forEach((i) => {
     if (!Number.isInteger(i) || i < 0 || i >= f.dom.length)

@@ -54,7 +54,9 @@ export const unaryFunction = (op: ScalarOp, factor: number): ((v: number) => num
     case 'sqrt':
       return Math.sqrt
     case 'reciprocal':
-      return (v) => 1 / v
+      // Numbers are reals (README, "Number semantics"): -0 is 0, so 1/±0 is +∞ (`v + 0` is +0
+      // for v = -0). It is the one primitive whose IEEE result would show the sign of a zero.
+      return (v) => 1 / (v + 0)
     case 'step':
       return (v) => (v > 0 ? 1 : 0)
     case 'normcdf':

@@ -8,6 +8,12 @@
  * normal forms (proof by computation, like a `decide` tactic). Its soundness is the property
  * that a normal form evaluates equal to its term, tested in `laws/normal-form.test.ts`.
  *
+ * Both follow the number semantics of the README ("Number semantics"): the laws are true of real
+ * numbers, `-0` is `0`, and default sizes are part of a term. So the search for a counterexample
+ * leaves the defaults to apply in every other trial, and reports an entry only where both sides
+ * are real numbers: a difference where one side is NaN or ±∞ (IEEE results such as ∞ · 0 or an
+ * overflow, outside the reals) gives `unknown`, with that entry in the reason.
+ *
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
@@ -84,14 +90,31 @@ export interface EquivalentOptions {
   readonly tolerance?: number
 }
 
-const termDims = (t: Term, names = new Set<string>(), least = new Map<string, number>()) => {
+const termDims = (
+  t: Term,
+  names = new Set<string>(),
+  least = new Map<string, number>(),
+  defaulted = new Set<string>(),
+) => {
   for (const s of [...t.dom, ...t.cod])
-    for (const d of s) for (const n of dimVars(d).keys()) names.add(n)
+    for (const d of s)
+      for (const [n, x] of dimVars(d)) {
+        names.add(n)
+        if (x.size !== undefined) defaulted.add(n)
+      }
+  if (t.kind === 'scalar' && t.bySize !== undefined)
+    for (const [n, x] of dimVars(t.bySize.dim)) {
+      names.add(n)
+      if (x.size !== undefined) defaulted.add(n)
+    }
   if (t.kind === 'index' && t.axis.kind === 'var')
     least.set(t.axis.name, Math.max(least.get(t.axis.name) ?? 1, t.at + 1))
-  children(t).forEach((c) => termDims(c, names, least))
-  return { names, least }
+  children(t).forEach((c) => termDims(c, names, least, defaulted))
+  return { names, least, defaulted }
 }
+
+/** Whether a number is a real number (not NaN or ±∞): the values the laws speak of. */
+const isReal = (x: number): boolean => Number.isFinite(x)
 
 /**
  * Decide whether two terms are equal: a proof, a counterexample, or an explicit "unknown".
@@ -123,11 +146,14 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
   const maxSize = options.maxSize ?? 4
   const next = seededRandom(options.seed ?? 1)
   const first = termDims(a)
-  const { names, least } = termDims(b, first.names, first.least)
+  const { names, least, defaulted } = termDims(b, first.names, first.least, first.defaulted)
   let refused = 0
+  let outside: string | undefined
   for (let trial = 0; trial < trials; trial++) {
     const sizes = Object.create(null) as Record<string, number>
     for (const n of [...names].sort()) {
+      // Default sizes are part of the terms' meaning: every other trial leaves them to apply.
+      if (trial % 2 === 0 && defaulted.has(n)) continue
       const lo = least.get(n) ?? 1
       sizes[n] = lo + Math.floor(next() * Math.max(1, maxSize - lo + 1))
     }
@@ -157,16 +183,22 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
           p === q ||
           (Number.isNaN(p) && Number.isNaN(q)) ||
           Math.abs(p - q) <= tolerance * Math.max(1, Math.abs(p), Math.abs(q))
-        if (!same)
-          return {
-            kind: 'counterexample',
-            counterexample: { sizes, inputs, params, output: o, entry: j, left: p, right: q },
-          }
+        if (same) continue
+        // The laws are true of real numbers: a difference where a side is NaN or ±∞ (an IEEE
+        // result outside the reals, such as ∞ · 0) refutes nothing. It is reported as unknown.
+        if (!isReal(p) || !isReal(q)) {
+          outside ??= `output ${o} entry ${j} is ${p} on the left and ${q} on the right at sizes ${JSON.stringify(sizes)}`
+          continue
+        }
+        return {
+          kind: 'counterexample',
+          counterexample: { sizes, inputs, params, output: o, entry: j, left: p, right: q },
+        }
       }
     }
   }
   return {
     kind: 'unknown',
-    reason: `the structural normal forms differ, and ${trials - refused} random trials (sizes up to ${maxSize}${refused > 0 ? `, ${refused} refused` : ''}) found no difference`,
+    reason: `the structural normal forms differ, and ${trials - refused} random trials (sizes up to ${maxSize}${refused > 0 ? `, ${refused} refused` : ''}) found no difference between real numbers${outside === undefined ? '' : ` (they differ only outside the reals: ${outside})`}`,
   }
 }

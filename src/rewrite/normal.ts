@@ -17,6 +17,7 @@
  */
 import { broadcast, copy, drop, id, par, seq, swap } from '../core/construct.js'
 import { dimKey } from '../core/dim.js'
+import { defaultSizesKey } from '../core/equal.js'
 import { absurd } from '../core/errors.js'
 import { type Placement, type Term, children } from '../core/term.js'
 import { withChildren } from '../core/update.js'
@@ -506,7 +507,8 @@ const fuseToFixpoint = (dag: Dag): Dag => {
 
 /**
  * A key equal for two terms exactly when their normal forms are equal (cheaper than comparing
- * normal forms).
+ * normal forms) and they give their size variables the same default sizes
+ * ({@link defaultSizesKey}).
  */
 export const normalKey = (t: Term): string => {
   // Terms are immutable, so a key computed once holds for good: a memo invisible to callers
@@ -533,5 +535,7 @@ const computeNormalKey = (t: Term): string => {
   })
   // The domain too: wires name inputs by position only (`id([k])` and `id([x])` share a DAG).
   const dom = dag.dom.map((seg) => `[${shapeKey(seg)}]`).join('')
-  return `${dom}:${keys.join(';')}|${dag.outputs.map(name).join(',')}`
+  // Default sizes are part of the meaning (dims compare by name alone everywhere else).
+  const defaults = defaultSizesKey(t)
+  return `${dom}:${keys.join(';')}|${dag.outputs.map(name).join(',')}${defaults === '' ? '' : `|defaults ${defaults}`}`
 }

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { dataEquals } from '../core/equal.js'
+import { dataEquals, defaultSizesKey } from '../core/equal.js'
 import { fail } from '../core/errors.js'
 import { show } from '../core/show.js'
 import { type Term, children } from '../core/term.js'
@@ -59,7 +59,9 @@ export const catalogueOf = (...families: ReadonlyArray<ReadonlyArray<Rule>>): Ca
 
 /**
  * Replay a proof: every step must apply its law, in its direction, at its location, with exactly
- * its bindings, and the last term must be the right side.
+ * its bindings, and the last term must be the right side, with the same default sizes as the
+ * left side and the right side ({@link defaultSizesKey}: laws hold for every binding of the size
+ * variables, defaults are part of what a term means).
  *
  * @example
  * ```ts
@@ -86,6 +88,14 @@ export const checkProof = (proof: Proof, laws: Catalogue): E.Either<ProofFailure
     return E.left({
       step: proof.steps.length + 1,
       reason: `the steps end at ${show(term, { maxLength: 200 })}, not at the right side ${show(proof.rhs, { maxLength: 200 })}`,
+    })
+  // Structural equality compares dims by name; their default sizes are meaning too. Laws hold for
+  // every binding of the size variables, so the two ends must agree on the defaults they give.
+  const [from, to, end] = [proof.lhs, proof.rhs, term].map(defaultSizesKey)
+  if (from !== to || end !== to)
+    return E.left({
+      step: proof.steps.length + 1,
+      reason: `the sides give their dims other default sizes: ${from || 'none'} on the left, ${to || 'none'} on the right${end === to ? '' : `, ${end || 'none'} where the steps end`}`,
     })
   return E.right(term)
 }

@@ -1,0 +1,44 @@
+/**
+ * Deep immutability of constructor data (DESIGN.md section 3: terms are deeply frozen plain
+ * data). Every term and dim is built through {@link sealData}, which copies whatever the caller
+ * passed in (a dim record, a shape array, a dims table) into frozen data that no one else holds,
+ * so that mutating the caller's object afterwards changes neither the term nor the memoised keys
+ * computed from it (`normalKey`, `leafKey`).
+ *
+ * It is also where the number semantics (README, "Number semantics") starts: the data of a term
+ * holds real numbers, so `-0` is read as `0` (`scale(-0)` is `scale(0)`, `offset(-0)` is
+ * `offset(0)`), and a JSON round trip, which writes both as `0`, keeps a term's meaning.
+ *
+ * @packageDocumentation
+ */
+import { isTermNode } from './term.js'
+
+/** Data known to be deeply frozen: built by {@link sealData}, never held by a caller. */
+const sealed = new WeakSet<object>()
+
+/**
+ * A deeply frozen copy of constructor data, shared as it is when it is already sealed (a term,
+ * or data this function returned before): each piece of data is copied once. Numbers are read
+ * as reals: `-0` becomes `0`. Prototypes are kept (an einsum's dims table has none, so that a
+ * label named `__proto__` is an ordinary key).
+ *
+ * @internal
+ */
+export const sealData = <A>(x: A): A => {
+  if (typeof x === 'number') return (x === 0 ? 0 : x) as A
+  if (typeof x !== 'object' || x === null) return x
+  if (sealed.has(x) || isTermNode(x)) return x
+  let out: object
+  if (Array.isArray(x)) out = x.map((e: unknown) => sealData(e))
+  else {
+    out = Object.create(Object.getPrototypeOf(x) as object | null) as object
+    for (const k of Object.keys(x))
+      Object.defineProperty(out, k, {
+        value: sealData((x as Record<string, unknown>)[k]),
+        enumerable: true,
+      })
+  }
+  Object.freeze(out)
+  sealed.add(out)
+  return out as A
+}

@@ -1,0 +1,150 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import {
+  type Dim,
+  type Location,
+  type Rule,
+  type Sizes,
+  type Term,
+  broadcast,
+  dimPadded,
+  zero,
+  TermError,
+  checkProof,
+  dim,
+  einsum,
+  equivalent,
+  evaluate,
+  grad,
+  lawCatalogue,
+  linearLayer,
+  normalKey,
+  offset,
+  pad,
+  prove,
+  reciprocal,
+  scale,
+  scaleBySize,
+  seq,
+  show,
+  termFromJson,
+  termToJson,
+} from '../src/index.js'
+
+// The reproductions of issue 9, "Soundness: checkProof and equivalent must never disagree": each
+// test failed on main before its fix.
+const laws = lawCatalogue()
+const law = (name: string): Rule => laws.get(name) as Rule
+
+const padded = dimPadded(dim('x'), 1, 0)
+
+describe('item 2: signed zero', () => {
+  it('scale(-0) is scale(0): the evaluator gives reciprocal of either the same +∞', () => {
+    const a = seq(scale(-0), reciprocal())
+    const b = seq(scale(0), reciprocal())
+    const [x] = evaluate(a, {}, [[3]])
+    const [y] = evaluate(b, {}, [[3]])
+    expect(x?.[0]).toBe(Infinity)
+    expect(y?.[0]).toBe(Infinity)
+    // And a negative input: 0 · (-3) is -0 in IEEE, which the semantics reads as 0.
+    expect(evaluate(a, {}, [[-3]])[0]?.[0]).toBe(Infinity)
+    expect(evaluate(b, {}, [[-3]])[0]?.[0]).toBe(Infinity)
+    expect(equivalent(a, b).kind).toBe('proof')
+  })
+
+  it('offset(-0) is offset(0), and both give reciprocal(±0) the same value', () => {
+    expect(normalKey(offset(-0))).toBe(normalKey(offset(0)))
+    const a = seq(scale(-1), offset(-0), reciprocal())
+    expect(evaluate(a, {}, [[0]])[0]?.[0]).toBe(Infinity)
+  })
+
+  it('the reciprocal of -0 is +∞: the sign of a zero is never observable', () => {
+    expect(evaluate(reciprocal(), {}, [[-0]])[0]?.[0]).toBe(Infinity)
+  })
+
+  it('linear/zero, elementwise/pad and linear/homogeneity, with a reciprocal after them', () => {
+    const cases: ReadonlyArray<readonly [string, Term, Location, Sizes, number[][]]> = [
+      // zero ; scale(-1) = zero: IEEE gives -0 on the left, +0 on the right.
+      [
+        'linear/zero',
+        seq(zero([[]]), scale(-1), reciprocal()),
+        { path: [], range: [0, 2] },
+        {},
+        [],
+      ],
+      // scale(-1) ; pad = pad ; scale(-1): the padded entry is -0 on the right.
+      [
+        'elementwise/pad',
+        seq(scale(-1, 'x'), pad('x', 1, 0), broadcast(reciprocal(), [padded])),
+        { path: [], range: [0, 2] },
+        { x: 2 },
+        [[1, 2]],
+      ],
+      // scale(0) ; sum = sum ; scale(0): -0 + 0 = 0 on the left, (-2 + 1) · 0 = -0 on the right.
+      [
+        'linear/homogeneity',
+        seq(scale(0, 'a'), einsum('a ->'), reciprocal()),
+        { path: [], range: [0, 2] },
+        { a: 2 },
+        [[-2, 1]],
+      ],
+    ]
+    for (const [name, lhs, location, sizes, inputs] of cases) {
+      const p = prove(name, lhs, [[law(name), location]])
+      expect(E.isRight(checkProof(p, laws))).toBe(true)
+      const [x] = evaluate(p.lhs, sizes, inputs)
+      const [y] = evaluate(p.rhs, sizes, inputs)
+      expect([name, Array.from(x ?? [])]).toEqual([name, Array.from(y ?? [])])
+      expect(equivalent(p.lhs, p.rhs).kind).not.toBe('counterexample')
+    }
+  })
+
+  it('a term with scale(-0) survives its JSON round trip with the same meaning', () => {
+    const t = seq(scale(-0), reciprocal())
+    const back = termFromJson(termToJson(t))
+    expect(E.isRight(back)).toBe(true)
+    if (E.isRight(back)) {
+      expect(normalKey(back.right)).toBe(normalKey(t))
+      expect(evaluate(back.right, {}, [[-2]])[0]?.[0]).toBe(evaluate(t, {}, [[-2]])[0]?.[0])
+    }
+  })
+})
+
+describe('item 3: default sizes are part of a term', () => {
+  it('scaleBySize over k = 2 is not scaleBySize over k = 3', () => {
+    const a = scaleBySize(dim('k', { size: 2 }), 1)
+    const b = scaleBySize(dim('k', { size: 3 }), 1)
+    expect(evaluate(a, {}, [[1]])[0]?.[0]).toBe(2)
+    expect(evaluate(b, {}, [[1]])[0]?.[0]).toBe(3)
+    expect(equivalent(a, b).kind).toBe('counterexample')
+    expect(E.isLeft(checkProof({ name: 'k', lhs: a, rhs: b, steps: [] }, laws))).toBe(true)
+  })
+})
+
+describe('item 4: terms are deeply immutable', () => {
+  it('a dim passed in by the caller is copied: mutating it changes nothing', () => {
+    const d = { kind: 'var', name: 'k' } as { kind: 'var'; name: string }
+    const t = scale(1, [], { bySize: { dim: d as Dim, power: 1 } })
+    const key = normalKey(t)
+    d.name = 'j'
+    expect(show(t)).toBe('scale(k^1)')
+    expect(normalKey(t)).toBe(key)
+    expect(Object.isFrozen(t.kind === 'scalar' ? t.bySize?.dim : undefined)).toBe(true)
+  })
+})
+
+describe('item 7: grad with a parameter named twice', () => {
+  it('is refused with a TermError that names the parameter', () => {
+    const f = seq(linearLayer('W', 'a', 'a'), einsum('a -> '))
+    expect(() => grad(f, { params: ['W.weight', 'W.weight'] })).toThrow(TermError)
+    expect(() => grad(f, { params: ['W.weight', 'W.weight'] })).toThrow(/twice/)
+  })
+})
+
+describe('show prints numbers that read back exactly', () => {
+  it('scale(1 + 1e-12) is not printed as scale(1)', () => {
+    expect(show(scale(1 + 1e-12))).toBe('scale(1.000000000001)')
+    for (const c of [1 / 3, 1e-300, 123456789.123, -2.5e-7])
+      expect(Number(/scale\((.*)\)/.exec(show(scale(c)))?.[1])).toBe(c)
+  })
+})
