@@ -115,7 +115,9 @@ describe('bad proof documents give problems with paths', () => {
   it('a wrong format or version', () => {
     expect(paths({ ...smallDoc(), format: 'ncd-term' })).toEqual(['$.format'])
     expect(paths({ ...smallDoc(), version: 2 })).toEqual(['$.version'])
-    expect(problemsOf({ ...smallDoc(), version: 2 })[0]?.message).toBe('expected 1, got 2')
+    expect(problemsOf({ ...smallDoc(), version: 2 })[0]?.message).toBe(
+      'unsupported version 2: this library reads version 1 of ncd-proof documents',
+    )
     expect(paths({ ...smallDoc(), name: 7 })).toEqual(['$.name'])
   })
 
@@ -125,7 +127,7 @@ describe('bad proof documents give problems with paths', () => {
     const d1 = smallDoc() as unknown as Doc
     ;(d1.steps[0] as { direction: unknown }).direction = 'sideways'
     expect(problemsOf(d1).map((p) => `${p.path}: ${p.message}`)).toEqual([
-      '$.steps[0].direction: expected ("forward" | "backward"), got "sideways"',
+      '$.steps[0].direction: expected a direction ("forward" or "backward"), got "sideways"',
     ])
     const d2 = smallDoc() as unknown as Doc
     ;(d2.steps[0] as { location: { path: unknown[] } }).location.path = ['a']

@@ -155,8 +155,9 @@ export const par = (...parts: ReadonlyArray<Term>): Term => {
   return make({
     kind: 'par',
     parts: frozen(flat),
-    dom: concatTypes(...flat.map((p) => p.dom)),
-    cod: concatTypes(...flat.map((p) => p.cod)),
+    // Not concatTypes(...): spreading 10^5 parts as arguments overflows the stack.
+    dom: Object.freeze(flat.flatMap((p) => p.dom)),
+    cod: Object.freeze(flat.flatMap((p) => p.cod)),
     poly: parPoly(flat.map((p) => ({ poly: p.poly, domLength: p.dom.length }))),
   })
 }

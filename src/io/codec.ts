@@ -23,6 +23,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { box, broadcast, copy, derivative, drop, id, par, seq, swap } from '../core/construct.js'
 import type { Dim } from '../core/dim.js'
+import { fail } from '../core/errors.js'
 import {
   add,
   argmax,
@@ -46,6 +47,7 @@ import {
   decoder,
   describe,
   finite,
+  guarded,
   hasOwn,
   integer,
   isRecord,
@@ -70,7 +72,7 @@ import {
   encodeTermDocument,
 } from './term-json.js'
 
-export { type DecodeProblem, showProblems } from './decode.js'
+export { type DecodeProblem, MAX_DOCUMENT_DEPTH, showProblems } from './decode.js'
 export {
   type DimConstJson,
   type DimConvJson,
@@ -173,6 +175,16 @@ const axisOpMembers: Readonly<Record<AxisOpName, t.Decoder<unknown, Term>>> = {
 
 const parts = list('the parts', term)
 
+// A constructor called with 10^5 spread arguments overflows the stack: build in chunks (seq and
+// par flatten nested seqs and pars, so the term is the same).
+const CHUNK = 4096
+const ofMany = (build: (...ps: ReadonlyArray<Term>) => Term, ps: ReadonlyArray<Term>): Term => {
+  if (ps.length <= CHUNK) return build(...ps)
+  const chunks: Term[] = []
+  for (let i = 0; i < ps.length; i += CHUNK) chunks.push(build(...ps.slice(i, i + CHUNK)))
+  return ofMany(build, chunks)
+}
+
 const adjoint = literal(true)
 
 const adjointIf = (v: { readonly adjoint?: true }, t: Term): Term =>
@@ -180,8 +192,8 @@ const adjointIf = (v: { readonly adjoint?: true }, t: Term): Term =>
 
 const termMembersByKind: Readonly<Record<TermKind, t.Decoder<unknown, Term>>> = {
   id: construct(struct('an id', { ...fields('id'), type }, {}), (v) => id(v.type)),
-  seq: construct(struct('a seq', { ...fields('seq'), parts }, {}), (v) => seq(...v.parts)),
-  par: construct(struct('a par', { ...fields('par'), parts }, {}), (v) => par(...v.parts)),
+  seq: construct(struct('a seq', { ...fields('seq'), parts }, {}), (v) => ofMany(seq, v.parts)),
+  par: construct(struct('a par', { ...fields('par'), parts }, {}), (v) => ofMany(par, v.parts)),
   swap: construct(struct('a swap', { ...fields('swap'), left: type, right: type }, {}), (v) =>
     swap(v.left, v.right),
   ),
@@ -244,8 +256,31 @@ const termMembersByKind: Readonly<Record<TermKind, t.Decoder<unknown, Term>>> = 
     box(v.name, v.body),
   ),
   derivative: construct(struct('a derivative', { ...fields('derivative'), body: term }, {}), (v) =>
-    derivative(v.body),
+    derivativeWithin(v.body),
   ),
+}
+
+/**
+ * The most tuple segments (inputs and outputs together) a decoded `derivative` may have. `D(f)`
+ * doubles the segments of `f`, so a document of `n` nested derivatives a few hundred bytes long
+ * describes a term of 2^n segments (depth 30: out of memory); every real use (`D(f)`,
+ * `D(D(f))`) is far below. Terms built in code are not limited.
+ */
+export const MAX_DERIVATIVE_SEGMENTS = 4096
+
+const derivativeWithin = (body: Term): Term => {
+  const segments = 2 * (body.dom.length + body.cod.length)
+  if (segments > MAX_DERIVATIVE_SEGMENTS)
+    return fail(
+      'bad-argument',
+      `derivative: D(f) would have ${segments} tuple segments, over the ${MAX_DERIVATIVE_SEGMENTS} a document may build`,
+      {
+        expected: `a derivative of at most ${MAX_DERIVATIVE_SEGMENTS} segments (inputs and outputs)`,
+        got: `D of a term with ${body.dom.length} input and ${body.cod.length} output segments`,
+        hint: 'each nested derivative doubles the segments: build deeply nested derivatives in code',
+      },
+    )
+  return derivative(body)
 }
 
 const termMembers = tagged('term', 'kind', termMembersByKind)
@@ -273,7 +308,7 @@ const isTerm = (u: unknown): u is Term =>
 export const TermCodec: t.Type<Term, TermJson, unknown> = new t.Type(
   'Term',
   isTerm,
-  term.validate,
+  guarded(term).validate,
   encodeTerm,
 )
 

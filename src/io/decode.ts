@@ -112,12 +112,22 @@ export const finite: t.Decoder<unknown, number> = decoder('a finite number', (u,
     : t.failure(u, c, `expected a finite number, got ${describe(u)}`),
 )
 
-/** An integer at least `min`. @internal */
+/**
+ * An integer at least `min` that a double stores exactly (at most 2^53 - 1,
+ * `Number.MAX_SAFE_INTEGER`): a size, position or padding beyond it would silently be another
+ * number (2^53 + 1 reads as 2^53). @internal
+ */
 export const integer = (min: number): t.Decoder<unknown, number> =>
   decoder(`an integer >= ${min}`, (u, c) =>
-    typeof u === 'number' && Number.isInteger(u) && u >= min
+    typeof u === 'number' && Number.isSafeInteger(u) && u >= min
       ? t.success(u)
-      : t.failure(u, c, `expected an integer >= ${min}, got ${describe(u)}`),
+      : t.failure(
+          u,
+          c,
+          typeof u === 'number' && Number.isInteger(u) && u >= min
+            ? `expected an integer >= ${min} that is stored exactly (at most 2^53 - 1), got ${describe(u)}`
+            : `expected an integer >= ${min}, got ${describe(u)}`,
+        ),
   )
 
 /** Exactly the string or number `value`. @internal */
@@ -351,8 +361,91 @@ export const rootProblem = (message: string): ReadonlyArray<DecodeProblem> =>
   Object.freeze([Object.freeze({ path: '$', message, code: 'decode' as const })])
 
 /**
- * Run a decoder on untrusted input: never throws. Anything unexpected (a throwing getter, a
- * stack overflow on absurd nesting) is one problem at `$`.
+ * How deeply a document may nest objects and arrays. The proofs of `proofs/json` nest at most
+ * 19 deep; a term is two levels per `seq` or `par` it stands in and one per `box`,
+ * `broadcast` or `derivative`. The decoders and every pass over a term recurse, so a deeper
+ * document is refused up front, with this limit in the message, instead of overflowing the
+ * stack somewhere (the same answer from every decoder). Width is not limited: a `par` of 10^5
+ * parts is one level.
+ */
+export const MAX_DOCUMENT_DEPTH = 1000
+
+/**
+ * The nesting depth of objects and arrays in `u` (0 for a number or string), or `undefined` once
+ * it passes `limit` or meets a cycle. Iterative, so it cannot overflow the stack itself; a
+ * sub-object reached twice (not possible in JSON text) is measured once. @internal
+ */
+export const nestingDepth = (u: unknown, limit: number): number | undefined => {
+  const height = new Map<object, number>()
+  const onPath = new Set<object>()
+  const stack: Array<{
+    readonly node: object
+    readonly kids: ReadonlyArray<unknown>
+    next: number
+  }> = []
+  const push = (node: object): boolean => {
+    if (onPath.has(node) || stack.length >= limit) return false
+    onPath.add(node)
+    stack.push({ node, kids: Array.isArray(node) ? node : Object.values(node), next: 0 })
+    return true
+  }
+  const isNode = (x: unknown): x is object => typeof x === 'object' && x !== null
+  if (!isNode(u)) return 0
+  if (!push(u)) return undefined
+  let result = 0
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as (typeof stack)[number]
+    if (top.next < top.kids.length) {
+      const kid = top.kids[top.next++]
+      if (isNode(kid) && !height.has(kid) && !push(kid)) return undefined
+      continue
+    }
+    let h = 1
+    for (const kid of top.kids) if (isNode(kid)) h = Math.max(h, 1 + (height.get(kid) ?? 0))
+    height.set(top.node, h)
+    onPath.delete(top.node)
+    stack.pop()
+    result = h
+  }
+  return result <= limit ? result : undefined
+}
+
+/**
+ * The problem of a document nested deeper than {@link MAX_DOCUMENT_DEPTH}, or `undefined`.
+ * @internal
+ */
+export const depthProblem = (u: unknown): string | undefined => {
+  let depth: number | undefined
+  try {
+    depth = nestingDepth(u, MAX_DOCUMENT_DEPTH)
+  } catch (e) {
+    return `could not read the document: ${errorText(e)}`
+  }
+  return depth === undefined
+    ? `the document nests objects and arrays more than ${MAX_DOCUMENT_DEPTH} deep (or in a cycle): refused before decoding`
+    : undefined
+}
+
+/**
+ * A decoder for untrusted input that never throws: it refuses a document nested deeper than
+ * {@link MAX_DOCUMENT_DEPTH} up front, and turns anything unexpected (a throwing getter of a
+ * non-JSON object) into one problem at the place it was decoding. Every public codec's
+ * `validate` is guarded, so `Codec.decode` and the `decodeX` functions give the same answers.
+ * @internal
+ */
+export const guarded = <A>(d: t.Decoder<unknown, A>): t.Decoder<unknown, A> =>
+  decoder(d.name, (u, c) => {
+    const deep = depthProblem(u)
+    if (deep !== undefined) return t.failure(u, c, deep)
+    try {
+      return d.validate(u, c)
+    } catch (e) {
+      return t.failure(u, c, `could not decode the document: ${errorText(e)}`)
+    }
+  })
+
+/**
+ * Run a decoder on untrusted input: never throws (see {@link guarded}).
  * @internal
  */
 export const runDecoder = <A>(
@@ -360,7 +453,7 @@ export const runDecoder = <A>(
   u: unknown,
 ): E.Either<ReadonlyArray<DecodeProblem>, A> => {
   try {
-    return E.mapLeft(toProblems)(d.decode(u))
+    return E.mapLeft(toProblems)(guarded(d).decode(u))
   } catch (e) {
     return E.left(rootProblem(`could not decode the document: ${errorText(e)}`))
   }

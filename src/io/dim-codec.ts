@@ -20,6 +20,7 @@ import type { Shape, TupleType } from '../core/types.js'
 import {
   type DecodeProblem,
   construct,
+  guarded,
   integer,
   isRecord,
   lazy,
@@ -209,7 +210,7 @@ const isDim = (u: unknown): u is Dim =>
 export const DimCodec: t.Type<Dim, DimJson, unknown> = new t.Type(
   'Dim',
   isDim,
-  dimDecoder.validate,
+  guarded(dimDecoder).validate,
   encodeDim,
 )
 
@@ -225,7 +226,7 @@ export const DimCodec: t.Type<Dim, DimJson, unknown> = new t.Type(
 export const ShapeCodec: t.Type<Shape, ShapeJson, unknown> = new t.Type(
   'Shape',
   (u): u is Shape => Array.isArray(u) && u.every(isDim),
-  shapeDecoder.validate,
+  guarded(shapeDecoder).validate,
   encodeShape,
 )
 
@@ -241,7 +242,7 @@ export const ShapeCodec: t.Type<Shape, ShapeJson, unknown> = new t.Type(
 export const TupleTypeCodec: t.Type<TupleType, TupleTypeJson, unknown> = new t.Type(
   'TupleType',
   (u): u is TupleType => Array.isArray(u) && u.every((s) => ShapeCodec.is(s)),
-  typeDecoder.validate,
+  guarded(typeDecoder).validate,
   encodeType,
 )
 

@@ -22,12 +22,31 @@ import type { Bindings, Bound } from '../rewrite/match.js'
 import type { Sort } from '../rewrite/pattern.js'
 import type { Proof } from '../rewrite/proof.js'
 import type { Step } from '../rewrite/rule.js'
-import { decodeTerm } from './codec.js'
-import type { DecodeProblem } from './decode.js'
+import { TermCodec } from './codec.js'
 import {
-  decodeDim,
-  decodeShape,
-  decodeType,
+  type DecodeProblem,
+  anything,
+  construct,
+  decoder,
+  describe,
+  finite,
+  guarded,
+  hasOwn,
+  integer,
+  isRecord,
+  list,
+  literal,
+  oneOf,
+  record,
+  rootProblem,
+  runDecoder,
+  string,
+  struct,
+} from './decode.js'
+import {
+  DimCodec,
+  ShapeCodec,
+  TupleTypeCodec,
   encodeDim,
   encodeShape,
   encodeType,
@@ -39,33 +58,135 @@ export const PROOF_FORMAT = 'ncd-proof'
 /** The version of the proof document format this code reads and writes. */
 export const PROOF_FORMAT_VERSION = 1
 
-const SORTS: ReadonlyArray<Sort> = ['term', 'dim', 'shape', 'type', 'value']
+const SORTS = ['term', 'dim', 'shape', 'type', 'value'] as const satisfies ReadonlyArray<Sort>
 
-const StepJson = t.type({
-  rule: t.string,
-  direction: t.union([t.literal('forward'), t.literal('backward')]),
-  location: t.intersection([
-    t.type({ path: t.array(t.number) }),
-    t.partial({ range: t.tuple([t.number, t.number]) }),
-  ]),
-  bindings: t.record(
-    t.string,
-    t.type({
-      sort: t.keyof({ term: null, dim: null, shape: null, type: null, value: null }),
-      value: t.unknown,
-    }),
+const natural = integer(0)
+
+// Metavariable names, as the pattern constructors write them.
+const NAME = { what: "a name (letters, digits, _, . and ')", pattern: /^[A-Za-z_][A-Za-z0-9_'.]*$/ }
+
+/** A window `[start, end)` of a `seq` or `par`'s parts. */
+const range: t.Decoder<unknown, readonly [number, number]> = decoder('a range', (u, c) => {
+  if (!Array.isArray(u) || u.length !== 2)
+    return t.failure(u, c, `expected a range [start, end] of two integers, got ${describe(u)}`)
+  const errors: t.ValidationError[] = []
+  const ends: number[] = []
+  u.forEach((x: unknown, i) => {
+    const r = natural.validate(x, t.appendContext(c, String(i), natural, x))
+    if (E.isLeft(r)) errors.push(...r.left)
+    else ends.push(r.right)
+  })
+  if (errors.length > 0) return t.failures(errors)
+  const [start, end] = ends as [number, number]
+  return start < end
+    ? t.success([start, end] as const)
+    : t.failure(u, c, `expected a range [start, end] with start < end, got [${start}, ${end}]`)
+})
+
+const location = struct('a location', { path: list('a path', natural) }, { range })
+
+// Plain values: what `v.value` metavariables bind (numbers, strings, placements, einsum labels
+// and dims). An object with a dim's `kind` is rebuilt as a dim, so a malformed one is refused
+// here rather than crashing the checker.
+const DIM_KINDS: ReadonlyArray<unknown> = ['var', 'const', 'product', 'padded', 'conv']
+const plainValue: t.Decoder<unknown, unknown> = decoder('a plain value', (u, c) => {
+  if (typeof u === 'string' || typeof u === 'boolean') return t.success(u)
+  if (typeof u === 'number') return finite.validate(u, c)
+  if (Array.isArray(u)) return list('a list of values', plainValue).validate(u, c)
+  if (isRecord(u))
+    return hasOwn(u, 'kind') && DIM_KINDS.includes(u.kind)
+      ? DimCodec.validate(u, c)
+      : record('a record of values', NAME, plainValue).validate(u, c)
+  return t.failure(
+    u,
+    c,
+    `expected a plain value (a number, string, boolean, dim, list or record), got ${describe(u)}`,
+  )
+})
+
+const valueOfSort: Readonly<Record<Sort, t.Decoder<unknown, unknown>>> = {
+  term: TermCodec,
+  dim: DimCodec,
+  shape: ShapeCodec,
+  type: TupleTypeCodec,
+  value: plainValue,
+}
+
+// The sort first, then the value by its sort: a value of another sort is one problem at it.
+const binding: t.Decoder<unknown, Bound> = decoder('a binding', (u, c) => {
+  const head = struct('a binding', { sort: oneOf('a sort', SORTS), value: anything }, {}).validate(
+    u,
+    c,
+  )
+  if (E.isLeft(head)) return head
+  const { sort, value } = head.right
+  const d = valueOfSort[sort]
+  const r = d.validate(value, t.appendContext(c, 'value', d, value))
+  return E.isLeft(r) ? r : t.success({ sort, value: r.right })
+})
+
+const step: t.Decoder<unknown, Step> = construct(
+  struct(
+    'a step',
+    {
+      rule: string,
+      direction: oneOf('a direction', ['forward', 'backward'] as const),
+      location,
+      bindings: record('the bindings', NAME, binding),
+    },
+    {},
   ),
-})
+  (s): Step => ({
+    rule: s.rule,
+    direction: s.direction,
+    location:
+      s.location.range === undefined
+        ? { path: s.location.path }
+        : { path: s.location.path, range: s.location.range },
+    bindings: new Map(Object.entries(s.bindings)) as Bindings,
+  }),
+)
 
-/** The io-ts codec of a proof document's envelope (terms inside are decoded by the term codec). */
-export const ProofDocumentCodec = t.type({
-  format: t.literal(PROOF_FORMAT),
-  version: t.literal(PROOF_FORMAT_VERSION),
-  name: t.string,
-  lhs: t.unknown,
-  rhs: t.unknown,
-  steps: t.array(StepJson),
-})
+const version = decoder('a version', (u, c) =>
+  u === PROOF_FORMAT_VERSION
+    ? t.success(PROOF_FORMAT_VERSION)
+    : t.failure(
+        u,
+        c,
+        typeof u === 'number'
+          ? `unsupported version ${u}: this library reads version ${PROOF_FORMAT_VERSION} of ${PROOF_FORMAT} documents`
+          : `expected the version number ${PROOF_FORMAT_VERSION}, got ${describe(u)}`,
+      ),
+)
+
+const proofDocument: t.Decoder<unknown, Proof> = construct(
+  struct(
+    'a proof document',
+    {
+      format: literal(PROOF_FORMAT),
+      version,
+      name: string,
+      lhs: TermCodec,
+      rhs: TermCodec,
+      steps: list('the steps', step),
+    },
+    {},
+  ),
+  (d): Proof => ({ name: d.name, lhs: d.lhs, rhs: d.rhs, steps: d.steps }),
+)
+
+/**
+ * The io-ts decoder of a proof document (the parsed JSON, not its text): every field checked,
+ * unknown fields refused, terms and bindings rebuilt through their codecs; never throws.
+ *
+ * @example
+ * ```ts
+ * import { ProofDocumentCodec } from 'neural-circuit-diagrams'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * E.isLeft(ProofDocumentCodec.decode({ format: 'ncd-proof', version: 1 })) // true
+ * ```
+ */
+export const ProofDocumentCodec: t.Decoder<unknown, Proof> = guarded(proofDocument)
 
 const encodeBound = (b: Bound): unknown => {
   switch (b.sort) {
@@ -119,51 +240,6 @@ export const proofToJson = (p: Proof, options: { indent?: number } = {}): string
     options.indent,
   )
 
-const at = (prefix: string, problems: ReadonlyArray<DecodeProblem>): DecodeProblem[] =>
-  problems.map((p) => ({ ...p, path: prefix + p.path.slice(1) }))
-
-const decodeBound = (
-  sort: Sort,
-  value: unknown,
-  path: string,
-): E.Either<ReadonlyArray<DecodeProblem>, unknown> => {
-  const r =
-    sort === 'term'
-      ? decodeTerm(value)
-      : sort === 'dim'
-        ? decodeDim(value)
-        : sort === 'shape'
-          ? decodeShape(value)
-          : sort === 'type'
-            ? decodeType(value)
-            : E.right(value)
-  return E.isLeft(r) ? E.left(at(path, r.left)) : r
-}
-
-const ioProblems = (errors: t.Errors): DecodeProblem[] => {
-  const out = new Map<string, DecodeProblem>()
-  for (const e of errors) {
-    // The alternatives of a union and the members of an intersection are not places in the
-    // document: a union fails once, at its own place; an intersection's member is skipped.
-    const kept: t.ContextEntry[] = []
-    for (let i = 0; i < e.context.length; i++) {
-      const parent = e.context[i - 1]?.type
-      if (parent instanceof t.UnionType) break
-      if (parent instanceof t.IntersectionType) continue
-      kept.push(e.context[i] as t.ContextEntry)
-    }
-    const path = `$${kept
-      .slice(1)
-      .map((c) => (/^\d+$/.test(c.key) ? `[${c.key}]` : `.${c.key}`))
-      .join('')}`
-    const message =
-      e.message ??
-      `expected ${kept[kept.length - 1]?.type.name ?? 'a value'}, got ${JSON.stringify(e.value) ?? String(e.value)}`
-    out.set(`${path} ${message}`, { path, message, code: 'decode' })
-  }
-  return [...out.values()]
-}
-
 /**
  * Read a proof document; every problem comes back with its path, and nothing throws.
  *
@@ -180,47 +256,7 @@ export const proofFromJson = (text: string): E.Either<ReadonlyArray<DecodeProble
   try {
     json = JSON.parse(text) as unknown
   } catch (e) {
-    return E.left([
-      {
-        path: '$',
-        message: `not JSON: ${e instanceof Error ? e.message : String(e)}`,
-        code: 'decode',
-      },
-    ])
+    return E.left(rootProblem(`not JSON: ${e instanceof Error ? e.message : describe(e)}`))
   }
-  try {
-    const envelope = ProofDocumentCodec.decode(json)
-    if (E.isLeft(envelope)) return E.left(ioProblems(envelope.left))
-    const doc = envelope.right
-    const problems: DecodeProblem[] = []
-    const lhs = decodeTerm(doc.lhs)
-    const rhs = decodeTerm(doc.rhs)
-    if (E.isLeft(lhs)) problems.push(...at('$.lhs', lhs.left))
-    if (E.isLeft(rhs)) problems.push(...at('$.rhs', rhs.left))
-    const steps: Step[] = []
-    doc.steps.forEach((s, i) => {
-      const bindings = new Map<string, Bound>()
-      for (const [name, b] of Object.entries(s.bindings)) {
-        if (!SORTS.includes(b.sort)) continue
-        const value = decodeBound(b.sort, b.value, `$.steps[${i}].bindings.${name}.value`)
-        if (E.isLeft(value)) problems.push(...value.left)
-        else bindings.set(name, { sort: b.sort, value: value.right })
-      }
-      const location =
-        s.location.range === undefined
-          ? { path: s.location.path }
-          : { path: s.location.path, range: s.location.range }
-      steps.push({ rule: s.rule, direction: s.direction, location, bindings: bindings as Bindings })
-    })
-    if (problems.length > 0 || E.isLeft(lhs) || E.isLeft(rhs)) return E.left(problems)
-    return E.right({ name: doc.name, lhs: lhs.right, rhs: rhs.right, steps })
-  } catch (e) {
-    return E.left([
-      {
-        path: '$',
-        message: `could not read the proof: ${e instanceof Error ? e.message : String(e)}`,
-        code: 'decode',
-      },
-    ])
-  }
+  return runDecoder(proofDocument, json)
 }
