@@ -155,6 +155,21 @@ const convNet = box(
   ),
 )
 
+const batchedConv = conv2d('B', {
+  h: 'h',
+  w: 'w',
+  kh: 'p',
+  kw: 'q',
+  cIn: 'c',
+  cOut: 'd',
+  dilation: [1, 2],
+  padding: [
+    [0, 0],
+    [2, 1],
+  ],
+  bias: true,
+})
+
 const models: ReadonlyArray<Case> = [
   withData('mlp', mlp({ input: 'h w', hidden: ['n'], output: 'c' }), { h: 3, w: 2, n: 5, c: 3 }),
   withData('attention', attention({ y: 'y', x: 'x', k: 'k' }), { y: 3, x: 4, k: 2 }),
@@ -241,6 +256,25 @@ const models: ReadonlyArray<Case> = [
     },
   ),
   withData('conv net', convNet, { h: 6, w: 6, k: 3, c: 2, d: 3, q: 2 }),
+  // Native F.conv2d / F.max_pool2d under a broadcast: the batch axes are leading axes.
+  withData('batched conv2d', broadcast(batchedConv, ['n', 'm']), {
+    n: 2,
+    m: 3,
+    h: 5,
+    w: 4,
+    p: 2,
+    q: 3,
+    c: 2,
+    d: 3,
+  }),
+  withData(
+    'batched dilated maxpool2d',
+    broadcast(
+      pool2d('max', { h: 'h', w: 'w', kh: 'p', kw: 'q', c: 'c', stride: [1, 2], dilation: [2, 1] }),
+      ['n'],
+    ),
+    { n: 2, h: 6, w: 5, p: 2, q: 2, c: 2 },
+  ),
 ]
 
 const generated: ReadonlyArray<Case> = fc
@@ -334,6 +368,44 @@ describe('generated code', () => {
       expect(code).toContain('# relu')
       expect(code).toContain('# inputs:  x0 [y k]')
     }
+  })
+})
+
+describe('native convolution and pooling', () => {
+  const native = (t: Term): boolean => /= _native_(conv|pool)\(/.test(toPyTorch(t))
+  it('lowers the layers of src/models/conv.ts to F.conv*/F.*pool*, rebuilt from their bodies', () => {
+    const layers = models.filter((m) => /conv(1|2)d|pool|conv net/.test(m.label))
+    const natives = layers.filter((m) => !m.label.startsWith('convTranspose'))
+    expect(natives.length).toBeGreaterThanOrEqual(7)
+    for (const m of natives) expect(native(m.term), m.label).toBe(true)
+    for (const m of layers.filter((l) => l.label.startsWith('convTranspose')))
+      expect(native(m.term), m.label).toBe(false)
+    expect(toPyTorch(convNet)).toContain('= _native_pool(')
+    // NumPy keeps the convolution tensor's gather and einsum.
+    expect(toNumPy(batchedConv)).not.toContain('_native_')
+  })
+  it('never trusts a name alone: a box named like a layer over another body is its body', () => {
+    const fake = box(
+      'Conv2d(B: p q, c -> d)',
+      seq(
+        par(relu(['h', 'w', 'c']), param('B.weight', ['d', 'c', 'p', 'q'])),
+        einsum('h w c, d c p q -> h w d'),
+      ),
+    )
+    expect(native(fake)).toBe(false)
+    // Average pooling with dilation has no PyTorch op: lowered through its body.
+    const dilatedMean = pool2d('mean', {
+      h: 'h',
+      w: 'w',
+      kh: 'p',
+      kw: 'q',
+      c: 'c',
+      dilation: [2, 1],
+    })
+    expect(native(dilatedMean)).toBe(false)
+    // A layer whose body was altered (another stride on one cut) is no longer recognised.
+    const altered = box(batchedConv.kind === 'box' ? batchedConv.name : '', relu(['h', 'w', 'c']))
+    expect(native(altered)).toBe(false)
   })
 })
 

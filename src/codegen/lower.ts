@@ -15,6 +15,7 @@ import { show } from '../core/show.js'
 import type { Term } from '../core/term.js'
 import { type Shape, showShape } from '../core/types.js'
 import { jvp } from '../derive/jvp.js'
+import { type NativeOp, nativeOpOf } from './native.js'
 
 /** The two dialects of the generated code. */
 export type Target = 'pytorch' | 'numpy'
@@ -109,9 +110,12 @@ export const lower = (term: Term, target: Target, inputs: ReadonlyArray<string>)
         return [...ins, ...ins]
       case 'drop':
         return []
-      case 'box':
+      case 'box': {
+        const native = torch ? nativeOpOf(t) : undefined
+        if (native !== undefined) return [lowerNative(t, native, ins[0] as Val)]
         lines.push(`# ${t.name}`)
         return run(t.body, ins)
+      }
       case 'derivative':
         return run(jvp(t.body), ins)
       case 'zero':
@@ -308,6 +312,25 @@ export const lower = (term: Term, target: Target, inputs: ReadonlyArray<string>)
     })
     const spec = `${subs.join(',')}->${batch(mask)}${out.join('')}`
     return emit(t, einsumCall(spec, args), mask, t.cod[0] as Shape)
+  }
+
+  /** A convolution or pooling box as one native call (`./native.ts`), channels last. */
+  const lowerNative = (t: Extract<Term, { kind: 'box' }>, op: NativeOp, v: Val): Val => {
+    const ints = (xs: ReadonlyArray<number>): string => tuple(xs.map(String))
+    const pads = `[${op.padding.map((p) => `(${p[0]}, ${p[1]})`).join(', ')}]`
+    const at = `${v.name}, ${nb(v)}`
+    if (op.kind === 'conv') {
+      const read = (q: { readonly name: string; readonly shape: Shape }): string => {
+        params.set(q.name, q.shape)
+        return `p[${JSON.stringify(q.name)}]`
+      }
+      const bias = op.bias === undefined ? 'None' : read(op.bias)
+      const expr = `_native_conv(${at}, ${read(op.weight)}, ${bias}, ${ints(op.stride)}, ${pads}, ${ints(op.dilation)})`
+      return emit(t, expr, v.levels, t.cod[0] as Shape)
+    }
+    const kind = op.reduce === 'max' ? "'max'" : "'avg'"
+    const expr = `_native_pool(${kind}, ${at}, ${tuple(op.kernel.map(dimPy))}, ${ints(op.stride)}, ${pads}, ${ints(op.dilation)})`
+    return emit(t, expr, v.levels, t.cod[0] as Shape)
   }
 
   const permuteCall = (x: string, order: ReadonlyArray<number>): string =>

@@ -11,6 +11,7 @@ import { show, showTyped } from '../core/show.js'
 import type { Term } from '../core/term.js'
 import { type Shape, showShape } from '../core/types.js'
 import { dimPy, lower } from './lower.js'
+import { NATIVE_HELPERS } from './native.js'
 
 /** Options of {@link toPyTorch} and {@link toNumPy}. */
 export interface CodegenOptions {
@@ -56,7 +57,9 @@ const shapePy = (s: Shape): string => pyTuple(s.map(dimPy))
  * names with `.` written `__`; `load_params(dict)` loads a dict keyed by the evaluator's names,
  * such as `randomParams` gives. Einsums are `torch.einsum` with the term's labels as letters;
  * broadcasts are extra leading axes, moved with `permute` and `expand` (no vmap: runs on torch
- * 1.13 and current PyTorch). Boxes are inlined under a comment with their name.
+ * 1.13 and current PyTorch). The convolution and pooling layers of `src/models/conv.ts` become
+ * `F.conv1d/conv2d`, `F.max_pool1d/2d` and `F.avg_pool1d/2d` (recognised by rebuilding the layer
+ * from its body, `./native.ts`); other boxes are inlined under a comment with their name.
  *
  * @example
  * ```ts
@@ -97,6 +100,9 @@ export const toPyTorch = (term: Term, options: CodegenOptions = {}): string => {
     'def _conv_matrix(x, index, o):',
     '    m = torch.zeros(index.shape + (x,), **o)',
     '    return m.scatter_(-1, index[..., None], 1.0)',
+    '',
+    '',
+    ...NATIVE_HELPERS,
     '',
     '',
     `class ${name}(nn.Module):`,
