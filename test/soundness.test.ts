@@ -8,6 +8,11 @@ import {
   type Term,
   broadcast,
   dimPadded,
+  derivative,
+  jvp,
+  mul,
+  sqrt,
+  unary,
   zero,
   TermError,
   checkProof,
@@ -37,6 +42,7 @@ const laws = lawCatalogue()
 const law = (name: string): Rule => laws.get(name) as Rule
 
 const padded = dimPadded(dim('x'), 1, 0)
+const padded2 = dimPadded(dim('x'), 1, 1)
 
 describe('item 2: signed zero', () => {
   it('scale(-0) is scale(0): the evaluator gives reciprocal of either the same +∞', () => {
@@ -146,5 +152,94 @@ describe('show prints numbers that read back exactly', () => {
     expect(show(scale(1 + 1e-12))).toBe('scale(1.000000000001)')
     for (const c of [1 / 3, 1e-300, 123456789.123, -2.5e-7])
       expect(Number(/scale\((.*)\)/.exec(show(scale(c)))?.[1])).toBe(c)
+  })
+})
+
+describe('item 1: a zero tangent stays zero, even where the slope is infinite', () => {
+  // D(sqrt[x] ; pad) → D(pad ; sqrt[pad(x)]) by elementwise/pad inside D: the right side's
+  // tangent at a padded entry is sqrt'(0) · 0, which IEEE makes ∞ · 0 = NaN. A tangent map is
+  // linear, so it sends a zero tangent to zero: `mul` is strict in zero (0 · v = 0 for every v).
+  const padLaw = (op: 'sqrt' | 'relu' | 'tanh' | 'gelu', before: number, after: number) =>
+    prove(`D(${op}) and pad`, derivative(seq(unary(op, 'x'), pad('x', before, after))), [
+      [law('elementwise/pad'), { path: [0] }],
+    ])
+
+  it('the repro of issue 9: checkProof accepts, and the two sides evaluate equal', () => {
+    const p = padLaw('sqrt', 1, 0)
+    expect(E.isRight(checkProof(p, laws))).toBe(true)
+    // A zero point among the inputs too (its tangent 0 as well, and 2 where it is not).
+    for (const [x, dx] of [
+      [
+        [1, 4],
+        [1, 1],
+      ],
+      [
+        [0, 4],
+        [0, 3],
+      ],
+      [
+        [0, 0],
+        [2, 0],
+      ],
+    ] as const) {
+      const left = evaluate(p.lhs, { x: 2 }, [[...x], [...dx]]).map((v) => Array.from(v))
+      const right = evaluate(p.rhs, { x: 2 }, [[...x], [...dx]]).map((v) => Array.from(v))
+      expect(right).toEqual(left)
+      expect(left[1]?.[0]).toBe(0) // the padded entry's tangent
+    }
+    const r = equivalent(p.lhs, p.rhs)
+    expect(r.kind).not.toBe('counterexample')
+    if (r.kind === 'unknown') expect(r.reason).not.toMatch(/outside the reals/)
+  })
+
+  it('every map elementwise/pad accepts, padded on either side, agrees inside D', () => {
+    for (const op of ['sqrt', 'relu', 'tanh', 'gelu'] as const)
+      for (const [before, after] of [
+        [1, 0],
+        [0, 2],
+        [2, 1],
+      ] as const) {
+        const p = padLaw(op, before, after)
+        expect(E.isRight(checkProof(p, laws))).toBe(true)
+        const r = equivalent(p.lhs, p.rhs, { trials: 10 })
+        expect([op, r.kind]).not.toEqual([op, 'counterexample'])
+        if (r.kind === 'unknown') expect(`${op}: ${r.reason}`).not.toMatch(/outside the reals/)
+      }
+  })
+
+  it('log, reciprocal and sqrt at 0: the tangent of a padded entry is 0, not NaN', () => {
+    // pad ; f[pad(x)]: f'(0) is infinite for all three (f(0) itself is -∞, +∞ and 0).
+    for (const op of ['log', 'reciprocal', 'sqrt'] as const) {
+      const t = derivative(seq(pad('x', 1, 1), unary(op, [padded2])))
+      const [, dy] = evaluate(t, { x: 2 }, [
+        [1, 4],
+        [3, 5],
+      ])
+      // -0 is 0 (item 2): `+ 0` reads both as 0.
+      expect([op, (dy?.[0] ?? NaN) + 0, (dy?.[3] ?? NaN) + 0]).toEqual([op, 0, 0])
+      expect(Number.isFinite(dy?.[1])).toBe(true)
+      // jvp builds the same term the evaluator runs.
+      expect(
+        Array.from(
+          evaluate(jvp(t.kind === 'derivative' ? t.body : t), { x: 2 }, [
+            [1, 4],
+            [3, 5],
+          ])[1] ?? [],
+        ),
+      ).toEqual(Array.from(dy ?? []))
+    }
+  })
+
+  it('mul is strict in zero: 0 · ∞ and 0 · NaN are 0, and ∞ · 2 is still ∞', () => {
+    const [z] = evaluate(mul('a'), { a: 4 }, [
+      [0, Infinity, 0, Infinity],
+      [Infinity, 0, NaN, 2],
+    ])
+    expect(Array.from(z ?? [])).toEqual([0, 0, 0, Infinity])
+  })
+
+  it('the derivative of sqrt at 0 in a nonzero direction is still ∞ (no value is hidden)', () => {
+    const [, dy] = evaluate(jvp(sqrt()), {}, [[0], [1]])
+    expect(dy?.[0]).toBe(Infinity)
   })
 })

@@ -197,11 +197,15 @@ export const add = (shape?: ShapeLike): Term => elementwise(scalarTerm('add'), s
 
 /**
  * Element-wise multiplication `[s] × [s] -> [s]`; bilinear (multilinear in its two segments).
+ * Strict in zero (README, "Number semantics"): `0 · v = 0` for every `v`, `±∞` and NaN
+ * included, so that a zero tangent stays zero in a derivative (`jvp` multiplies tangents by
+ * slopes with `mul`).
  *
  * @example
  * ```ts
- * import { mul } from 'neural-circuit-diagrams'
+ * import { mul, evaluate } from 'neural-circuit-diagrams'
  * mul('x').linearity // 'multilinear'
+ * evaluate(mul('x'), { x: 2 }, [[0, 2], [Infinity, Infinity]])[0] // Float64Array [0, Infinity]
  * ```
  */
 export const mul = (shape?: ShapeLike): Term => elementwise(scalarTerm('mul'), shape)

@@ -13,6 +13,17 @@
  * - one rule per nonlinear primitive (relu, gelu, exp, log, tanh, sigmoid, sqrt, reciprocal,
  *   step, normcdf, offset, softmax, layerNorm, max, argmax).
  *
+ * Tangents where a slope is infinite (README, "Number semantics"): the tangent part is a linear
+ * map of the tangent, so a zero tangent stays zero even where the slope is infinite or NaN:
+ * `sqrt'(0) · 0 = 0`, `log'(0) · 0 = 0`, `reciprocal'(0) · 0 = 0` (IEEE would give NaN). Every
+ * rule above multiplies a tangent by its slope with `mul`, which is strict in zero, and the
+ * evaluator runs `D(f)` as `jvp(f)`, so the two cannot differ. This is what makes a law
+ * rewritten inside `D(...)` keep the derivative: `D(sqrt ; pad) = D(pad ; sqrt)` at the padded
+ * entries, where the right side meets `sqrt'(0)` and the left side does not (the zero of a
+ * padded tangent is a value here, not JAX's symbolic zero, which would still give NaN there).
+ * The einsums of the product rule (sums of products) are IEEE; layerNorm with ε = 0 on a
+ * constant row is NaN already in its value.
+ *
  * @packageDocumentation
  */
 import { box, broadcast, drop, id, par, seq } from '../core/construct.js'

@@ -88,7 +88,13 @@ export const mapUnary = (
   return out
 }
 
-/** Entry-wise `a + b` or `a · b` of two arrays of one length. */
+/**
+ * Entry-wise `a + b` or `a · b` of two arrays of one length. The product is strict in zero
+ * (README, "Number semantics"): `0 · v = 0` for every `v`, `±∞` and NaN included, where IEEE
+ * gives NaN. Every tangent rule of `jvp` multiplies the tangent by the slope with `mul`, so a
+ * zero tangent stays zero where the slope is infinite (`sqrt'(0) · 0 = 0`): the derivative is a
+ * linear map, and a linear map sends 0 to 0.
+ */
 export const mapBinary = (
   a: Float64Array,
   b: Float64Array,
@@ -97,7 +103,14 @@ export const mapBinary = (
 ): Float64Array => {
   const out = alloc(a.length, op)
   if (op === 'add') for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) + (b[i] as number)
-  else for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) * (b[i] as number)
+  else
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i] as number
+      const y = b[i] as number
+      const p = x * y
+      // A NaN product with a zero factor is 0 · ∞ or 0 · NaN: zero is absorbing.
+      out[i] = p === p || (x !== 0 && y !== 0) ? p : 0
+    }
   return out
 }
 
