@@ -60,6 +60,8 @@ export { normalize, normalKey, pushBroadcasts, wiring } from './rewrite/normal.j
 export { graph, type Apply, type Wire } from './core/dag.js'
 export * from './derive/jvp.js'
 export * from './derive/transpose.js'
+export * from './derive/bend.js'
+export * from './derive/jacobian.js'
 export * from './derive/vjp.js'
 export * from './rewrite/equivalent.js'
 export * from './cost/cost.js'
