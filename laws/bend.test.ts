@@ -19,6 +19,7 @@ import {
   bendByEinsum,
   broadcast,
   conv2d,
+  convTensor,
   einsum,
   evaluate,
   id,
@@ -36,7 +37,7 @@ import {
   vjp,
 } from '../src/index.js'
 import { sizesFit, shapeArb, termSizesArb } from '../src/testing/sizes.js'
-import { inputsArb, paramsArb } from '../src/testing/tensors.js'
+import { inputsArb, paramsArb, tensorArb } from '../src/testing/tensors.js'
 import { termArb } from '../src/testing/terms.js'
 
 const numRuns = Number(process.env.LAW_RUNS ?? 150)
@@ -239,6 +240,76 @@ const paramsOfTerm = (t: Term): Record<string, true> => {
   visit(t)
   return out
 }
+
+describe('bends of the convolution tensor and of a weight wire', () => {
+  it('Fig. 24: bending the kernel wire of the convolution tensor gives the standard form', () => {
+    // convTensor : [x] -> [y k] bent at k is [x k] -> [y]; on x ⊗ w it is the convolution
+    // out[i] = Σ_j x[s i + d j] w[j] (by loops), for random sizes, strides and dilations.
+    let cases = 0
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 0, max: 1e6 }),
+        (k, stride, dilation, extra, seed) => {
+          const x = dilation * (k - 1) + 1 + extra
+          const t = convTensor('x', 'k', { stride, dilation })
+          const standard = bend(t, {
+            dom: [
+              ['in', 0],
+              ['out', 1],
+            ],
+            cod: [['out', 0]],
+          })
+          const sizes = { x, k }
+          const [xv, wv] = fc.sample(fc.tuple(tensorArb([x]), tensorArb([k])), {
+            numRuns: 1,
+            seed,
+          })[0]!
+          const outer = new Float64Array(x * k)
+          for (let a = 0; a < x; a++) for (let j = 0; j < k; j++) outer[a * k + j] = xv[a]! * wv[j]!
+          const y = Math.floor((x - dilation * (k - 1) - 1) / stride) + 1
+          const want = new Float64Array(y)
+          for (let i = 0; i < y; i++)
+            for (let j = 0; j < k; j++) want[i] = want[i]! + xv[stride * i + dilation * j]! * wv[j]!
+          expect(close(evaluate(standard, sizes, [outer])[0]!, want)).toBe(true)
+          cases++
+        },
+      ),
+      { numRuns, seed: 24 },
+    )
+    expect(cases).toBe(numRuns)
+  })
+
+  it("bending a layer's input wire to the output side is its weight as a state (times r)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), (a, b) => {
+        const L = linearLayer('W', 'a', 'b')
+        const state = bend(L, {
+          dom: [],
+          cod: [
+            ['out', 0],
+            ['in', 0],
+          ],
+        })
+        expect(state.dom).toEqual([[]])
+        const sizes = { a, b }
+        const [params] = fc.sample(paramsArb(L, sizes), { numRuns: 1, seed: a * 10 + b })
+        const [w] = Object.values(params!)
+        const got = evaluate(state, sizes, [Float64Array.from([2])], params)[0]!
+        expect(
+          close(
+            got,
+            w!.map((v) => 2 * v),
+          ),
+        ).toBe(true)
+      }),
+      { numRuns: 16, seed: 25 },
+    )
+  })
+})
 
 describe('false bends are refuted', () => {
   it('pairing a bent output with the wrong input axis (the other orientation) differs', () => {
