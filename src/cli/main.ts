@@ -17,6 +17,7 @@
  *
  * @packageDocumentation
  */
+import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { evaluate } from '../eval/evaluate.js'
 import { randomInputs, randomParams } from '../eval/random.js'
@@ -131,6 +132,20 @@ export const main = (args: ReadonlyArray<string>): number => {
   }
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+/**
+ * Whether this module is the program Node was started with. Installed, `ncd` is a symlink in
+ * `node_modules/.bin` (argv[1]) to this file, so both sides are compared as real paths.
+ */
+const isEntryPoint = (): boolean => {
+  const invoked = process.argv[1]
+  if (invoked === undefined) return false
+  try {
+    return realpathSync(invoked) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (isEntryPoint()) {
   process.exitCode = main(process.argv.slice(2))
 }
