@@ -24,6 +24,12 @@ export {
   type TypeLike,
 } from './core/construct.js'
 export * from './core/primitives.js'
+export {
+  generator,
+  generatorTranspose,
+  isGenerator,
+  type GeneratorOptions,
+} from './core/generator.js'
 export * from './linear/einsum.js'
 export * from './linear/structural.js'
 export * from './linear/layer.js'
@@ -32,6 +38,12 @@ export * from './linear/fuse.js'
 export * from './linear/transpose-by-snake.js'
 export * from './linear/subsample.js'
 export { evaluate, DEFAULT_MEMORY_CAP, type EvalOptions, type TensorData } from './eval/evaluate.js'
+export type {
+  GeneratorCall,
+  GeneratorImplementation,
+  GeneratorLike,
+  Tensors,
+} from './eval/generators.js'
 export { randomInputs, randomParams, seededRandom } from './eval/random.js'
 export * from './io/codec.js'
 export * from './models/mlp.js'

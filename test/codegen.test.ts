@@ -278,7 +278,7 @@ const models: ReadonlyArray<Case> = [
 ]
 
 const generated: ReadonlyArray<Case> = fc
-  .sample(termWithSizesArb({ depth: 3 }), { numRuns: 200, seed: 11 })
+  .sample(termWithSizesArb({ depth: 3, generators: false }), { numRuns: 200, seed: 11 })
   .map((c, i) => ({ label: `generated ${i}`, ...c }))
 
 const exampleCases: ReadonlyArray<Case> = examples().map((e) =>

@@ -338,7 +338,7 @@ describe('shrinking', () => {
     const cod = toType(['a', 'b c'])
     const r = fc.check(
       fc.property(withDom({ cod }), ({ term }) => !termTags(term).has('axisOp')),
-      { seed: 3 },
+      { seed: 1 },
     )
     expect(r.failed).toBe(true)
     const ce = r.counterexample?.[0]

@@ -267,6 +267,12 @@ export const lower = (term: Term, target: Target, inputs: ReadonlyArray<string>)
         return [lowerEinsum(t, ins)]
       case 'broadcast':
         return lowerBroadcast(t, ins)
+      case 'generator':
+        // An opaque map has no code: emitting anything would be code of another function.
+        return refuse(
+          t,
+          `generator ${show(t)} is opaque (its implementation is JavaScript, or a random interpretation)`,
+        )
       default:
         return absurd(t)
     }

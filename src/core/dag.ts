@@ -320,6 +320,7 @@ export const walkStructure = (
     case 'convTensor':
     case 'zero':
     case 'param':
+    case 'generator':
       return node(term, ins)
     default:
       return absurd(term)

@@ -5,7 +5,8 @@
  * - `relu[y k]` is an element-wise map (Fig. 15), `bcast[x](f)` broadcasts f over x (Fig. 13),
  *   `bcast[x @in(1,=) @out(0)](f)` places the axes at positions or shares an input (Fig. 14);
  * - `einsum(y k h, x k h -> y x h)` is a structural linear map (Fig. 19), `unit[a]`, `cup[a]`;
- * - `|2⟩_a` is an index (Fig. 10), `view([h w] -> [(h*w)])`, `pad(x,1,1)`, `convTensor(x,k,s2,d1)`.
+ * - `|2⟩_a` is an index (Fig. 10), `view([h w] -> [(h*w)])`, `pad(x,1,1)`, `convTensor(x,k,s2,d1)`;
+ * - a generator prints by its name `F`, its transpose `Fᵀ`, its tangent map `dF`, and `dFᵀ`.
  *
  * @packageDocumentation
  */
@@ -55,6 +56,22 @@ const showEinsum = (t: Extract<Term, { kind: 'einsum' }>): string => {
   const binds =
     renamed.length === 0 ? '' : `; ${renamed.map(([l, d]) => `${l}=${showDim(d)}`).join(', ')}`
   return `einsum(${spec}${binds})`
+}
+
+/** `F`, `Fᵀ` (`Fᵀ@1` in input 1 of a multilinear F), `dF` (tangent map), `dFᵀ`. */
+const showGenerator = (t: Extract<Term, { kind: 'generator' }>): string => {
+  switch (t.form) {
+    case 'map':
+      return t.name
+    case 'transpose':
+      return `${t.name}ᵀ${t.slot === undefined ? '' : `@${t.slot}`}`
+    case 'tangent':
+      return `d${t.name}`
+    case 'cotangent':
+      return `d${t.name}ᵀ`
+    default:
+      return absurd(t.form)
+  }
 }
 
 const render = (t: Term, o: ShowOptions, outer: number): string => {
@@ -108,6 +125,8 @@ const renderBare = (t: Term, o: ShowOptions): string => {
       return `zero(${showType(t.type)})`
     case 'param':
       return `param(${t.name}${showShape(t.shape)})`
+    case 'generator':
+      return showGenerator(t)
     case 'box':
       return o.highlight !== undefined && contains(t.body, o.highlight)
         ? `${t.name}{${render(t.body, o, PREC_SEQ)}}`

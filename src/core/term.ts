@@ -227,6 +227,37 @@ export interface Derivative extends Typed {
   readonly body: Term
 }
 
+/**
+ * What a generator node stands for, given the generator `F : A -> B` it names (`from`, `to`):
+ *
+ * - `'map'`: F itself, `A -> B`;
+ * - `'transpose'`: `Fᵀ : B -> A` of a linear F (paper section 2.4.3, Fig. 20); of a multilinear
+ *   F, its transpose in input `slot` with the other inputs held: `A_{-slot} × B -> A_slot`;
+ * - `'tangent'`: `dF : A × A -> B`, `(x, dx) ↦ DF(x)·dx` (linear in dx), of a nonlinear F;
+ * - `'cotangent'`: `dFᵀ : A × B -> A`, `(x, ȳ) ↦ DF(x)ᵀ ȳ` (linear in ȳ), of a nonlinear F.
+ */
+export type GeneratorForm = 'map' | 'transpose' | 'tangent' | 'cotangent'
+
+/**
+ * An opaque named morphism (the paper's generic F, G, H of Fig. 7, 16, 17, 20, 30-37) with a
+ * declared linearity, or a map derived from one (its transpose, its tangent map, the transpose of
+ * its tangent map): see {@link GeneratorForm}. Two generator nodes are the same map only if name,
+ * types, declared linearity and form are the same. The evaluator runs a supplied implementation,
+ * or a seeded random one of the declared linearity.
+ */
+export interface Generator extends Typed {
+  readonly kind: 'generator'
+  readonly name: string
+  readonly declared: Linearity
+  /** The domain of the generator F (not of this node when the form is not `'map'`). */
+  readonly from: TupleType
+  /** The codomain of the generator F. */
+  readonly to: TupleType
+  readonly form: GeneratorForm
+  /** `'transpose'` of a multilinear F only: the input it is transposed in. */
+  readonly slot?: number
+}
+
 /** A morphism. */
 export type Term =
   | Id
@@ -247,6 +278,7 @@ export type Term =
   | Param
   | Box
   | Derivative
+  | Generator
 
 /**
  * The brand of built terms: a symbol-keyed, non-enumerable property that no constructor data
@@ -285,6 +317,7 @@ export const children = (t: Term): ReadonlyArray<Term> => {
     case 'convTensor':
     case 'zero':
     case 'param':
+    case 'generator':
       return []
     default:
       return absurd(t)

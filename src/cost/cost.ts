@@ -44,6 +44,9 @@
  * - `output`: the evaluator returns fresh tensors, so an output that is an input, a parameter or
  *   another output is copied at the end.
  * - `derivative` nodes cost as their expansion `jvp(body)`, boxes as their bodies.
+ * - `generator:<F>` (`generator:Fᵀ`, `generator:dF`, `generator:dFᵀ` for its derived forms): the
+ *   FLOPs declared per application ({@link CostOptions.generators}, default 0) times the batch;
+ *   memory: its outputs, and its inputs materialised on the union of their broadcast levels.
  *
  * Memory is counted in entries (float64 numbers; bytes are 8 ×). `allocated` is the sum over
  * every tensor written. `peakMemory` simulates the evaluation order (a `seq` left to right, the
@@ -63,6 +66,7 @@
 import { id, par, seq } from '../core/construct.js'
 import { type Dim, type Sizes, dimSize, showDim } from '../core/dim.js'
 import { absurd, fail } from '../core/errors.js'
+import { show } from '../core/show.js'
 import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
 import { type Shape, shapeSize } from '../core/types.js'
 import { jvp, sumOf } from '../derive/jvp.js'
@@ -76,6 +80,12 @@ export interface CostOptions {
    * reciprocal, gelu, normcdf). Default 1, as every other scalar function.
    */
   readonly transcendental?: number
+  /**
+   * The FLOPs of one application of each generator (by name), a number or a function of the
+   * sizes; its transpose and derivative forms are charged the same. A generator not named costs
+   * 0 FLOPs (its outputs still count as memory).
+   */
+  readonly generators?: Readonly<Record<string, number | ((sizes: Sizes) => number)>>
 }
 
 /** The cost of one kind of primitive: how many times it runs, its FLOPs, the entries it writes. */
@@ -189,6 +199,9 @@ class Simulation {
   constructor(
     private readonly sizes: Sizes,
     private readonly transcendental: number,
+    private readonly generatorFlops: Readonly<
+      Record<string, number | ((sizes: Sizes) => number)>
+    > = {},
   ) {}
 
   size(d: Dim): number {
@@ -383,9 +396,51 @@ class Simulation {
         return [this.einsum(t, levels, ins, held)]
       case 'broadcast':
         return this.broadcast(t, levels, ins, held)
+      case 'generator':
+        return this.generator(t, levels, ins, held)
       default:
         return absurd(t)
     }
+  }
+
+  /**
+   * A generator, as the evaluator runs it: its inputs materialised on the union of their broadcast
+   * levels, then one application per batch index at its declared FLOPs, writing its outputs.
+   */
+  private generator(
+    t: Extract<Term, { kind: 'generator' }>,
+    levels: ReadonlyArray<number>,
+    ins: ReadonlyArray<Val>,
+    held: Held | undefined,
+  ): Val[] {
+    const name = `generator:${show(t)}`
+    const mask = levels.map((_, l) => ins.some((v) => v.levels[l] as boolean))
+    const nb = mask.reduce((n, on, l) => (on ? n * (levels[l] as number) : n), 1)
+    const declared = Object.prototype.hasOwnProperty.call(this.generatorFlops, t.name)
+      ? this.generatorFlops[t.name]
+      : undefined
+    const each = typeof declared === 'function' ? declared(this.sizes) : (declared ?? 0)
+    if (!(Number.isFinite(each) && each >= 0))
+      fail('bad-argument', `cost: the FLOPs of generator '${t.name}' must be a number >= 0`, {
+        expected: 'a finite number >= 0 (per application)',
+        got: String(each),
+      })
+    this.ran(name, each * nb)
+    const live: Buf[] = this.bufs(ins)
+    ins.forEach((v, i) => {
+      if (v.levels.every((on, l) => on === mask[l])) return
+      const rows = shapeSize(t.dom[i] as Shape, this.sizes)
+      live.push(this.alloc(name, rows * nb, held, live))
+    })
+    const outs: Val[] = []
+    for (const s of t.cod) {
+      const buf = this.alloc(name, shapeSize(s, this.sizes) * nb, held, [
+        ...live,
+        ...this.bufs(outs),
+      ])
+      outs.push({ buf, levels: mask })
+    }
+    return outs
   }
 
   private scalar(
@@ -609,7 +664,7 @@ export const cost = (term: Term, sizes: Sizes, options: CostOptions = {}): Cost 
       expected: 'a finite number >= 0',
       got: String(transcendental),
     })
-  const sim = new Simulation(sizes, transcendental)
+  const sim = new Simulation(sizes, transcendental, options.generators)
   const inputs = term.dom.map((s): Val => ({
     buf: { entries: shapeSize(s, sizes), pinned: true },
     levels: [],

@@ -11,7 +11,8 @@
  * - a constant (a term of the empty tuple, such as a parameter) has tangent zero;
  * - a multilinear map follows the product rule: `Σ_i f(x_1, …, dx_i, …, x_n)`;
  * - one rule per nonlinear primitive (relu, gelu, exp, log, tanh, sigmoid, sqrt, reciprocal,
- *   step, normcdf, offset, softmax, layerNorm, max, argmax).
+ *   step, normcdf, offset, softmax, layerNorm, max, argmax);
+ * - a nonlinear generator F: `(x, dx) ↦ (F x, dF(x, dx))`, its opaque tangent map.
  *
  * Tangents where a slope is infinite (README, "Number semantics"): the tangent part is a linear
  * map of the tangent, so a zero tangent stays zero even where the slope is infinite or NaN:
@@ -48,6 +49,7 @@ import {
   unary,
 } from '../core/primitives.js'
 import { show } from '../core/show.js'
+import { generatorNode } from '../core/generator.js'
 import { mapTerm } from '../core/update.js'
 import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
 import { type Shape, type TupleType, concatTypes } from '../core/types.js'
@@ -305,6 +307,31 @@ export const derivativeOfAxisOp = (op: AxisOpName, a: Dim, epsilon = 0): Term =>
 const axisOpTerm = (op: 'softmax' | 'layerNorm' | 'mean', a: Dim, epsilon = 0): Term =>
   op === 'softmax' ? softmax(a) : op === 'layerNorm' ? layerNorm(a, { epsilon }) : mean(a)
 
+/**
+ * The derivative of a generator that is neither linear (its own derivative) nor constant: a
+ * multilinear one by the product rule, a nonlinear F as `(x, dx) ↦ (F x, dF(x, dx))` with the
+ * opaque tangent map dF (linear in dx; its transpose is the cotangent form). Second derivatives
+ * of a generator are refused.
+ */
+const derivativeOfGenerator = (f: Extract<Term, { kind: 'generator' }>): Term => {
+  if (f.linearity === 'multilinear') return productRule(f)
+  if (f.form !== 'map')
+    return fail(
+      'bad-argument',
+      `jvp: the second derivative of generator '${f.name}' is not supported`,
+      {
+        expected: 'a generator, its transpose, or the first derivative of a generator',
+        got: show(f, { maxLength: 80 }),
+        hint: 'differentiate an implementation-backed term instead, or state the derivative as a generator',
+      },
+    )
+  const n = f.dom.length
+  const dF = generatorNode(f.name, f.declared, f.from, f.to, 'tangent')
+  return seq(wiring(concatTypes(f.dom, f.dom), [...range(n), ...range(2 * n)]), par(f, dF))
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
+
 const memo = new WeakMap<Term, Term>()
 
 /** `f` with every `D(g)` inside replaced by `jvp(g)`: free of derivative nodes. */
@@ -381,6 +408,8 @@ const expand = (f: Term): Term => {
       return f.op === 'mul' ? productRule(f) : derivativeOfScalar(f.op, f.factor)
     case 'axisOp':
       return derivativeOfAxisOp(f.op, f.axis, f.epsilon)
+    case 'generator':
+      return derivativeOfGenerator(f)
     case 'id':
     case 'swap':
     case 'copy':

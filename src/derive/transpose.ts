@@ -29,6 +29,7 @@ import { flipAdjoint, view, zero } from '../linear/structural.js'
 import { termEquals } from '../core/equal.js'
 import { normalize } from '../rewrite/normal.js'
 import { jvp } from './jvp.js'
+import { generatorNode, generatorTranspose } from '../core/generator.js'
 
 /** A term split into its primal part and the transpose of its linear part. */
 export interface Split {
@@ -324,9 +325,87 @@ const split = (
     case 'param':
       // No inputs: handled as primal above.
       return primalOnly(f)
+    case 'generator':
+      return splitGenerator(f, linear, root)
     default:
       return absurd(f)
   }
+}
+
+/**
+ * A generator by its declared linearity (paper Fig. 20): a linear F transposes to `Fᵀ` (and
+ * back); a multilinear F, linear in one input, to its transpose in that input; the tangent map of
+ * a nonlinear F, linear in its tangents, to the cotangent form and back. Anything else is refused.
+ */
+const splitGenerator = (
+  f: Extract<Term, { kind: 'generator' }>,
+  linear: ReadonlyArray<boolean>,
+  root: Term,
+): Split => {
+  const all = linear.every((b) => b)
+  const lin = range(linear.length).filter((i) => linear[i] as boolean)
+  const whole = (backward: Term): Split => ({
+    forward: drop(pick(f.dom, linear, false)),
+    backward,
+    linearOutputs: f.cod.map(() => true),
+  })
+  if (f.linearity === 'linear') {
+    if (!all)
+      return notLinear(
+        root,
+        f,
+        `generator ${f.name} is linear in all its inputs together, not in some of them (affine)`,
+      )
+    return whole(generatorTranspose(f))
+  }
+  if (f.linearity === 'multilinear') {
+    if (lin.length > 1)
+      return notLinear(
+        root,
+        f,
+        `multiplies linear inputs ${lin.join(' and ')} (generator ${f.name} is multilinear: linear in one input at a time)`,
+      )
+    const l = lin[0] as number
+    if (f.form === 'map') return whole(generatorTranspose(f, l))
+    // G = Fᵀ@s : A_{-s} × B -> A_s, linear in its input l: a map of the other inputs of G and
+    // the cotangent of A_s, which is F (l is B) or Fᵀ@i (l stands for F's input i).
+    const s = f.slot as number
+    const n = f.from.length
+    const dom = [...pick(f.dom, linear, false), ...f.cod]
+    const fromIndex = (k: number): number => (k < s ? k : k + 1)
+    const backward = graph(dom, (ins, apply) => {
+      const primal = ins.slice(0, n - 1)
+      const cot = ins[n - 1] as Wire
+      // The wires of F's inputs (and of B, at index n), by position in G's domain.
+      const byInput = new Map<number, Wire>()
+      let at = 0
+      range(n).forEach((k) => {
+        if (k === l) return
+        byInput.set(k === n - 1 ? n : fromIndex(k), primal[at++] as Wire)
+      })
+      byInput.set(s, cot)
+      const xs = (skip: number): Wire[] =>
+        range(n).flatMap((i) => (i === skip ? [] : [byInput.get(i) as Wire]))
+      const base = generatorNode(f.name, f.declared, f.from, f.to, 'map')
+      if (l === n - 1) return apply(base, ...xs(-1))
+      const i = fromIndex(l)
+      return apply(generatorTranspose(base, i), ...xs(i), byInput.get(n) as Wire)
+    })
+    return whole(backward)
+  }
+  const n = f.from.length
+  const tail = range(linear.length).every((i) => (linear[i] as boolean) === i >= n)
+  if (f.form === 'tangent' && tail)
+    return whole(generatorNode(f.name, f.declared, f.from, f.to, 'cotangent'))
+  if (f.form === 'cotangent' && tail)
+    return whole(generatorNode(f.name, f.declared, f.from, f.to, 'tangent'))
+  return notLinear(
+    root,
+    f,
+    f.form === 'map'
+      ? `generator ${f.name} is declared nonlinear`
+      : `the ${f.form} map of generator ${f.name} is linear in all its ${f.form === 'tangent' ? 'tangents' : 'cotangents'} together, not in its points`,
+  )
 }
 
 const splitSeq = (

@@ -13,7 +13,8 @@
 import { type Dim, type Sizes, dimKey, dimSize, dimVars, showDim } from '../core/dim.js'
 import { TermError, absurd, fail } from '../core/errors.js'
 import { show } from '../core/show.js'
-import { type Term, children } from '../core/term.js'
+import { generatorKey } from '../core/generator.js'
+import { type Generator, type Term, children } from '../core/term.js'
 import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
 import { contract } from './contract.js'
 import { jvp } from '../derive/jvp.js'
@@ -29,6 +30,7 @@ import {
   padKernel,
 } from './kernels.js'
 import { type Allocate, gather, permute, sizeOf } from './strided.js'
+import { type Applied, type GeneratorLike, generatorApplication } from './generators.js'
 
 /** Options of {@link evaluate}. */
 export interface EvalOptions {
@@ -37,6 +39,15 @@ export interface EvalOptions {
    * A term whose types need more at the given sizes is refused before any work.
    */
   readonly memoryCap?: number
+  /**
+   * Implementations of generators by name (`src/core/generator.ts`): a function of one tuple of
+   * inputs, or an object with `apply` and, for derivatives, `tangent` (see
+   * `GeneratorImplementation`). A generator without one runs its seeded random
+   * interpretation of the declared linearity.
+   */
+  readonly generators?: Readonly<Record<string, GeneratorLike>>
+  /** The seed of the random interpretations of generators (default 0). */
+  readonly generatorSeed?: number
 }
 
 /** The default {@link EvalOptions.memoryCap}. */
@@ -56,6 +67,8 @@ interface Context {
   readonly levels: ReadonlyArray<number>
   readonly params: ReadonlyMap<string, Float64Array>
   readonly alloc: Allocate
+  /** The map of each generator node, made once per evaluation. */
+  readonly generator: (g: Generator) => Applied
 }
 
 const size = (ctx: Context, d: Dim): number => dimSize(d, ctx.sizes)
@@ -188,9 +201,34 @@ const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
       return [runEinsum(t, ctx, inputs)]
     case 'broadcast':
       return runBroadcast(t, ctx, inputs)
+    case 'generator':
+      return runGenerator(t, ctx, inputs)
     default:
       return absurd(t)
   }
+}
+
+/**
+ * A generator node on batched values: every input materialised along the union of the broadcast
+ * levels they vary along, then the generator applied to each batch index (its implementation
+ * sees one tuple at a time).
+ */
+const runGenerator = (t: Generator, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
+  const f = ctx.generator(t)
+  const mask = ctx.levels.map((_, l) => inputs.some((v) => v.levels[l] as boolean))
+  const rows = t.dom.map((s) => shapeSize(s, ctx.sizes))
+  const outRows = t.cod.map((s) => shapeSize(s, ctx.sizes))
+  const data = inputs.map((v, i) => expand(ctx, v, mask, rows[i] as number))
+  const nb = mask.reduce((n, on, l) => (on ? n * (ctx.levels[l] as number) : n), 1)
+  if (nb === 1) return f(data).map((d) => ({ data: d, levels: mask }))
+  const outs = outRows.map((r) => ctx.alloc(r * nb, 'a generator output'))
+  for (let b = 0; b < nb; b++) {
+    const ys = f(
+      data.map((d, i) => d.subarray(b * (rows[i] as number), (b + 1) * (rows[i] as number))),
+    )
+    ys.forEach((y, j) => (outs[j] as Float64Array).set(y, b * (outRows[j] as number)))
+  }
+  return outs.map((d) => ({ data: d, levels: mask }))
 }
 
 const levelLabel = (l: number): string => `\u0000${l}`
@@ -258,6 +296,7 @@ const precheck = (
   sizes: Sizes,
   cap: number,
   params: Map<string, { size: number; shape: Shape }>,
+  generatorOf: (g: Generator) => Applied,
 ): void => {
   type Mask = ReadonlyArray<boolean>
   const check = (
@@ -350,6 +389,12 @@ const precheck = (
       case 'convTensor':
         t.cod.forEach((s) => s.forEach((d) => dimSize(d, sizes)))
         return [...masks]
+      case 'generator':
+        for (const s of [...t.dom, ...t.cod]) s.forEach((d) => dimSize(d, sizes))
+        // Made here, before any work: a missing implementation of a derived form, or random
+        // tensors over the cap, are refused now.
+        generatorOf(t)
+        return t.cod.map(() => union(masks, levels))
       default:
         return absurd(t)
     }
@@ -413,6 +458,9 @@ const isTensorData = (x: unknown): x is TensorData =>
  *
  * The outputs never share memory with the inputs, the parameters or each other.
  *
+ * Generators run their implementation from `options.generators`, or their seeded random
+ * interpretation (`options.generatorSeed`).
+ *
  * @example
  * ```ts
  * import { evaluate, einsum } from 'neural-circuit-diagrams'
@@ -450,9 +498,33 @@ export const evaluate = (
         where: show(term, { maxLength: 160 }),
       },
     )
+  const alloc: Allocate = (entries, what) => {
+    if (entries > cap)
+      throw new TermError(
+        'memory-cap',
+        `evaluate: ${what} of ${entries} entries is over the memory cap of ${cap}`,
+        {
+          expected: `at most ${cap} entries (EvalOptions.memoryCap)`,
+          got: `${entries}`,
+        },
+      )
+    return new Float64Array(entries)
+  }
   const needed = new Map<string, { size: number; shape: Shape }>()
   checkDefaults(term, sizes)
-  precheck(term, sizes, cap, needed)
+  const seed = options.generatorSeed ?? 0
+  const implementations = options.generators ?? {}
+  const made = new Map<string, Applied>()
+  const generatorOf = (g: Generator): Applied => {
+    const key = generatorKey(g)
+    let f = made.get(key)
+    if (f === undefined) {
+      f = generatorApplication(g, sizes, implementations, seed, alloc)
+      made.set(key, f)
+    }
+    return f
+  }
+  precheck(term, sizes, cap, needed, generatorOf)
   const data = inputs.map((x, i) => {
     const shape = term.dom[i] as Shape
     const n = shapeSize(shape, sizes)
@@ -487,19 +559,7 @@ export const evaluate = (
       )
     else paramData.set(name, toFloat64(x))
   }
-  const alloc: Allocate = (entries, what) => {
-    if (entries > cap)
-      throw new TermError(
-        'memory-cap',
-        `evaluate: ${what} of ${entries} entries is over the memory cap of ${cap}`,
-        {
-          expected: `at most ${cap} entries (EvalOptions.memoryCap)`,
-          got: `${entries}`,
-        },
-      )
-    return new Float64Array(entries)
-  }
-  const ctx: Context = { sizes, levels: [], params: paramData, alloc }
+  const ctx: Context = { sizes, levels: [], params: paramData, alloc, generator: generatorOf }
   const outs = run(
     term,
     ctx,

@@ -38,6 +38,7 @@ import {
   unary,
 } from '../core/primitives.js'
 import type { AxisOpName, Placement, ScalarOp, Term, TermKind } from '../core/term.js'
+import { generator, generatorNode } from '../core/generator.js'
 import { einsum } from '../linear/einsum.js'
 import { convTensor, flipAdjoint, index, pad, view, zero } from '../linear/structural.js'
 import {
@@ -257,6 +258,31 @@ const termMembersByKind: Readonly<Record<TermKind, t.Decoder<unknown, Term>>> = 
   ),
   derivative: construct(struct('a derivative', { ...fields('derivative'), body: term }, {}), (v) =>
     derivativeWithin(v.body),
+  ),
+  generator: construct(
+    struct(
+      'a generator',
+      {
+        ...fields('generator'),
+        name: string,
+        from: type,
+        to: type,
+        linearity: oneOf('a linearity', ['linear', 'multilinear', 'nonlinear'] as const),
+      },
+      {
+        form: oneOf('a generator form', ['transpose', 'tangent', 'cotangent'] as const),
+        slot: natural,
+      },
+    ),
+    (v) => {
+      const g = generator(v.name, v.from, v.to, { linearity: v.linearity })
+      if (g.kind !== 'generator') return g
+      if (v.form === undefined) {
+        if (v.slot !== undefined) generatorNode(g.name, g.declared, g.from, g.to, 'map', v.slot)
+        return g
+      }
+      return generatorNode(g.name, g.declared, g.from, g.to, v.form, v.slot)
+    },
   ),
 }
 

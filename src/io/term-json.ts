@@ -6,7 +6,14 @@
  * @packageDocumentation
  */
 import { absurd } from '../core/errors.js'
-import type { AxisOpName, Placement, ScalarOp, Term } from '../core/term.js'
+import type {
+  AxisOpName,
+  GeneratorForm,
+  Linearity,
+  Placement,
+  ScalarOp,
+  Term,
+} from '../core/term.js'
 import {
   type DimJson,
   type ShapeJson,
@@ -186,6 +193,21 @@ export interface DerivativeJson {
   readonly body: TermJson
 }
 
+/**
+ * The JSON of a generator `F : from -> to` (`generator(name, from, to, { linearity })`), or of a
+ * map derived from it: `form` is left out for F itself; `slot` is the input a multilinear F is
+ * transposed in.
+ */
+export interface GeneratorJson {
+  readonly kind: 'generator'
+  readonly name: string
+  readonly from: TupleTypeJson
+  readonly to: TupleTypeJson
+  readonly linearity: Linearity
+  readonly form?: Exclude<GeneratorForm, 'map'>
+  readonly slot?: number
+}
+
 /** The JSON of a term: its constructor's arguments, tagged by `kind`; never `dom` or `cod`. */
 export type TermJson =
   | IdJson
@@ -209,6 +231,7 @@ export type TermJson =
   | ParamJson
   | BoxJson
   | DerivativeJson
+  | GeneratorJson
 
 /** The `format` of a term document. */
 export const TERM_FORMAT = 'ncd-term'
@@ -314,6 +337,16 @@ export const encodeTerm = (term: Term): TermJson => {
       return { kind: 'box', name: term.name, body: encodeTerm(term.body) }
     case 'derivative':
       return { kind: 'derivative', body: encodeTerm(term.body) }
+    case 'generator':
+      return {
+        kind: 'generator',
+        name: term.name,
+        from: encodeType(term.from),
+        to: encodeType(term.to),
+        linearity: term.declared,
+        ...(term.form !== 'map' ? { form: term.form } : {}),
+        ...(term.slot !== undefined ? { slot: term.slot } : {}),
+      }
     default:
       return absurd(term)
   }

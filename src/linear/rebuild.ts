@@ -22,8 +22,11 @@ import {
   softmax,
   unary,
 } from '../core/primitives.js'
+import { generator, generatorNode } from '../core/generator.js'
 import {
   type AxisOpName,
+  type GeneratorForm,
+  type Linearity,
   type Placement,
   type ScalarOp,
   type SizePower,
@@ -88,6 +91,15 @@ export type TermArgs =
   | { readonly kind: 'param'; readonly name: string; readonly shape: Shape }
   | { readonly kind: 'box'; readonly name: string; readonly body: TermNode }
   | { readonly kind: 'derivative'; readonly body: TermNode }
+  | {
+      readonly kind: 'generator'
+      readonly name: string
+      readonly declared: Linearity
+      readonly from: TupleType
+      readonly to: TupleType
+      readonly form: GeneratorForm
+      readonly slot?: number
+    }
 
 const adjointIf = (adjoint: true | undefined, t: Term): Term =>
   adjoint === true ? flipAdjoint(t as Parameters<typeof flipAdjoint>[0]) : t
@@ -191,6 +203,12 @@ export const rebuild = (n: TermNode): Term => {
       return box(n.name, rebuild(n.body))
     case 'derivative':
       return derivative(rebuild(n.body))
+    case 'generator': {
+      // Checked as the constructor checks it (name, linearity, arity), then the derived form.
+      const g = generator(n.name, n.from, n.to, { linearity: n.declared })
+      if (g.kind !== 'generator' || (n.form === 'map' && n.slot === undefined)) return g
+      return generatorNode(g.name, g.declared, g.from, g.to, n.form, n.slot)
+    }
     default:
       return absurd(n)
   }

@@ -66,6 +66,12 @@ export interface Counterexample {
   readonly sizes: Sizes
   readonly inputs: ReadonlyArray<Float64Array>
   readonly params: Readonly<Record<string, Float64Array>>
+  /**
+   * The seed of the random interpretations of generators (`EvalOptions.generatorSeed`): each
+   * trial draws the generic maps afresh, so an equation about arbitrary generators is refuted
+   * by one interpretation of them.
+   */
+  readonly generatorSeed: number
   /** The first differing output segment and entry, and the two values there. */
   readonly output: number
   readonly entry: number
@@ -166,8 +172,8 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
       inputs = randomInputs(a.dom, sizes, seed)
       // One draw over both terms: parameters of different names get independent values.
       params = randomParams(par(a, b), sizes, seed + 1)
-      x = evaluate(a, sizes, inputs, params)
-      y = evaluate(b, sizes, inputs, params)
+      x = evaluate(a, sizes, inputs, params, { generatorSeed: seed + 2 })
+      y = evaluate(b, sizes, inputs, params, { generatorSeed: seed + 2 })
     } catch (e) {
       if (!(e instanceof TermError)) throw e
       refused++
@@ -192,7 +198,16 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         }
         return {
           kind: 'counterexample',
-          counterexample: { sizes, inputs, params, output: o, entry: j, left: p, right: q },
+          counterexample: {
+            sizes,
+            inputs,
+            params,
+            generatorSeed: seed + 2,
+            output: o,
+            entry: j,
+            left: p,
+            right: q,
+          },
         }
       }
     }

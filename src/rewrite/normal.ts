@@ -21,6 +21,7 @@ import { defaultSizesKey } from '../core/equal.js'
 import { absurd } from '../core/errors.js'
 import { type Placement, type Term, children } from '../core/term.js'
 import { withChildren } from '../core/update.js'
+import { generatorKey } from '../core/generator.js'
 import type { Shape } from '../core/types.js'
 import {
   type Dag,
@@ -206,6 +207,7 @@ const pushBroadcast = (
     case 'pad':
     case 'convTensor':
     case 'zero':
+    case 'generator':
       return keep()
     case 'derivative':
       // Pushed broadcasts never hold a derivative: pushBroadcasts expands it first.
@@ -288,6 +290,9 @@ const computeLeafKey = (t: Term): string => {
       return `c${t.adjoint === true ? 'T' : ''}(${dimKey(t.input)},${dimKey(t.kernel)},${t.stride},${t.dilation})`
     case 'param':
       return `w(${JSON.stringify(t.name)};${shapeKey(t.shape)})`
+    case 'generator':
+      // Opaque: the same map only if name, types, declared linearity and form are the same.
+      return generatorKey(t)
     default:
       return absurd(t)
   }

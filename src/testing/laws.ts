@@ -25,6 +25,7 @@ import type { Placement, Term } from '../core/term.js'
 import { type Shape, type TupleType, insertAxes, showType, typeEquals } from '../core/types.js'
 import { UNARY_OPS, param } from '../core/primitives.js'
 import { mapTerm } from '../core/update.js'
+import { generatorNode } from '../core/generator.js'
 import { evaluate } from '../eval/evaluate.js'
 import { type TermNode, rebuild } from '../linear/rebuild.js'
 import { type Bindings, type Bound, instantiate, matchFirst } from '../rewrite/match.js'
@@ -529,7 +530,11 @@ const draw = (
       termArb(d, options).map((drawn) => {
         // Sub-terms are drawn independently: give their parameters names of their own.
         const t = mapTerm(drawn, (x) =>
-          x.kind === 'param' ? param(`${p.name}.${x.name}`, x.shape) : x,
+          x.kind === 'param'
+            ? param(`${p.name}.${x.name}`, x.shape)
+            : x.kind === 'generator'
+              ? generatorNode(`${p.name}.${x.name}`, x.declared, x.from, x.to, x.form, x.slot)
+              : x,
         )
         return {
           state: propagate(bindIn(s, p.name, { sort: 'term', value: t }), ctx),

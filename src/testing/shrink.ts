@@ -130,6 +130,7 @@ function* candidates(t: Term, fixed: boolean, safe: boolean): Generator<Term | u
     case 'convTensor':
     case 'zero':
     case 'param':
+    case 'generator':
       return
     default:
       return absurd(t)

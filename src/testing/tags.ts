@@ -72,6 +72,11 @@ export const TERM_TAGS: ReadonlyArray<string> = Object.freeze([
   'linearLayer',
   'linearLayer:bias',
   'derivative',
+  'generator',
+  'generator:linear',
+  'generator:multilinear',
+  'generator:nonlinear',
+  'generator:transpose',
 ])
 
 const einsumTags = (t: Extract<Term, { kind: 'einsum' }>): string[] => {
@@ -147,6 +152,8 @@ const nodeTags = (t: Term): string[] => {
     case 'param':
     case 'derivative':
       return []
+    case 'generator':
+      return [`generator:${t.declared}`, ...(t.form === 'map' ? [] : [`generator:${t.form}`])]
     default:
       return absurd(t)
   }

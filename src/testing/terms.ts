@@ -3,7 +3,8 @@
  * draws, by type, one of the constructors that accept that domain: a primitive on the segment
  * (scalar maps and axis operations broadcast over the rest of it, index, view, pad, the
  * convolution tensor, einsums, unit and cup, linear layers), a tuple-level map (swap, copy, drop,
- * multi-input einsums, add and mul, params and zeros from the empty tuple), or, while depth
+ * multi-input einsums, add and mul, params and zeros from the empty tuple, generators of each
+ * linearity), or, while depth
  * remains, a composite whose parts are drawn for the types they receive: `seq` (the second part
  * drawn for the first's codomain with `chain`), `par` (a split of the tuple), `broadcast` (outer,
  * at any position, or inner with shared segments), `box`, and the residual/gated combination
@@ -64,6 +65,7 @@ import {
   unary,
 } from '../core/primitives.js'
 import { absurd } from '../core/errors.js'
+import { generator, generatorTranspose } from '../core/generator.js'
 import type { AxisOpName, Placement, Term, TermKind } from '../core/term.js'
 import { type Shape, type TupleType, shapeEquals, toType, typeEquals } from '../core/types.js'
 import { cup, unit } from '../linear/einsum.js'
@@ -94,6 +96,12 @@ export interface TermArbOptions {
    * `linearity` is then `'linear'`.
    */
   readonly linear?: boolean
+  /**
+   * Draw generators (default true): opaque maps of each declared linearity, evaluated by their
+   * seeded random interpretations. False for terms that must lower to code (src/codegen refuses
+   * generators).
+   */
+  readonly generators?: boolean
   /** No relu and no max, for finite differences. */
   readonly smooth?: boolean
   /**
@@ -123,6 +131,12 @@ export interface TermArbOptions {
 
 interface Ctx extends ShapeBudget {
   readonly linear: boolean
+  readonly generators: boolean
+  /**
+   * Inside the body of a derivative: no nonlinear generators, whose second derivative the engine
+   * refuses (a law may put one more D around a drawn term).
+   */
+  readonly inDerivative: boolean
   readonly smooth: boolean
   readonly numericSafe: boolean
   readonly kinds: ReadonlySet<TermKind> | undefined
@@ -140,6 +154,8 @@ const resolve = (o: TermArbOptions): Ctx => {
   if (dims.length === 0) throw new RangeError('termArb: the dim pool is empty')
   return {
     linear: o.linear ?? false,
+    generators: o.generators ?? true,
+    inDerivative: false,
     smooth: o.smooth ?? false,
     numericSafe: o.numericSafe ?? true,
     kinds: o.kinds === undefined ? undefined : new Set(o.kinds),
@@ -411,6 +427,45 @@ const constantRank = (ctx: Ctx): number => {
   return r
 }
 
+/**
+ * Generators on `dom` (paper Fig. 7, 16, 20: the generic F, G, H), named by their path: a
+ * linear one (or the transpose of one), a multilinear form of two or more segments, and a
+ * nonlinear one (not when linear). Codomains are small (constants' ranks), so their random
+ * interpretations stay small.
+ */
+const generatorOptions = (dom: TupleType, ctx: Ctx, path: string): Option[] => {
+  const n = dom.length
+  const options: Option[] = []
+  const add_ = (weight: number, arbitrary: () => fc.Arbitrary<Term>): void => {
+    options.push({ weight, arbitrary: lazy(arbitrary) })
+  }
+  const cod = tupleTypeArb({
+    dims: ctx.dims,
+    minLength: 1,
+    maxLength: 2,
+    maxRank: constantRank(ctx),
+  })
+  const name = `F${path}`
+  if (n >= 1)
+    add_(1, () =>
+      fc
+        .tuple(cod, fc.boolean())
+        .map(([c, transposed]) =>
+          transposed
+            ? generatorTranspose(generator(`${name}t`, c, dom, { linearity: 'linear' }))
+            : generator(name, dom, c, { linearity: 'linear' }),
+        ),
+    )
+  const space = dom.reduce((m, seg) => m * maxCells(seg, ctx.maxSize), 1)
+  const forms = [[], ...ctx.dims.map((d) => [d])].filter(
+    (c) => space * maxCells(c, ctx.maxSize) <= 4 * ctx.maxCells,
+  )
+  if (n >= 2 && !ctx.linear && forms.length > 0)
+    add_(1, () => pick(forms).map((c) => generator(name, dom, [c], { linearity: 'multilinear' })))
+  if (!ctx.linear && !ctx.inDerivative) add_(1, () => cod.map((c) => generator(name, dom, c)))
+  return options
+}
+
 /** The maps on the whole tuple `dom`. */
 const tupleOptions = (dom: TupleType, ctx: Ctx, path: string): Option[] => {
   const n = dom.length
@@ -431,6 +486,8 @@ const tupleOptions = (dom: TupleType, ctx: Ctx, path: string): Option[] => {
         }).map((t) => zero(t)),
       )
   }
+  if (ctx.generators && allowed(ctx, 'generator') && n <= 2)
+    options.push(...generatorOptions(dom, ctx, path))
   if (n === 1) options.push(...segmentOptions(dom[0] as Shape, ctx, path))
   if (n >= 2 && allowed(ctx, 'swap'))
     add_(1, () => pick(range(n - 1)).map((k) => swap(dom.slice(0, k + 1), dom.slice(k + 1))))
@@ -538,7 +595,7 @@ const compositeOptions = (dom: TupleType, depth: number, ctx: Ctx, path: string)
   const half = dom.slice(0, n / 2)
   if (n >= 2 && n % 2 === 0 && typeEquals(half, dom.slice(n / 2)) && allowed(ctx, 'derivative'))
     add_(2, () =>
-      sub(half, '0').map((f) =>
+      gen(half, depth - 1, { ...ctx, inDerivative: true }, `${path}0`).map((f) =>
         // The doubled codomain must fit; f ⊗ f has the same type otherwise.
         2 * f.cod.length <= ctx.maxSegments ? derivative(f) : par(f, f),
       ),
