@@ -10,6 +10,10 @@ import * as E from 'fp-ts/lib/Either.js'
 import { proofFromJson } from '../io/proof.js'
 import { showProblems } from '../io/decode.js'
 import { type Catalogue, checkProof } from '../rewrite/proof.js'
+import { lawCatalogue } from '../rewrite/rules/index.js'
+import { type Command, UsageError, oneLine, usageError } from './command.js'
+import { readTextFile } from './select.js'
+import { wrapText } from './wrap.js'
 
 /** The outcome of checking one proof file. */
 export interface ProofCheck {
@@ -19,13 +23,36 @@ export interface ProofCheck {
   readonly ok: boolean
   readonly message: string
   readonly ms: number
+  /** The file could not be read or is not a proof document (bad input, not a failed proof). */
+  readonly unread?: boolean
 }
 
-const proofFiles = (target: string): string[] => {
-  if (!fs.existsSync(target)) return [target]
-  if (fs.statSync(target).isFile()) return [target]
-  return fs
-    .readdirSync(target, { withFileTypes: true })
+/** A target that is neither a proof file nor a folder of them, or a folder with none. */
+const missing = (target: string): ProofCheck => ({
+  file: target,
+  name: target,
+  steps: 0,
+  ok: false,
+  message: 'no such file or folder',
+  ms: 0,
+  unread: true,
+})
+
+const proofFiles = (target: string): Array<string | ProofCheck> => {
+  let stat: fs.Stats
+  try {
+    stat = fs.statSync(target)
+  } catch {
+    return [missing(target)]
+  }
+  if (!stat.isDirectory()) return [target]
+  let entries: fs.Dirent[]
+  try {
+    entries = fs.readdirSync(target, { withFileTypes: true })
+  } catch (e) {
+    return [{ ...missing(target), message: `cannot list: ${oneLine(e)}` }]
+  }
+  return entries
     .flatMap((e) =>
       e.isDirectory()
         ? proofFiles(path.join(target, e.name))
@@ -33,54 +60,127 @@ const proofFiles = (target: string): string[] => {
           ? [path.join(target, e.name)]
           : [],
     )
-    .sort()
+    .sort((a, b) => {
+      const ka = typeof a === 'string' ? a : a.file
+      const kb = typeof b === 'string' ? b : b.file
+      return ka < kb ? -1 : ka > kb ? 1 : 0
+    })
 }
 
-/** Check the proof documents in the given files and folders. */
+/**
+ * Check the proof documents in the given files and folders. A file that cannot be read (missing,
+ * unreadable, not a regular file such as a FIFO, too large), is not a proof document, or whose
+ * check throws, is a failed row with its reason; nothing here throws for bad input.
+ */
 export const checkProofFiles = (targets: ReadonlyArray<string>, laws: Catalogue): ProofCheck[] =>
-  targets.flatMap(proofFiles).map((file) => {
+  targets.flatMap(proofFiles).map((entry) => {
+    if (typeof entry !== 'string') return entry
+    const file = entry
     const start = performance.now()
-    const done = (name: string, steps: number, ok: boolean, message: string): ProofCheck => ({
+    const done = (
+      name: string,
+      steps: number,
+      ok: boolean,
+      message: string,
+      unread = false,
+    ): ProofCheck => ({
       file,
       name,
       steps,
       ok,
       message,
       ms: performance.now() - start,
+      ...(unread ? { unread } : {}),
     })
-    if (!fs.existsSync(file)) return done(file, 0, false, 'no such file')
-    const decoded = proofFromJson(fs.readFileSync(file, 'utf8'))
-    if (E.isLeft(decoded)) return done(file, 0, false, showProblems(decoded.left))
-    const p = decoded.right
-    const checked = checkProof(p, laws)
-    return E.isLeft(checked)
-      ? done(p.name, p.steps.length, false, `step ${checked.left.step}: ${checked.left.reason}`)
-      : done(p.name, p.steps.length, true, 'proved')
+    try {
+      const decoded = proofFromJson(readTextFile(file))
+      if (E.isLeft(decoded)) return done(file, 0, false, showProblems(decoded.left), true)
+      const p = decoded.right
+      const checked = checkProof(p, laws)
+      return E.isLeft(checked)
+        ? done(p.name, p.steps.length, false, `step ${checked.left.step}: ${checked.left.reason}`)
+        : done(p.name, p.steps.length, true, 'proved')
+    } catch (e) {
+      return done(file, 0, false, oneLine(e), e instanceof UsageError)
+    }
   })
 
-/** Print the table of {@link checkProofFiles}; returns the exit code. */
+/** The widest proof name column before names wrap. */
+const NAME_WIDTH = 88
+
+/**
+ * Print the table of {@link checkProofFiles}, and a line on `logError` for each file that could
+ * not be read; returns the exit code: 0 when every proof checks, 2 when a file could not be read
+ * or decoded, else 1.
+ */
 export const printProofChecks = (
   results: ReadonlyArray<ProofCheck>,
   log: (s: string) => void,
+  logError: (s: string) => void = log,
 ): number => {
   const rows = results.map((r) => [
     r.name,
     String(r.steps),
-    r.ok ? 'ok' : 'FAILED',
+    r.ok ? 'ok' : r.unread === true ? 'UNREAD' : 'FAILED',
     `${r.ms.toFixed(1)} ms`,
   ])
   const header = ['proof', 'steps', 'result', 'time']
   const widths = header.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
   )
+  widths[0] = Math.min(widths[0] as number, NAME_WIDTH)
   const line = (cells: ReadonlyArray<string>) =>
-    cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ')
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd()
   log(line(header))
   log(line(widths.map((w) => '-'.repeat(w))))
-  rows.forEach((r) => log(line(r)))
-  for (const r of results) if (!r.ok) log(`\n${r.file}: ${r.message}`)
+  rows.forEach((r) => {
+    const [name, ...rest] = wrapText(r[0] as string, { width: NAME_WIDTH, indent: '  ' }).split(
+      '\n',
+    )
+    log(line([name as string, ...r.slice(1)]))
+    rest.forEach((more) => log(more))
+  })
+  for (const r of results)
+    if (r.unread === true)
+      logError(
+        `ncd check: ${r.message.includes(r.file) ? '' : `${r.file}: `}${r.message.replace(/\s*\n\s*/g, ' ')}`,
+      )
+  for (const r of results)
+    if (!r.ok && r.unread !== true)
+      log(`\n${wrapText(`${r.file}: ${r.message.replace(/\s*\n\s*/g, ' ')}`, { indent: '  ' })}`)
   const failed = results.filter((r) => !r.ok).length
   const total = results.reduce((s, r) => s + r.ms, 0)
   log(`\nproofs: ${results.length - failed} passed, ${failed} failed (${total.toFixed(0)} ms)`)
-  return failed === 0 && results.length > 0 ? 0 : 1
+  return results.some((r) => r.unread === true) ? 2 : failed === 0 && results.length > 0 ? 0 : 1
+}
+
+/** `ncd check`. */
+export const check: Command = {
+  name: 'check',
+  summary: 'replay proof documents (default: every *.proof.json under ./proofs) against the laws',
+  usage: '[files or folders...]',
+  description: `Each proof is replayed step by step against the law catalogue and its result is
+printed in a table. Exit code 0 when every proof checks, 1 when one fails, 2 when there is nothing
+to check.`,
+  options: {},
+  positionals: { min: 0, max: Infinity },
+  run: (p, io) => {
+    const targets = p.positionals.length > 0 ? p.positionals : ['proofs']
+    if (p.positionals.length === 0) {
+      const where = path.resolve('proofs')
+      if (!fs.existsSync(where))
+        usageError(
+          `no proofs/ folder here (looked for ${where}); give proof files or folders, as in ncd check my.proof.json`,
+        )
+    }
+    const results = checkProofFiles(targets, lawCatalogue())
+    if (results.length === 0)
+      usageError(
+        `no proof files (*.proof.json) in ${targets.map((t) => path.resolve(t)).join(', ')}`,
+      )
+    return printProofChecks(results, io.out, io.err)
+  },
 }

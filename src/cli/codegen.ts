@@ -6,14 +6,50 @@
  * @packageDocumentation
  */
 import { writeFileSync } from 'node:fs'
-import { TermError } from '../core/errors.js'
 import { toNumPy, toPyTorch } from '../codegen/python.js'
-import { readSubject } from './derive.js'
-import { parseSizes } from './select.js'
+import { type Command, runCommand, stringOption, stringOptions, usageError } from './command.js'
+import { subjectOf } from './derive.js'
 
-const flag = (args: ReadonlyArray<string>, ...names: ReadonlyArray<string>): string | undefined => {
-  const i = args.findIndex((a) => names.includes(a))
-  return i >= 0 ? (args[i + 1] ?? '') : undefined
+/** `ncd codegen`. */
+export const codegen: Command = {
+  name: 'codegen',
+  summary: 'the PyTorch module or NumPy function of a term',
+  usage: '<example | term.json> [--target pytorch|numpy] [-o file.py] [--sizes a=2,b=3]',
+  options: {
+    target: { type: 'string', value: 'pytorch|numpy', help: 'the code to write (default pytorch)' },
+    output: {
+      type: 'string',
+      short: 'o',
+      value: 'file.py',
+      help: 'write to this file, not stdout',
+    },
+    sizes: {
+      type: 'string',
+      multiple: true,
+      value: 'a=2,b=3',
+      help: "sizes to bake in as defaults (the example's own by default)",
+    },
+  },
+  positionals: { min: 1, max: 1 },
+  run: (p, io) => {
+    const target = stringOption(p, 'target') ?? 'pytorch'
+    if (target !== 'pytorch' && target !== 'numpy')
+      usageError(`--target must be pytorch or numpy, not '${target}'`)
+    const subject = subjectOf(p.positionals[0] as string, stringOptions(p, 'sizes'))
+    const code = (target === 'numpy' ? toNumPy : toPyTorch)(subject.term, { sizes: subject.sizes })
+    const file = stringOption(p, 'output')
+    if (file === undefined) {
+      io.out(code)
+      return 0
+    }
+    try {
+      writeFileSync(file, code)
+    } catch (e) {
+      return usageError(`cannot write ${file}: ${e instanceof Error ? e.message : String(e)}`)
+    }
+    io.out(`wrote ${file} (${target}, ${subject.name})`)
+    return 0
+  },
 }
 
 /** Run `ncd codegen` with its arguments; returns the exit code (2 for bad input). */
@@ -21,49 +57,4 @@ export const codegenCommand = (
   args: ReadonlyArray<string>,
   out: (s: string) => void,
   err: (s: string) => void,
-): number => {
-  const what = args[0]
-  const target = flag(args, '--target') ?? 'pytorch'
-  if (what === undefined || what.startsWith('-')) {
-    err(
-      'ncd codegen: which term? usage: ncd codegen <example | term.json> --target pytorch|numpy [-o file.py]',
-    )
-    return 2
-  }
-  if (target !== 'pytorch' && target !== 'numpy') {
-    err(`ncd codegen: --target must be pytorch or numpy, not '${target}'`)
-    return 2
-  }
-  const sizesText = flag(args, '--sizes')
-  const sizes = sizesText === undefined ? {} : parseSizes(sizesText)
-  if (typeof sizes === 'string') {
-    err(`ncd codegen: ${sizes}`)
-    return 2
-  }
-  const subject = readSubject(what, sizes)
-  if (typeof subject === 'string') {
-    err(`ncd codegen: ${subject.split('\n')[0] ?? subject}`)
-    return 2
-  }
-  let code: string
-  try {
-    code = (target === 'numpy' ? toNumPy : toPyTorch)(subject.term, { sizes: subject.sizes })
-  } catch (e) {
-    if (!(e instanceof TermError)) throw e
-    err(`ncd codegen: ${e.summary}`)
-    return 2
-  }
-  const file = flag(args, '-o', '--output')
-  if (file === undefined) {
-    out(code)
-    return 0
-  }
-  try {
-    writeFileSync(file, code)
-  } catch (e) {
-    err(`ncd codegen: cannot write ${file}: ${e instanceof Error ? e.message : String(e)}`)
-    return 2
-  }
-  out(`wrote ${file} (${target}, ${subject.name})`)
-  return 0
-}
+): number => runCommand(codegen, args, { out, err })

@@ -12,14 +12,15 @@
  * @packageDocumentation
  */
 import type { Sizes } from '../core/dim.js'
-import { TermError } from '../core/errors.js'
 import { showTyped } from '../core/show.js'
 import { type Cost, cost, costTable, sumLoss } from '../cost/cost.js'
 import { grad } from '../derive/vjp.js'
 import { randomParams } from '../eval/random.js'
 import { normalize } from '../rewrite/normal.js'
 import type { Example } from './examples.js'
-import { findExample, namedExamples, parseSizes } from './select.js'
+import { type Command, runCommand, stringOptions, usageError } from './command.js'
+import { findExample, namedExamples, sizesFor } from './select.js'
+import { wrapText } from './wrap.js'
 
 const ratio = (a: number, b: number): string => (b === 0 ? '-' : `${(a / b).toFixed(2)}x`)
 
@@ -40,7 +41,7 @@ export const costReport = (example: Example, sizes: Sizes): string => {
   const wrt = [`${f.dom.length} input(s)`, ...(params.length > 0 ? [params.join(', ')] : [])]
   return [
     `${example.figure}: ${example.title}`,
-    `${showTyped(f)}`,
+    wrapText(showTyped(f), { indent: '  ', structured: true }),
     `sizes ${JSON.stringify(sizes)}`,
     '',
     '## forward',
@@ -59,64 +60,55 @@ export const costReport = (example: Example, sizes: Sizes): string => {
   ].join('\n')
 }
 
-const usage = (): string =>
+const listing = (): string =>
   [
-    'usage: ncd cost <example> [--sizes k=v,...]',
-    '',
     'examples:',
     ...namedExamples().map(
       (e, i) =>
         `  ${String(i + 1).padStart(2)}  ${e.names.join(', ').padEnd(26)} ${e.example.title}`,
     ),
-  ].join('\n')
+  ]
+    .map((l) => wrapText(l, { indent: ' '.repeat(33) }))
+    .join('\n')
+
+/** `ncd cost`. */
+export const costCmd: Command = {
+  name: 'cost',
+  summary:
+    'FLOPs and peak memory of an example and of its gradient (the sum of its outputs, with respect to inputs and parameters), per primitive; without an example, list the examples',
+  usage: '[<example>] [--sizes k=v,...]',
+  options: {
+    sizes: {
+      type: 'string',
+      multiple: true,
+      value: 'k=v,...',
+      help: "the sizes of the example's dims (its own by default)",
+    },
+  },
+  positionals: { min: 0, max: 1 },
+  run: (p, io) => {
+    const [name] = p.positionals
+    if (name === undefined) {
+      if (p.values['sizes'] !== undefined) usageError('--sizes needs an example')
+      io.out(`usage: ncd cost <example> [--sizes k=v,...]\n\n${listing()}`)
+      return 0
+    }
+    const example = findExample(name)
+    if (example === undefined)
+      return usageError(`no example '${name}'; ncd cost without arguments lists them`)
+    const sizes = sizesFor(example.term, stringOptions(p, 'sizes'))
+    io.out(costReport(example, { ...example.sizes, ...sizes }))
+    return 0
+  },
+}
 
 /**
  * Run `ncd cost` with its arguments (after the command word), printing with `print` and errors
- * with `printError`; returns the exit code (0, 1 when the cost cannot be computed, 2 for a
- * usage error).
+ * with `printError`; returns the exit code (0, or 2 for bad input and sizes the cost cannot be
+ * computed at).
  */
 export const runCost = (
   args: ReadonlyArray<string>,
   print: (s: string) => void,
   printError: (s: string) => void = print,
-): number => {
-  const names: string[] = []
-  let sizes: Sizes = {}
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string
-    if (a === '--sizes' || a.startsWith('--sizes=')) {
-      const text = a === '--sizes' ? args[++i] : a.slice('--sizes='.length)
-      if (text === undefined) {
-        printError(`ncd cost: --sizes needs k=v,...\n\n${usage()}`)
-        return 2
-      }
-      const parsed = parseSizes(text)
-      if (typeof parsed === 'string') {
-        printError(`ncd cost: ${parsed}`)
-        return 2
-      }
-      sizes = { ...sizes, ...parsed }
-    } else names.push(a)
-  }
-  if (names.length === 0) {
-    print(usage())
-    return 0
-  }
-  if (names.length > 1) {
-    printError(`ncd cost: one example at a time, got ${names.join(' ')}\n\n${usage()}`)
-    return 2
-  }
-  const example = findExample(names[0] as string)
-  if (example === undefined) {
-    printError(`ncd cost: no example '${names[0]}'\n\n${usage()}`)
-    return 2
-  }
-  try {
-    print(costReport(example, { ...example.sizes, ...sizes }))
-    return 0
-  } catch (e) {
-    if (!(e instanceof TermError)) throw e
-    printError(`ncd cost: ${e.message}`)
-    return 1
-  }
-}
+): number => runCommand(costCmd, args, { out: print, err: printError })
