@@ -8,6 +8,7 @@ export * from './core/dim.js'
 export * from './core/types.js'
 export type * from './core/term.js'
 export { children, termSize } from './core/term.js'
+export { paramsOf } from './core/params.js'
 export { MAX_MONOMIALS } from './core/linearity.js'
 export { show, showTyped, type ShowOptions } from './core/show.js'
 export {

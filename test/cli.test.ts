@@ -150,6 +150,21 @@ describe('ncd check on bad input', () => {
   })
 })
 
+describe('ncd cost at large sizes (parameters listed by paramsOf, never allocated)', () => {
+  it('n = 20000 (33 s and 3.2 GB before: random parameters were drawn to list their names)', () => {
+    const r = ncd(['cost', 'mlp', '--sizes', 'n=20000'])
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toMatch(/^forward: +800840018 FLOPs/m)
+    expect(r.status).toBe(0)
+  })
+  it('n = 10^9 (a crash before)', () => {
+    const r = ncd(['cost', 'mlp', '--sizes', 'n=1000000000'])
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toMatch(/^gradient \(normal form\): +\d+ FLOPs/m)
+    expect(r.status).toBe(0)
+  })
+})
+
 describe('npm start', () => {
   it('prints no line over 120 characters (ncd examples, then ncd check)', () => {
     const examples = ncd(['examples'])

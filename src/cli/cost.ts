@@ -12,10 +12,10 @@
  * @packageDocumentation
  */
 import type { Sizes } from '../core/dim.js'
+import { paramsOf } from '../core/params.js'
 import { showTyped } from '../core/show.js'
 import { type Cost, cost, costTable, sumLoss } from '../cost/cost.js'
 import { grad } from '../derive/vjp.js'
-import { randomParams } from '../eval/random.js'
 import { normalize } from '../rewrite/normal.js'
 import type { Example } from './examples.js'
 import { type Command, runCommand, stringOptions, usageError } from './command.js'
@@ -31,7 +31,7 @@ const totals = (c: Cost): string =>
 export const costReport = (example: Example, sizes: Sizes): string => {
   const f = example.term
   const loss = sumLoss(f)
-  const params = Object.keys(randomParams(loss, sizes, 1))
+  const params = [...paramsOf(loss).keys()]
   const raw = grad(loss, { params })
   const g = normalize(raw)
   const forward = cost(f, sizes)

@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import type { Sizes } from '../core/dim.js'
-import { type Term, children } from '../core/term.js'
+import { paramsOf } from '../core/params.js'
+import type { Term } from '../core/term.js'
 import { type ShapeLike, shapeSize, toShape } from '../core/types.js'
 
 /** A deterministic generator of uniform numbers in [0, 1). */
@@ -42,7 +43,10 @@ export const randomInputs = (
   })
 }
 
-/** Random values in [-1, 1) for every parameter of a term, scaled by 1/√(fan-in) of the last axis. */
+/**
+ * Random values in [-1, 1) for every parameter of a term ({@link paramsOf}), scaled by
+ * 1/√(fan-in) of the last axis. To list the parameters without allocating them, use `paramsOf`.
+ */
 export const randomParams = (
   term: Term,
   sizes: Sizes,
@@ -50,15 +54,11 @@ export const randomParams = (
 ): Record<string, Float64Array> => {
   const next = seededRandom(seed)
   const out = Object.create(null) as Record<string, Float64Array>
-  const visit = (t: Term): void => {
-    if (t.kind === 'param' && !Object.prototype.hasOwnProperty.call(out, t.name)) {
-      const n = shapeSize(t.shape, sizes)
-      const last = t.shape.length > 0 ? n / shapeSize(t.shape.slice(0, -1), sizes) : 1
-      const s = 1 / Math.sqrt(last)
-      out[t.name] = Float64Array.from({ length: n }, () => s * (2 * next() - 1))
-    }
-    children(t).forEach(visit)
+  for (const [name, shape] of paramsOf(term)) {
+    const n = shapeSize(shape, sizes)
+    const last = shape.length > 0 ? n / shapeSize(shape.slice(0, -1), sizes) : 1
+    const s = 1 / Math.sqrt(last)
+    out[name] = Float64Array.from({ length: n }, () => s * (2 * next() - 1))
   }
-  visit(term)
   return out
 }

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { children } from '../core/term.js'
+import { paramsOf } from '../core/params.js'
 import type { Term } from '../core/term.js'
 import type { Shape } from '../core/types.js'
 
@@ -28,7 +29,8 @@ export const subterms = (t: Term): ReadonlyArray<Term> => {
 }
 
 /**
- * The parameters a term reads, by name, with their shapes (the first occurrence of a name wins).
+ * The parameters a term reads, by name, with their shapes: `paramsOf` of the main entry (a name
+ * used with two shapes is refused).
  *
  * @example
  * ```ts
@@ -39,9 +41,4 @@ export const subterms = (t: Term): ReadonlyArray<Term> => {
  * showShape(ps.get('W.weight')!) // '[h k]'
  * ```
  */
-export const termParams = (t: Term): ReadonlyMap<string, Shape> => {
-  const params = new Map<string, Shape>()
-  for (const s of subterms(t))
-    if (s.kind === 'param' && !params.has(s.name)) params.set(s.name, s.shape)
-  return params
-}
+export const termParams = (t: Term): ReadonlyMap<string, Shape> => paramsOf(t)
