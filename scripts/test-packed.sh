@@ -2,9 +2,12 @@
 # The package as a user gets it (issue 9, "The command line"): `npm pack` the built package, install
 # the tarball into an empty project, and check that
 #   - `npx ncd help` prints the help and exits 0 (the bin is a symlink into node_modules),
+#   - require() of it is refused (ESM only, as the README says),
 #   - both entries, `neural-circuit-diagrams` and `neural-circuit-diagrams/testing` (with its peer
 #     dependency fast-check), import from plain Node ESM and work,
 #   - a consumer .ts type-checks with tsc under moduleResolution node16 and bundler,
+#   - the tarball holds LICENSE and README.md (which points at nothing outside it), and every
+#     source map's sources are in it.
 # Needs `npm run build` first (CI runs it after the build). Installs from the npm cache when it can.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +25,17 @@ trap 'rm -rf "$tmp"' EXIT
 tarball=$(npm pack --silent --pack-destination "$tmp")
 tarball="$tmp/$tarball"
 
+# What is in the tarball.
+listing=$(tar -tzf "$tarball")
+for f in package/LICENSE package/README.md package/package.json package/dist/src/index.js \
+  package/dist/src/index.d.ts package/dist/src/testing/arbitraries.js; do
+  grep -qxF "$f" <<<"$listing" || fail "the tarball lacks ${f#package/}"
+done
+# The README is read on its own (on the registry's page, in node_modules): no link out of the package.
+if tar -xzOf "$tarball" package/README.md | grep -n '\.\./'; then
+  fail "the README points at files outside the package (above)"
+fi
+
 app="$tmp/app"
 mkdir "$app"
 cd "$app"
@@ -34,6 +48,32 @@ for dep in fp-ts io-ts immer fast-check; do
   [ -f "node_modules/$dep/package.json" ] || fail "the install lacks the dependency $dep"
 done
 pkg="$app/node_modules/neural-circuit-diagrams"
+
+# Every source map points at files the package ships.
+node --input-type=module - "$pkg" <<'JS'
+import { readFileSync, readdirSync, existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+const root = process.argv[2]
+const maps = readdirSync(join(root, 'dist'), { recursive: true }).filter((f) => f.endsWith('.map'))
+const missing = []
+for (const m of maps) {
+  const file = join(root, 'dist', m)
+  const map = JSON.parse(readFileSync(file, 'utf8'))
+  for (const s of map.sources) {
+    const p = resolve(dirname(file), map.sourceRoot ?? '', s)
+    if (!existsSync(p)) missing.push(`${m} -> ${s}`)
+  }
+}
+if (maps.length === 0) {
+  console.error('test-packed: the package has no source maps (the check below would pass vacuously)')
+  process.exit(1)
+}
+if (missing.length > 0) {
+  console.error(`test-packed: ${missing.length} source map sources are not in the package, e.g. ${missing[0]}`)
+  process.exit(1)
+}
+console.log(`test-packed: ${maps.length} source maps, every source shipped`)
+JS
 
 # The installed command: a symlink in node_modules/.bin.
 out=$(npx --no ncd help) || fail "'npx ncd help' exited $?"
@@ -62,6 +102,12 @@ assert.deepEqual(Object.keys(s).sort(), ['a', 'b'])
 console.log('test-packed: both entries import and run from plain Node ESM')
 JS
 node use.mjs
+
+# ESM only, as the README says: require() of the package is refused.
+if node -e "require('neural-circuit-diagrams')" 2>"$tmp/err"; then
+  fail "require('neural-circuit-diagrams') worked: the README says the package is ESM only"
+fi
+grep -q ERR_PACKAGE_PATH_NOT_EXPORTED "$tmp/err" || fail "require() failed otherwise: $(head -c 300 "$tmp/err")"
 
 # A TypeScript consumer, under both module resolutions a user is likely to have.
 cat >consumer.ts <<'TS'
