@@ -52,7 +52,7 @@ export * from './models/attention.js'
 export * from './models/conv.js'
 export { withChildren, mapTerm } from './core/update.js'
 export { rebuild, isTerm, type TermNode, type TermArgs } from './linear/rebuild.js'
-export { termEquals, defaultSizesKey } from './core/equal.js'
+export { termEquals, defaultSizesKey, dataKey } from './core/equal.js'
 export * from './rewrite/pattern.js'
 export {
   matchAll,

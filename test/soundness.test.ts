@@ -8,6 +8,13 @@ import {
   type Term,
   broadcast,
   dimPadded,
+  id,
+  par,
+  param,
+  proofFromJson,
+  proofToJson,
+  termEquals,
+  transpose,
   derivative,
   jvp,
   mul,
@@ -241,5 +248,33 @@ describe('item 1: a zero tangent stays zero, even where the slope is infinite', 
   it('the derivative of sqrt at 0 in a nonzero direction is still ∞ (no value is hidden)', () => {
     const [, dy] = evaluate(jvp(sqrt()), {}, [[0], [1]])
     expect(dy?.[0]).toBe(Infinity)
+  })
+})
+
+describe('item 6: checking does not depend on object identity', () => {
+  // x·W·W with one W object used twice: transpose/involution builds its right side through
+  // graph(), which merged the two W nodes because they were one object. The JSON round trip
+  // makes them two objects, and the replayed step then ended elsewhere than the stored side.
+  const xWW = (w1: Term, w2: Term): Term =>
+    seq(par(id([['a']]), w1, w2), einsum('i, i j, j k -> k', { dims: { i: 'a', j: 'a', k: 'a' } }))
+
+  it('a proof by transpose/involution checks before and after its JSON round trip', () => {
+    const W = param('W', 'a a')
+    const p = prove('involution', xWW(W, W), [[law('transpose/involution'), { path: [] }]])
+    expect(E.isRight(checkProof(p, laws))).toBe(true)
+    const back = proofFromJson(proofToJson(p))
+    expect(E.isRight(back)).toBe(true)
+    if (E.isRight(back)) {
+      const r = checkProof(back.right, laws)
+      expect(E.isLeft(r) ? r.left.reason : 'accepted').toBe('accepted')
+    }
+  })
+
+  it('one W object used twice and two equal W objects transpose to the same term', () => {
+    const W = param('W', 'a a')
+    const shared = transpose(transpose(xWW(W, W)))
+    const apart = transpose(transpose(xWW(param('W', 'a a'), param('W', 'a a'))))
+    expect(termEquals(shared, apart)).toBe(true)
+    expect(normalKey(shared)).toBe(normalKey(apart))
   })
 })

@@ -8,6 +8,7 @@
  */
 import { copy, drop, id, par, seq, swap } from './construct.js'
 import { dimKey } from './dim.js'
+import { dataKey } from './equal.js'
 import { absurd, fail } from './errors.js'
 import { show } from './show.js'
 import type { Term } from './term.js'
@@ -217,7 +218,9 @@ export type Apply = (op: Term, ...inputs: ReadonlyArray<Wire>) => Wire[]
 /**
  * Build a term from a dataflow graph: `build` receives the input wires and `apply`, which adds a
  * node, and returns the output wires. The term is read back as the normal form reads its DAG
- * (wires used twice are copied, unused ones dropped). A node whose inputs do not fit is refused
+ * (wires used twice are copied, unused ones dropped). The same term applied to the same wires
+ * twice is one node, "the same" by its data ({@link dataKey}), never by object identity, so a
+ * term and its JSON round trip build the same graph. A node whose inputs do not fit is refused
  * at once, naming it.
  *
  * @example
@@ -235,10 +238,11 @@ export const graph = (
   const index = new Map<string, number>()
   const typeOf = (w: Wire): Shape =>
     (w.node < 0 ? dom[-1 - w.node] : (nodes[w.node] as Node).op.cod[w.out]) as Shape
-  // The same term object on the same wires is one node: a value computed twice (the forward
-  // values a transposed term recomputes, say) is computed once.
+  // The same term on the same wires is one node: a value computed twice (the forward values a
+  // transposed term recomputes, say) is computed once. "The same" is by data (`dataKey`), never
+  // by object identity: a term and its JSON round trip build the same graph.
   const node = (op: Term, inputs: ReadonlyArray<Wire>): Wire[] => {
-    const key = `${identityOf(op)}(${inputs.map(wireKey).join(',')})`
+    const key = `${dataKey(op)}(${inputs.map(wireKey).join(',')})`
     let n = index.get(key)
     if (n === undefined) {
       n = nodes.length
@@ -265,18 +269,6 @@ export const graph = (
     apply,
   )
   return fromDag({ dom, cod: outputs.map(typeOf), nodes, outputs })
-}
-
-const identities = new WeakMap<Term, number>()
-let nextIdentity = 0
-/** A number per term object, for hash-consing by identity. */
-const identityOf = (t: Term): number => {
-  let n = identities.get(t)
-  if (n === undefined) {
-    n = nextIdentity++
-    identities.set(t, n)
-  }
-  return n
 }
 
 /**

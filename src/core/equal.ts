@@ -111,3 +111,42 @@ export const defaultSizesKey = (t: Term): string => {
     .map(([name, sizes]) => `${name}=${[...sizes].sort().join(',')}`)
     .join(';')
 }
+
+/**
+ * A text that is the same for two terms exactly when all their constructor data are the same,
+ * dims with their marks and default sizes, box names and all: the whole of what a term is,
+ * without its derived fields. Unlike object identity it survives a JSON round trip, so that what
+ * is built from it (the nodes `graph` merges, `src/core/dag.ts`) does not depend on which objects
+ * a caller happened to share. Memoised per term (terms are immutable).
+ *
+ * @example
+ * ```ts
+ * import { dataKey, param } from 'neural-circuit-diagrams'
+ * dataKey(param('W', 'a')) === dataKey(param('W', 'a')) // true: two objects, one term
+ * dataKey(param('W', 'a')) === dataKey(param('V', 'a')) // false
+ * ```
+ */
+export const dataKey = (t: Term): string => {
+  const known = dataKeys.get(t)
+  if (known !== undefined) return known
+  const key = recordKey(t)
+  dataKeys.set(t, key)
+  return key
+}
+
+const dataKeys = new WeakMap<Term, string>()
+
+const recordKey = (x: object): string =>
+  `{${ownKeys(x)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${valueKey((x as Record<string, unknown>)[k])}`)
+    .join(',')}}`
+
+const valueKey = (x: unknown): string => {
+  if (typeof x === 'number') return String(x)
+  if (typeof x === 'string') return JSON.stringify(x)
+  if (typeof x !== 'object' || x === null) return String(x)
+  if (Array.isArray(x)) return `[${x.map(valueKey).join(',')}]`
+  if (isTermNode(x)) return dataKey(x as Term)
+  return recordKey(x)
+}
