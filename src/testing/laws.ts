@@ -30,12 +30,14 @@ import { evaluate } from '../eval/evaluate.js'
 import { type TermNode, rebuild } from '../linear/rebuild.js'
 import { type Bindings, type Bound, instantiate, matchFirst } from '../rewrite/match.js'
 import { type Computed, type Pattern, isComputed, isMeta, isNamed } from '../rewrite/pattern.js'
+import { type Catalogue, catalogueOf } from '../rewrite/proof.js'
 import { type Direction, type Rule, applyAt, showStep } from '../rewrite/rule.js'
 import { einsumArb } from './einsums.js'
 import {
   DEFAULT_DIMS,
   DEFAULT_MAX_SIZE,
   shapeArb,
+  sizeBounds,
   sizesFit,
   termSizesArb,
   tupleTypeArb,
@@ -68,7 +70,30 @@ export interface LawOptions {
    * 'quarters' }` draws multiples of 1/4 instead, at which nonlinear maps are far from linear.
    */
   readonly tensors?: TensorArbOptions
+  /**
+   * The largest size of a size variable (default 4, or `terms.maxSize` when given): sub-terms
+   * are drawn valid up to it, sizes are drawn up to it, and index positions below it.
+   */
+  readonly maxSize?: number
+  /**
+   * The least number of cases, per direction, that must exercise the rule: its conditions held
+   * and the drawn sizes fit both sides, so that the two sides were evaluated and compared
+   * (default {@link DEFAULT_MIN_EXERCISED} of the runs, at least 1). A rule whose cases mostly
+   * fail its conditions has not been tested, whatever the number of runs.
+   */
+  readonly minExercised?: number
 }
+
+/**
+ * The default share of the runs that must exercise a rule ({@link LawOptions.minExercised}): a
+ * quarter. Each run draws up to {@link CONDITION_RETRIES} instances before it gives up on the
+ * rule's conditions, so a rule whose conditions hold for a reasonable share of instances passes
+ * it easily, and one whose conditions the generator cannot meet fails.
+ */
+export const DEFAULT_MIN_EXERCISED = 0.25
+
+/** How many instances one run draws, at most, until one meets the rule's conditions. */
+export const CONDITION_RETRIES = 20
 
 interface State {
   readonly bindings: ReadonlyMap<string, Bound>
@@ -109,6 +134,8 @@ interface Context {
   readonly equalities: ReadonlyArray<readonly [Computed, Computed]>
   /** Value metavariables that place a broadcast's output somewhere: never `'shared'`. */
   readonly positions: ReadonlySet<string>
+  /** The largest size of a size variable (indexes are drawn below it). */
+  readonly maxSize: number
 }
 
 /** After binding a term, tell the terms it must fit (by `same` conditions) their types. */
@@ -417,8 +444,13 @@ const findAxes = (seg: Shape, axes: Shape): number | undefined => {
 }
 
 /** Values for plain-value metavariables of leaf nodes, by the field they stand in. */
-const valueArb = (kind: string, field: string): fc.Arbitrary<unknown> => {
-  if (field === 'at') return fc.integer({ min: 0, max: 2 })
+const valueArb = (kind: string, field: string, maxSize: number): fc.Arbitrary<unknown> => {
+  // Every position of an axis of the largest size, the small ones most often.
+  if (field === 'at')
+    return fc.oneof(
+      { weight: 3, arbitrary: fc.integer({ min: 0, max: Math.min(2, maxSize - 1) }) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: maxSize - 1 }) },
+    )
   if (field === 'stride' || field === 'dilation') return fc.integer({ min: 1, max: 2 })
   // The default entries of a tensor (see `Values`): mostly uniform over [-2, 2], not mostly tiny.
   if (field === 'factor') return tensorArb([]).map((x) => x[0] as number)
@@ -435,6 +467,7 @@ const valueArb = (kind: string, field: string): fc.Arbitrary<unknown> => {
 const drawLeaf = (
   p: { readonly [field: string]: Pattern },
   s: State,
+  maxSize: number,
 ): fc.Arbitrary<{ state: State; term: Term }> => {
   const kind = String(p.kind)
   const fields = Object.entries(p)
@@ -450,7 +483,7 @@ const drawLeaf = (
         q.sort === 'dim'
           ? dimArb
           : q.sort === 'value'
-            ? valueArb(kind, field)
+            ? valueArb(kind, field, maxSize)
             : q.sort === 'shape'
               ? shapeArb({ minRank: 1, maxRank: 1 })
               : cannot(`a ${q.sort} in a ${kind}`)
@@ -671,8 +704,8 @@ const draw = (
     }
     default:
       if (kind === 'einsum' && hasValueMeta([p.inputs, p.output, p.dims]))
-        return drawEinsum(p, given, s)
-      return drawLeaf(p, s).map(({ state, term }) => {
+        return drawEinsum(p, given, s, ctx.maxSize)
+      return drawLeaf(p, s, ctx.maxSize).map(({ state, term }) => {
         if (given !== undefined && !typeEquals(term.dom, given))
           return cannot(`${show(term)} at ${showType(given)}`)
         return { state, dom: term.dom, cod: term.cod }
@@ -689,7 +722,7 @@ const hasValueMeta = (p: Pattern): boolean =>
         ? Object.values(p).some(hasValueMeta)
         : false
 
-const EINSUM_BUDGET = { maxRank: 4, maxCells: 256, maxSize: DEFAULT_MAX_SIZE }
+const einsumBudget = (maxSize: number) => ({ maxRank: 4, maxCells: 256, maxSize })
 
 const LABELS = ['p', 'q', 'r', 's', 't', 'u', 'w', 'x', 'y', 'z', 'a', 'b', 'c', 'd', 'i', 'j']
 
@@ -726,6 +759,7 @@ const drawEinsum = (
   p: { readonly [field: string]: Pattern },
   given: TupleType | undefined,
   s: State,
+  maxSize: number,
 ): fc.Arbitrary<Drawn> => {
   const n = Array.isArray(p.inputs) ? p.inputs.length : undefined
   if (given?.length === 0) return cannot('an einsum from the empty tuple')
@@ -734,7 +768,7 @@ const drawEinsum = (
       ? fc.constant(given)
       : tupleTypeArb({ minLength: n ?? 1, maxLength: n ?? 3, maxRank: 2 })
   return domArb
-    .chain((dom) => einsumArb(dom, DEFAULT_DIMS, EINSUM_BUDGET))
+    .chain((dom) => einsumArb(dom, DEFAULT_DIMS, einsumBudget(maxSize)))
     .chain(relabelArb)
     .map((term) => {
       const b = matchFirst(p, term, s.bindings)
@@ -863,9 +897,11 @@ export const instanceArb = (
     termOptions: (name) => ({
       ...(options.depth !== undefined ? { depth: options.depth } : {}),
       ...options.terms,
+      maxSize: maxSizeOf(options),
       ...(linearVars.has(name) ? { linear: true } : {}),
     }),
     positions: outputPlacements(r.rhs, outputPlacements(r.lhs)),
+    maxSize: maxSizeOf(options),
   }
   // The types that `typed` conditions ask come first; their terms are then drawn at them.
   const start = r.when.reduce<fc.Arbitrary<State>>(
@@ -907,23 +943,53 @@ const showLawCase = (c: LawCase): string =>
     `  inputs: ${c.inputs.map((x) => `[${Array.from(x, (v) => +v.toPrecision(4)).join(', ')}]`).join(' × ')}`,
   ].join('\n')
 
+/** The largest size of a law's cases: `maxSize`, else `terms.maxSize`, else 4. */
+const maxSizeOf = (options: LawOptions): number =>
+  options.maxSize ?? options.terms?.maxSize ?? DEFAULT_MAX_SIZE
+
+/** A case that does not exercise the rule: its conditions failed, or no sizes fit it. */
+type Unexercised = 'condition' | 'sizes'
+
 const lawCaseArb = (
   r: Rule,
   direction: Direction,
   options: LawOptions,
-): fc.Arbitrary<LawCase | string> =>
-  (options.instances?.[direction] ?? instanceArb(r, direction, options)).chain(
-    (before): fc.Arbitrary<LawCase | string> => {
+): fc.Arbitrary<LawCase | Unexercised | { readonly problem: string }> => {
+  const instances = options.instances?.[direction] ?? instanceArb(r, direction, options)
+  const maxSize = maxSizeOf(options)
+  // Instances that fail the rule's conditions are drawn again (lazily: `chain` draws the next
+  // one only when needed), up to CONDITION_RETRIES times, so that a conditional rule is tested
+  // on instances it applies to.
+  const applying = (
+    left: number,
+  ): fc.Arbitrary<
+    | {
+        readonly before: Term
+        readonly applied: { term: Term; step: Parameters<typeof showStep>[0] }
+      }
+    | Unexercised
+    | { readonly problem: string }
+  > =>
+    instances.chain((before) => {
       const applied = applyAt(r, before, { path: [] }, direction)
-      if (E.isLeft(applied))
-        return fc.constant<LawCase | string>(
-          applied.left.reason === 'condition'
-            ? 'skip'
-            : `${r.name} (${direction}) does not apply to its own instance ${showTyped(before)}: ${applied.left.message}`,
-        )
-      const after = applied.right.term
+      if (E.isRight(applied)) return fc.constant({ before, applied: applied.right })
+      if (applied.left.reason !== 'condition')
+        return fc.constant({
+          problem: `${r.name} (${direction}) does not apply to its own instance ${showTyped(before)}: ${applied.left.message}`,
+        })
+      return left > 1 ? applying(left - 1) : fc.constant<Unexercised>('condition')
+    })
+  return applying(CONDITION_RETRIES).chain(
+    (x): fc.Arbitrary<LawCase | Unexercised | { readonly problem: string }> => {
+      if (typeof x === 'string' || 'problem' in x) return fc.constant(x)
+      const { before } = x
+      const after = x.applied.term
       const both = par(before, after)
-      return termSizesArb(both).chain((sizes) =>
+      // Sizes that fit both sides: every variable at least its bounds (index positions), at
+      // most maxSize. When a bound is above maxSize, no sizes fit: the case is not exercised.
+      const bounds = sizeBounds(both)
+      if (Object.values(bounds).some((b) => b > maxSize)) return fc.constant<Unexercised>('sizes')
+      return termSizesArb(both, { max: maxSize }).chain((sizes) =>
         fc
           .tuple(
             inputsArb(before.dom, sizes, options.tensors),
@@ -938,7 +1004,7 @@ const lawCaseArb = (
               sizes,
               inputs,
               params,
-              step: showStep(applied.right.step),
+              step: showStep(x.applied.step),
             }
             return Object.assign(c, {
               [fc.toStringMethod]: () => showLawCase(c),
@@ -948,6 +1014,7 @@ const lawCaseArb = (
       )
     },
   )
+}
 
 const close = (a: number, b: number, tolerance: number): boolean =>
   (Number.isNaN(a) && Number.isNaN(b)) ||
@@ -955,28 +1022,44 @@ const close = (a: number, b: number, tolerance: number): boolean =>
   Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(a), Math.abs(b))
 
 /**
- * Check one case of a law; returns the problem, or undefined when the case holds.
+ * What one case of a law showed: a problem; or that the sides were evaluated and compared
+ * (`exercised`); or that it did not exercise the rule, because the conditions failed or the
+ * sizes do not fit a side.
  * @internal
  */
-export const lawCaseProblem = (
+export type CaseOutcome =
+  | { readonly kind: 'problem'; readonly problem: string }
+  | { readonly kind: 'exercised' }
+  | { readonly kind: 'unexercised'; readonly why: Unexercised }
+
+/**
+ * Check one case of a law.
+ * @internal
+ */
+export const lawCaseOutcome = (
   r: Rule,
-  c: LawCase | string,
+  c: LawCase | Unexercised | { readonly problem: string },
   tolerance: number,
-): string | undefined => {
-  if (typeof c === 'string') return c === 'skip' ? undefined : c
+): CaseOutcome => {
+  if (typeof c === 'string') return { kind: 'unexercised', why: c }
+  if ('problem' in c) return { kind: 'problem', problem: c.problem }
+  const problem = (text: string): CaseOutcome => ({ kind: 'problem', problem: text })
   if (!typeEquals(c.before.dom, c.after.dom) || !typeEquals(c.before.cod, c.after.cod))
-    return `the sides have different types: ${showTyped(c.before)} vs ${showTyped(c.after)}`
+    return problem(
+      `the sides have different types: ${showTyped(c.before)} vs ${showTyped(c.after)}`,
+    )
   const again = applyAt(r, c.before, { path: [] }, c.direction)
   if (E.isLeft(again) || !dataEquals(again.right.term, c.after))
-    return 'rewriting is not deterministic'
-  if (!sizesFit(c.before, c.sizes) || !sizesFit(c.after, c.sizes)) return undefined
+    return problem('rewriting is not deterministic')
+  if (!sizesFit(c.before, c.sizes) || !sizesFit(c.after, c.sizes))
+    return { kind: 'unexercised', why: 'sizes' }
   let x: Float64Array[]
   let y: Float64Array[]
   try {
     x = evaluate(c.before, c.sizes, c.inputs, c.params)
     y = evaluate(c.after, c.sizes, c.inputs, c.params)
   } catch (e) {
-    if (e instanceof TermError) return `evaluation refused: ${e.message}`
+    if (e instanceof TermError) return problem(`evaluation refused: ${e.message}`)
     throw e
   }
   for (let i = 0; i < x.length; i++) {
@@ -984,37 +1067,123 @@ export const lawCaseProblem = (
     const b = y[i] as Float64Array
     for (let j = 0; j < a.length; j++)
       if (!close(a[j] as number, b[j] as number, tolerance))
-        return `output ${i} differs at entry ${j}: ${a[j]} before, ${b[j]} after`
+        return problem(`output ${i} differs at entry ${j}: ${a[j]} before, ${b[j]} after`)
   }
-  return undefined
+  return { kind: 'exercised' }
 }
 
-/** The property of one direction of a law (for fc.assert or fc.check). */
-export const lawProperty = (r: Rule, direction: Direction, options: LawOptions = {}) =>
+/** How the cases of one direction of a law went. */
+export interface LawTally {
+  readonly direction: Direction
+  /** The cases run (the property's runs). */
+  readonly runs: number
+  /** The cases whose two sides were evaluated and compared. */
+  readonly exercised: number
+  /** The cases whose instances all failed the rule's conditions ({@link CONDITION_RETRIES}). */
+  readonly failedConditions: number
+  /** The cases at sizes that do not fit a side (an index beyond its axis at every size). */
+  readonly unfitSizes: number
+}
+
+/** What {@link checkLaw} measured: one tally per direction checked. */
+export interface LawReport {
+  readonly rule: string
+  readonly directions: ReadonlyArray<LawTally>
+}
+
+interface Counter {
+  exercised: number
+  condition: number
+  sizes: number
+}
+
+/** The property of one direction of a law (for fc.assert or fc.check); counts into `into`. */
+export const lawProperty = (
+  r: Rule,
+  direction: Direction,
+  options: LawOptions = {},
+  into?: Counter,
+) =>
   fc.property(lawCaseArb(r, direction, options), (c) => {
-    const problem = lawCaseProblem(r, c, options.tolerance ?? 1e-9)
-    if (problem !== undefined) throw new Error(problem)
+    const outcome = lawCaseOutcome(r, c, options.tolerance ?? 1e-9)
+    if (outcome.kind === 'problem') throw new Error(outcome.problem)
+    if (into === undefined) return
+    if (outcome.kind === 'exercised') into.exercised++
+    else into[outcome.why]++
   })
 
 /**
  * Run the law contract on a rule (both directions when it is two-way); throws with a shrunk,
- * printed counterexample when it fails. Works in any test runner.
+ * printed counterexample when it fails, and when fewer than `minExercised` cases of a direction
+ * exercised the rule (default: a quarter of the runs, {@link DEFAULT_MIN_EXERCISED}): a case
+ * exercises it when its conditions held and its sizes fit both sides, so that the two sides
+ * were evaluated and compared. Returns how many cases did. Works in any test runner.
  *
  * @example
  * ```ts
  * import { rule, P, v } from 'neural-circuit-diagrams'
  * import { checkLaw } from 'neural-circuit-diagrams/testing'
  * const idLeft = rule('my/id-left', P.seq(P.id(v.dom('f')), v.term('f')), v.term('f'))
- * checkLaw(idLeft, { numRuns: 20 }) // side effects only
+ * checkLaw(idLeft, { numRuns: 20 }).directions[0]?.exercised // 20
  * ```
  */
-export const checkLaw = (r: Rule, options: LawOptions = {}): void => {
+export const checkLaw = (r: Rule, options: LawOptions = {}): LawReport => {
   const directions: Direction[] = r.bidirectional ? ['forward', 'backward'] : ['forward']
-  for (const d of directions)
-    fc.assert(lawProperty(r, d, options), {
-      numRuns: options.numRuns ?? 200,
+  const numRuns = options.numRuns ?? 200
+  const least = options.minExercised ?? Math.max(1, Math.ceil(DEFAULT_MIN_EXERCISED * numRuns))
+  const tallies = directions.map((d): LawTally => {
+    const counter: Counter = { exercised: 0, condition: 0, sizes: 0 }
+    fc.assert(lawProperty(r, d, options, counter), {
+      numRuns,
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
     })
+    const tally: LawTally = {
+      direction: d,
+      runs: numRuns,
+      exercised: counter.exercised,
+      failedConditions: counter.condition,
+      unfitSizes: counter.sizes,
+    }
+    if (tally.exercised < least)
+      throw new Error(
+        `${r.name} (${d}): only ${tally.exercised} of ${numRuns} cases exercised the rule, ` +
+          `fewer than the ${least} required (${tally.failedConditions} failed its conditions ` +
+          `in ${CONDITION_RETRIES} draws, ${tally.unfitSizes} had no sizes up to ` +
+          `${maxSizeOf(options)} that fit both sides); draw instances that meet the conditions ` +
+          '(options.instances, options.terms) or raise options.maxSize',
+      )
+    return tally
+  })
+  return { rule: r.name, directions: tallies }
+}
+
+/**
+ * A catalogue (for `checkProof`) of rules that each passed {@link checkLaw} with `options`:
+ * `checkProof` trusts the laws of its catalogue, and the law contract is what earns a rule that
+ * trust, so a user-made rule should reach a proof checker this way. Throws, naming the rule, at
+ * the first rule that fails.
+ *
+ * @example
+ * ```ts
+ * import { rule, P, v } from 'neural-circuit-diagrams'
+ * import { checkedCatalogue } from 'neural-circuit-diagrams/testing'
+ * const idLeft = rule('my/id-left', P.seq(P.id(v.dom('f')), v.term('f')), v.term('f'))
+ * checkedCatalogue([idLeft], { numRuns: 20 }).has('my/id-left') // true
+ * ```
+ */
+export const checkedCatalogue = (
+  rules: ReadonlyArray<Rule>,
+  options: LawOptions = {},
+): Catalogue => {
+  for (const r of rules)
+    try {
+      checkLaw(r, options)
+    } catch (e) {
+      throw new Error(
+        `checkedCatalogue: ${r.name} fails the law contract: ${e instanceof Error ? e.message : String(e)}`,
+      )
+    }
+  return catalogueOf(rules)
 }
 
 /**
