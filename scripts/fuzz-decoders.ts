@@ -1,0 +1,709 @@
+/**
+ * Fuzz the decoders (issue 9, "Done when"): every decoder is fed `--runs` inputs (default 10,000
+ * each): random JSON, and mutations of the documents of `proofs/json` and of the examples' terms
+ * (types flipped, fields deleted, duplicated or added, huge and unsafe numbers, -0, NaN and
+ * Infinity as strings and as numbers, deep nesting, long arrays and strings, kinds swapped, parts
+ * grafted from elsewhere). Counted per decoder:
+ *
+ * - `thrown`: the decoder threw (it must return a `Left` instead);
+ * - `slow`: decoding one input took over 2 s;
+ * - `invalid accepted`: a `Right` that is not what the input says. An accepted input must
+ *   re-encode to itself (as canonical JSON, `-0` read as `0` as the README says), decode again
+ *   to an equal value, and an accepted term must evaluate at small sizes without an error other
+ *   than a `TermError` (a refusal such as sizes that do not fit); an accepted proof must be
+ *   checkable without `checkProof` throwing, and a mutated proof that `checkProof` accepts must
+ *   not be refuted by `equivalent`.
+ *
+ * Run: `npm run fuzz` (`-- --runs 1000 --seed 7` for a short run). Exit code 1 when any count is
+ * not zero; the first examples of each kind are printed.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import * as E from 'fp-ts/lib/Either.js'
+import {
+  DimCodec,
+  ProofDocumentCodec,
+  ShapeCodec,
+  TermCodec,
+  TermError,
+  TupleTypeCodec,
+  checkProof,
+  decodeDim,
+  decodeShape,
+  decodeTerm,
+  decodeTermJson,
+  decodeType,
+  encodeDim,
+  encodeShape,
+  encodeTerm,
+  encodeType,
+  equivalent,
+  evaluate,
+  lawCatalogue,
+  proofFromJson,
+  proofToJson,
+  randomInputs,
+  randomParams,
+  seededRandom,
+  termEquals,
+  termSize,
+  type Term,
+} from '../src/index.js'
+import { examples } from '../src/cli/examples.js'
+import { sizeBounds } from '../src/testing/sizes.js'
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`)
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name}: expected an integer >= 0`)
+  return v
+}
+const RUNS = arg('runs', 10_000)
+const SEED = arg('seed', 1)
+const SLOW_MS = 2000
+const rand = seededRandom(SEED)
+const int = (n: number): number => Math.floor(rand() * n)
+const pick = <A>(xs: ReadonlyArray<A>): A => xs[int(xs.length)] as A
+
+type Json = unknown
+
+// ---------------------------------------------------------------------------------------------
+// Seeds: the proof documents, their terms, bindings and dims, and the examples' terms.
+
+const proofDir = join(import.meta.dirname, '..', 'proofs', 'json')
+const proofDocs: ReadonlyArray<Json> = readdirSync(proofDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(join(proofDir, f), 'utf8')) as Json)
+
+const isObj = (u: unknown): u is Record<string, unknown> =>
+  typeof u === 'object' && u !== null && !Array.isArray(u)
+const TERM_KINDS = [
+  'id',
+  'seq',
+  'par',
+  'swap',
+  'copy',
+  'drop',
+  'broadcast',
+  'einsum',
+  'scalar',
+  'axisOp',
+  'index',
+  'view',
+  'pad',
+  'convTensor',
+  'zero',
+  'param',
+  'box',
+  'derivative',
+]
+const DIM_KINDS = ['var', 'const', 'product', 'padded', 'conv']
+
+const walk = (u: Json, visit: (v: Json) => void): void => {
+  visit(u)
+  if (Array.isArray(u)) u.forEach((x) => walk(x, visit))
+  else if (isObj(u)) Object.values(u).forEach((x) => walk(x, visit))
+}
+
+const termSeeds: Json[] = examples().map((e) => encodeTerm(e.term))
+const dimSeeds: Json[] = []
+const shapeSeeds: Json[] = []
+for (const d of proofDocs)
+  walk(d, (v) => {
+    if (
+      isObj(v) &&
+      TERM_KINDS.includes(v.kind as string) &&
+      'kind' in v &&
+      !('name' in v && 'rule' in v)
+    )
+      termSeeds.push(v)
+    if (isObj(v) && DIM_KINDS.includes(v.kind as string)) dimSeeds.push(v)
+    if (
+      Array.isArray(v) &&
+      v.length > 0 &&
+      v.every((x) => isObj(x) && DIM_KINDS.includes(x.kind as string))
+    )
+      shapeSeeds.push(v)
+  })
+const typeSeeds: Json[] = []
+for (const t of termSeeds)
+  walk(t, (v) => {
+    if (
+      Array.isArray(v) &&
+      v.length > 0 &&
+      v.every((s) => Array.isArray(s) && shapeSeeds.includes(s))
+    )
+      typeSeeds.push(v)
+  })
+if (typeSeeds.length === 0) typeSeeds.push([[{ kind: 'var', name: 'k' }]], [])
+
+// ---------------------------------------------------------------------------------------------
+// Random JSON and mutations.
+
+const STRINGS = [
+  '',
+  'k',
+  'x',
+  "k'",
+  '1k',
+  'NaN',
+  'Infinity',
+  '-0',
+  'kind',
+  '__proto__',
+  'constructor',
+]
+const NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  2,
+  7,
+  1e21,
+  1e308,
+  -1e308,
+  2 ** 53,
+  2 ** 53 + 2,
+  Number.MAX_SAFE_INTEGER,
+  Number.MAX_VALUE,
+  5e-324,
+  1e-320,
+  Number.NaN,
+  Infinity,
+  -Infinity,
+]
+
+const randomJson = (depth: number): Json => {
+  const r = int(depth <= 0 ? 4 : 7)
+  switch (r) {
+    case 0:
+      return pick(NUMBERS.filter(Number.isFinite))
+    case 1:
+      return pick([...STRINGS, ...TERM_KINDS, ...DIM_KINDS])
+    case 2:
+      return pick([true, false, null])
+    case 3:
+      return int(100) - 50
+    case 4:
+      return Array.from({ length: int(5) }, () => randomJson(depth - 1))
+    case 5: {
+      const o: Record<string, Json> = {}
+      if (rand() < 0.7) o.kind = pick([...TERM_KINDS, ...DIM_KINDS])
+      const keys = [
+        'name',
+        'parts',
+        'body',
+        'axis',
+        'axes',
+        'type',
+        'factor',
+        'op',
+        'size',
+        'inputs',
+        'output',
+      ]
+      for (let i = int(4); i > 0; i--) o[pick(keys)] = randomJson(depth - 1)
+      return o
+    }
+    default: {
+      const o: Record<string, Json> = {}
+      for (let i = int(4); i > 0; i--) o[pick(STRINGS)] = randomJson(depth - 1)
+      return o
+    }
+  }
+}
+
+const clone = (u: Json): Json => (u === undefined ? u : (structuredClone(u) as Json))
+
+/** The places of a document: each with a getter and a setter on its parent. */
+interface Place {
+  readonly value: Json
+  readonly set: (v: Json) => void
+  readonly parent: Json
+  readonly key: string | number
+}
+const places = (root: { v: Json }): Place[] => {
+  const out: Place[] = []
+  // Iterative: a document nested 5000 deep by an earlier mutation is walked too.
+  // An object shared by a long array (a mutation repeats one element) is walked once, and at
+  // most 20,000 places are listed.
+  const stack: Array<readonly [Json, string | number, Json]> = [[root, 'v', root.v]]
+  const seen = new Set<object>()
+  for (let top = stack.pop(); top !== undefined && out.length < 20_000; top = stack.pop()) {
+    const [parent, key, value] = top
+    if (typeof value === 'object' && value !== null) {
+      if (seen.has(value)) continue
+      seen.add(value)
+    }
+    out.push({
+      value,
+      parent,
+      key,
+      set: (v) => {
+        ;(parent as Record<string | number, Json>)[key] = v
+      },
+    })
+    if (Array.isArray(value)) value.forEach((x, i) => stack.push([value, i, x]))
+    else if (isObj(value)) for (const [k, x] of Object.entries(value)) stack.push([value, k, x])
+  }
+  return out
+}
+
+const flipType = (u: Json): Json => {
+  if (typeof u === 'number') return pick([String(u), [u], { value: u }, u > 0, null])
+  if (typeof u === 'string') return pick([Number(u.length), [u], { [u]: u }, true, null])
+  if (Array.isArray(u))
+    return pick([Object.fromEntries(u.map((x, i) => [String(i), x])), u.length, 'array'])
+  if (isObj(u)) return pick([Object.values(u), JSON.stringify(u).length, 'object', null])
+  return pick([0, 'x', [], {}])
+}
+
+const MUTATIONS: ReadonlyArray<readonly [string, (root: { v: Json }, all: Place[]) => void]> = [
+  [
+    'flip type',
+    (_, all) => {
+      const p = pick(all.slice(1))
+      p.set(flipType(p.value))
+    },
+  ],
+  [
+    'delete field',
+    (_, all) => {
+      const objs = all.filter((p) => isObj(p.value) && Object.keys(p.value).length > 0)
+      if (objs.length === 0) return
+      const o = pick(objs).value as Record<string, Json>
+      delete o[pick(Object.keys(o))]
+    },
+  ],
+  [
+    'duplicate field or element',
+    (_, all) => {
+      const p = pick(
+        all.filter((q) => isObj(q.value) || (Array.isArray(q.value) && q.value.length > 0)),
+      )
+      if (p === undefined) return
+      if (Array.isArray(p.value)) {
+        const i = int(p.value.length)
+        p.value.splice(i, 0, clone(p.value[i]))
+      } else {
+        const o = p.value as Record<string, Json>
+        const k = pick(Object.keys(o))
+        if (k !== undefined) o[`${k}${pick(['2', '_', 'S'])}`] = clone(o[k])
+      }
+    },
+  ],
+  [
+    'unknown field',
+    (_, all) => {
+      const objs = all.filter((p) => isObj(p.value))
+      if (objs.length === 0) return
+      ;(pick(objs).value as Record<string, Json>)[
+        pick(['zzz', 'dom', 'cod', 'linearity', 'size'])
+      ] = randomJson(1)
+    },
+  ],
+  [
+    'odd number',
+    (_, all) => {
+      const nums = all.filter((p) => typeof p.value === 'number')
+      const p = nums.length > 0 ? pick(nums) : pick(all.slice(1))
+      if (p !== undefined) p.set(pick(NUMBERS))
+    },
+  ],
+  [
+    '-0',
+    (_, all) => {
+      const nums = all.filter((p) => typeof p.value === 'number')
+      if (nums.length > 0) pick(nums).set(-0)
+    },
+  ],
+  [
+    'NaN string',
+    (_, all) => {
+      const nums = all.filter((p) => typeof p.value === 'number')
+      const p = nums.length > 0 ? pick(nums) : pick(all.slice(1))
+      if (p !== undefined) p.set(pick(['NaN', 'Infinity', '-Infinity', '1e999', '0x10', ' 1']))
+    },
+  ],
+  [
+    'deep nesting',
+    (_, all) => {
+      const p = pick(all.slice(1))
+      if (p === undefined) return
+      const depth = pick([10, 200, 499, 501, 999, 1001, 5000])
+      const how = int(3)
+      let v = p.value
+      for (let i = 0; i < depth; i++)
+        v =
+          how === 0
+            ? [v]
+            : how === 1
+              ? { kind: 'box', name: 'b', body: v }
+              : { kind: 'derivative', body: v }
+      p.set(v)
+    },
+  ],
+  [
+    'long array or string',
+    (_, all) => {
+      const p = pick(all.slice(1))
+      if (p === undefined) return
+      const n = pick([1000, 10_000, 100_000])
+      if (Array.isArray(p.value) && p.value.length > 0) {
+        const xs = p.value
+        p.set(Array.from({ length: n }, (_x, i) => xs[i % xs.length]))
+      } else if (typeof p.value === 'string')
+        p.set(p.value.repeat(Math.max(1, Math.floor((n * 10) / Math.max(1, p.value.length)))))
+      else p.set(Array.from({ length: n }, () => p.value))
+    },
+  ],
+  [
+    'swap kind',
+    (_, all) => {
+      const kinds = all.filter(
+        (p) => p.key === 'kind' || p.key === 'op' || p.key === 'sort' || p.key === 'direction',
+      )
+      if (kinds.length === 0) return
+      pick(kinds).set(
+        pick([
+          ...TERM_KINDS,
+          ...DIM_KINDS,
+          'relu',
+          'scale',
+          'term',
+          'value',
+          'dim',
+          'forward',
+          'backward',
+          'bogus',
+        ]),
+      )
+    },
+  ],
+  [
+    'graft',
+    (_, all) => {
+      const p = pick(all.slice(1))
+      const q = pick(all)
+      if (p !== undefined && q !== undefined) p.set(clone(q.value))
+    },
+  ],
+  [
+    'rename',
+    (_, all) => {
+      const strs = all.filter((p) => typeof p.value === 'string')
+      if (strs.length > 0) pick(strs).set(pick([...STRINGS, 'a', 'b', 'W', 'y']))
+    },
+  ],
+  [
+    'size',
+    (_, all) => {
+      const sizes = all.filter(
+        (p) =>
+          p.key === 'size' ||
+          p.key === 'at' ||
+          p.key === 'before' ||
+          p.key === 'after' ||
+          p.key === 'stride' ||
+          p.key === 'dilation' ||
+          p.key === 'value',
+      )
+      const p = sizes.length > 0 ? pick(sizes) : undefined
+      if (p !== undefined) p.set(pick([0, -1, 1.5, 3, 1000, 2 ** 31, 2 ** 53 - 1, 1e9]))
+    },
+  ],
+]
+
+interface Input {
+  readonly json: Json
+  readonly how: string
+  readonly mutated: boolean
+}
+
+const mutate = (seed: Json): Input => {
+  if (rand() < 0.15) return { json: randomJson(5), how: 'random JSON', mutated: true }
+  const root = { v: clone(seed) }
+  const hows: string[] = []
+  for (let i = 1 + int(3); i > 0; i--) {
+    const [name, m] = pick(MUTATIONS)
+    m(root, places(root))
+    hows.push(name)
+  }
+  return { json: root.v, how: hows.join(' + '), mutated: true }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Judging.
+
+/** Canonical JSON: sorted keys, -0 as 0 (the documented reading), so equal meanings compare equal. */
+const canon = (u: Json): string =>
+  JSON.stringify(u, (_k, v: unknown) =>
+    isObj(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
+  )
+
+/**
+ * Whether everything the input says is in the re-encoding: the encoding may add fields the input
+ * left to their defaults (an einsum's `dims`), but not drop or change any (-0 reads as 0).
+ */
+const says = (input: Json, encoded: Json): boolean => {
+  if (Array.isArray(input))
+    return (
+      Array.isArray(encoded) &&
+      input.length === encoded.length &&
+      input.every((x, i) => says(x, encoded[i]))
+    )
+  if (isObj(input))
+    return (
+      isObj(encoded) && Object.keys(input).every((k) => k in encoded && says(input[k], encoded[k]))
+    )
+  return input === encoded
+}
+
+const catalogue = lawCatalogue()
+
+/** A term that was accepted must evaluate (or be refused with a TermError) at small sizes. */
+const evaluates = (t: Term): string | undefined => {
+  // Terms far beyond what a small evaluation can afford (a mutation repeats an einsum's inputs
+  // 10^5 times) are judged by their round trip only.
+  if (termSize(t) > 400 || t.dom.length + t.cod.length > 32) return undefined
+  if (t.kind === 'einsum' && t.inputs.length > 32) return undefined
+  let sizes: Record<string, number>
+  try {
+    sizes = Object.fromEntries(Object.entries(sizeBounds(t)).map(([k, v]) => [k, Math.max(2, v)]))
+  } catch (e) {
+    return e instanceof TermError ? undefined : `sizeBounds threw ${String(e)}`
+  }
+  try {
+    evaluate(t, sizes, randomInputs(t.dom, sizes, 1), randomParams(t, sizes, 2), {
+      memoryCap: 2 ** 16,
+    })
+  } catch (e) {
+    if (e instanceof TermError) return undefined
+    return `evaluate threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`
+  }
+  return undefined
+}
+
+const judgeTerm = (input: Json, t: Term): string | undefined => {
+  const json = encodeTerm(t)
+  const again = decodeTerm(json)
+  if (E.isLeft(again)) return `its encoding is refused: ${again.left[0]?.message ?? ''}`
+  if (!termEquals(again.right, t)) return 'its encoding decodes to another term'
+  const body = isObj(input) && 'format' in input ? input.term : input
+  if (!says(body, json)) return `it re-encodes to another document: ${canon(json).slice(0, 200)}`
+  return evaluates(t)
+}
+
+const judgeEncoded = (input: Json, json: Json): string | undefined =>
+  says(input, json) ? undefined : `it re-encodes to ${canon(json).slice(0, 200)}`
+
+let equivalentBudgetMs = 60_000
+
+/** The time of the last decode alone (the 2 s limit is the decoder's, not the checks'). */
+let decodeMs = 0
+const timed = <A>(decode: () => A): A => {
+  const start = performance.now()
+  try {
+    return decode()
+  } finally {
+    decodeMs = performance.now() - start
+  }
+}
+const judgeProof = (
+  input: Json,
+  original: Json,
+  p: ReturnType<typeof proofFromJson> & { _tag: 'Right' },
+): string | undefined => {
+  const proof = p.right
+  const text = proofToJson(proof)
+  const again = proofFromJson(text)
+  if (E.isLeft(again)) return `its encoding is refused: ${again.left[0]?.message ?? ''}`
+  if (proofToJson(again.right) !== text) return 'its encoding decodes to another proof'
+  if (!says(input, JSON.parse(text))) return `it re-encodes to another document`
+  let checked
+  try {
+    checked = checkProof(proof, catalogue)
+  } catch (e) {
+    return `checkProof threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`
+  }
+  if (E.isRight(checked) && canon(input) !== canon(original) && equivalentBudgetMs > 0) {
+    const start = performance.now()
+    const e = equivalent(proof.lhs, proof.rhs, { trials: 3 })
+    equivalentBudgetMs -= performance.now() - start
+    if (e.kind === 'counterexample') return 'a mutated proof checks, but equivalent refutes it'
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// The decoders.
+
+interface Target {
+  readonly name: string
+  readonly seeds: ReadonlyArray<Json>
+  /** Decode; `undefined` for a refusal, else a problem with the accepted value or `null` if fine. */
+  readonly run: (input: Input, seed: Json) => string | undefined | null
+}
+
+const viaText = (u: Json): string => {
+  try {
+    return JSON.stringify(u) ?? 'undefined'
+  } catch (e) {
+    return `(not printable: ${String(e)})`
+  }
+}
+
+const termTarget = (
+  name: string,
+  decode: (u: Json) => E.Either<unknown, Term>,
+  document = false,
+): Target => ({
+  name,
+  seeds: document ? termSeeds.map((t) => ({ format: 'ncd-term', version: 1, term: t })) : termSeeds,
+  run: (input) => {
+    const r = timed(() => decode(input.json))
+    return E.isLeft(r) ? undefined : (judgeTerm(input.json, r.right) ?? null)
+  },
+})
+
+const targets: ReadonlyArray<Target> = [
+  termTarget('decodeTerm', decodeTerm),
+  termTarget('TermCodec.decode', (u) => TermCodec.decode(u)),
+  termTarget('decodeTermJson (documents, as text)', (u) => decodeTermJson(viaText(u)), true),
+  {
+    name: 'proofFromJson (text)',
+    seeds: proofDocs,
+    run: (input, seed) => {
+      const text = viaText(input.json)
+      const r = timed(() => proofFromJson(text))
+      return E.isLeft(r) ? undefined : (judgeProof(JSON.parse(text) as Json, seed, r) ?? null)
+    },
+  },
+  {
+    name: 'ProofDocumentCodec.decode',
+    seeds: proofDocs,
+    run: (input, seed) => {
+      const r = timed(() => ProofDocumentCodec.decode(input.json))
+      return E.isLeft(r) ? undefined : (judgeProof(input.json, seed, r as never) ?? null)
+    },
+  },
+  {
+    name: 'decodeDim / DimCodec.decode',
+    seeds: dimSeeds,
+    run: (input) => {
+      const a = timed(() => decodeDim(input.json))
+      const b = DimCodec.decode(input.json)
+      if (E.isLeft(a) !== E.isLeft(b)) return 'decodeDim and DimCodec.decode disagree'
+      return E.isLeft(a) ? undefined : (judgeEncoded(input.json, encodeDim(a.right)) ?? null)
+    },
+  },
+  {
+    name: 'decodeShape / ShapeCodec.decode',
+    seeds: shapeSeeds,
+    run: (input) => {
+      const a = timed(() => decodeShape(input.json))
+      const b = ShapeCodec.decode(input.json)
+      if (E.isLeft(a) !== E.isLeft(b)) return 'decodeShape and ShapeCodec.decode disagree'
+      return E.isLeft(a) ? undefined : (judgeEncoded(input.json, encodeShape(a.right)) ?? null)
+    },
+  },
+  {
+    name: 'decodeType / TupleTypeCodec.decode',
+    seeds: typeSeeds,
+    run: (input) => {
+      const a = timed(() => decodeType(input.json))
+      const b = TupleTypeCodec.decode(input.json)
+      if (E.isLeft(a) !== E.isLeft(b)) return 'decodeType and TupleTypeCodec.decode disagree'
+      return E.isLeft(a) ? undefined : (judgeEncoded(input.json, encodeType(a.right)) ?? null)
+    },
+  },
+]
+
+// ---------------------------------------------------------------------------------------------
+
+interface Tally {
+  inputs: number
+  accepted: number
+  thrown: number
+  slow: number
+  invalid: number
+  examples: string[]
+}
+
+const describeInput = (i: Input): string => {
+  const s = viaText(i.json)
+  return `[${i.how}] ${s.length > 300 ? `${s.slice(0, 300)}... (${s.length} chars)` : s}`
+}
+
+const tallies = new Map<string, Tally>()
+const totalStart = performance.now()
+for (const target of targets) {
+  const tally: Tally = { inputs: 0, accepted: 0, thrown: 0, slow: 0, invalid: 0, examples: [] }
+  tallies.set(target.name, tally)
+  const note = (what: string, input: Input): void => {
+    if (tally.examples.length < 5) tally.examples.push(`${what}: ${describeInput(input)}`)
+  }
+  const start = performance.now()
+  for (let n = 0; n < RUNS; n++) {
+    const seed = pick(target.seeds)
+    // A few unmutated seeds (they must all be accepted), then mutations and random JSON.
+    let input: Input
+    try {
+      input =
+        n < Math.min(target.seeds.length, RUNS / 50)
+          ? { json: clone(target.seeds[n]), how: 'seed', mutated: false }
+          : mutate(seed)
+    } catch (e) {
+      throw new Error(`fuzz: the mutation itself failed (a bug of this script): ${String(e)}`)
+    }
+    tally.inputs++
+    if (process.env.FUZZ_DEBUG !== undefined) {
+      // The input about to be decoded, to find one that hangs.
+      console.error(n, input.how, viaText(input.json).length)
+      writeFileSync(process.env.FUZZ_DEBUG, viaText(input.json))
+    }
+    const t0 = performance.now()
+    let verdict: string | undefined | null
+    try {
+      verdict = target.run(input, seed)
+    } catch (e) {
+      tally.thrown++
+      note(
+        `threw ${e instanceof Error ? `${e.name}: ${e.message.slice(0, 200)}` : String(e)}`,
+        input,
+      )
+      continue
+    }
+    const ms = decodeMs
+    if (performance.now() - t0 > 10 * SLOW_MS)
+      note(`the checks took ${Math.round(performance.now() - t0)} ms`, input)
+    if (ms > SLOW_MS) {
+      tally.slow++
+      note(`took ${Math.round(ms)} ms`, input)
+    }
+    if (verdict !== undefined) tally.accepted++
+    if (typeof verdict === 'string') {
+      tally.invalid++
+      note(`accepted, but ${verdict}`, input)
+    }
+  }
+  console.log(
+    `${target.name}: ${tally.inputs} inputs, ${tally.accepted} accepted; thrown ${tally.thrown}, over 2 s ${tally.slow}, invalid accepted ${tally.invalid} (${Math.round((performance.now() - start) / 1000)} s)`,
+  )
+  for (const e of tally.examples) console.log(`  ${e}`)
+}
+const sum = (k: 'inputs' | 'thrown' | 'slow' | 'invalid' | 'accepted'): number =>
+  [...tallies.values()].reduce((s, t) => s + t[k], 0)
+console.log(
+  `fuzz (seed ${SEED}, ${RUNS} a decoder): ${sum('inputs')} inputs, ${sum('accepted')} accepted; uncaught exceptions ${sum('thrown')}, inputs over 2 s ${sum('slow')}, invalid inputs accepted ${sum('invalid')} (${Math.round((performance.now() - totalStart) / 1000)} s)`,
+)
+process.exitCode = sum('thrown') + sum('slow') + sum('invalid') > 0 ? 1 : 0
