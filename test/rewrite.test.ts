@@ -948,10 +948,12 @@ describe('equivalent', () => {
     counterexample(par(relu('k'), relu('x')), par(relu('k'), tanh('x')))
   })
 
-  it('says unknown for different types, and for equal terms the normal form does not decide', () => {
+  it('refutes terms of different types at once, naming both; unknown where nothing decides', () => {
     const types = equivalent(relu('k'), mean('k'))
-    expect(types.kind).toBe('unknown')
-    expect(types.kind === 'unknown' ? types.reason : '').toMatch(/different types/)
+    expect(types.kind).toBe('different-types')
+    expect(types.kind === 'different-types' ? types.reason : '').toMatch(
+      /different types: \[k\] -> \[k\] and \[k\] -> \[\]/,
+    )
     const idem = equivalent(seq(relu('k'), relu('k')), relu('k'))
     expect(idem.kind).toBe('unknown')
     expect(idem.kind === 'unknown' ? idem.reason : '').toMatch(/20 random trials .* no difference/)

@@ -3,10 +3,26 @@
  * accepts, or a counterexample (sizes, inputs and the first differing output), or says plainly
  * that it found neither. It never reports equal without a proof.
  *
- * The proof is a conversion by the structural normal form: the law `structural/normal-form`
- * rewrites a term into any term with the same normal form, and the checker recomputes both
- * normal forms (proof by computation, like a `decide` tactic). Its soundness is the property
- * that a normal form evaluates equal to its term, tested in `laws/normal-form.test.ts`.
+ * It tries, in order (issue 13):
+ *
+ * 1. the types: terms of different types are refuted at once, both types named;
+ * 2. the structural normal form: one step of the law `structural/normal-form`, which rewrites a
+ *    term into any term with the same normal form (the checker recomputes both normal forms,
+ *    proof by computation, like a `decide` tactic; its soundness is the property of
+ *    `laws/normal-form.test.ts`);
+ * 3. equality saturation from both sides (`egraph/`) with the law catalogue and the caller's
+ *    rules, until the two classes merge, or a member of one and a member of the other have one
+ *    normal form; the merge is explained as named-law steps (a normal-form conversion appears as
+ *    a step of its own where it is the honest step), and the proof is replayed by `checkProof`
+ *    before it is returned, so a proof the checker would reject is never returned;
+ * 4. the search for a counterexample, at the caller's sizes first, then at random sizes.
+ *
+ * (The counterexample search runs before the saturation, because it is cheap and a found
+ * difference settles the question: a search whose every proof `checkProof` replays cannot prove
+ * terms that evaluate differently. The answers are those of the order above.)
+ *
+ * Otherwise the answer is `unknown`, with the limits the search reached and the side conditions
+ * that blocked laws.
  *
  * Both follow the number semantics of the README ("Number semantics"): the laws are true of real
  * numbers, `-0` is `0`, and default sizes are part of a term. So the search for a counterexample
@@ -20,46 +36,20 @@ import * as E from 'fp-ts/lib/Either.js'
 import { par } from '../core/construct.js'
 import type { Sizes } from '../core/dim.js'
 import { dimVars } from '../core/dim.js'
-import { TermError, fail } from '../core/errors.js'
-import { showTyped } from '../core/show.js'
+import { TermError } from '../core/errors.js'
 import { type Term, children } from '../core/term.js'
 import { showType, typeEquals } from '../core/types.js'
 import { evaluate } from '../eval/evaluate.js'
 import { randomInputs, randomParams, seededRandom } from '../eval/random.js'
+import { EGraph, ExplainError } from './egraph/egraph.js'
+import { type SaturationLimits, type SaturationReport, saturate } from './egraph/saturate.js'
 import { normalKey } from './normal.js'
-import { v } from './pattern.js'
-import type { Proof } from './proof.js'
-import { type Rule, applyAt, rule } from './rule.js'
+import { type Catalogue, type Proof, catalogueOf, checkProof } from './proof.js'
+import { type Rule, type Step, applyAt } from './rule.js'
+import { lawFamilies } from './rules/index.js'
+import { normalFormConversion } from './rules/structural.js'
 
-/**
- * `t = target` when their structural normal forms agree (section 5). The step supplies the
- * target; checking it recomputes both normal forms.
- */
-export const normalFormConversion: Rule = rule(
-  'structural/normal-form',
-  v.term('t'),
-  v.build('the target, when its normal form is that of ?t', (b) => {
-    const t = b.get('t')?.value as Term
-    const given = b.get('target')
-    // The step supplies the target: a recorded step (a decoded document) may hold anything.
-    if (given?.sort !== 'term')
-      return fail('bad-argument', 'structural/normal-form: the target must be a term', {
-        expected: 'a term binding for ?target',
-        got: given === undefined ? 'no ?target' : `a ${given.sort}`,
-      })
-    const target = given.value as Term
-    if (normalKey(t) !== normalKey(target))
-      return fail('type-mismatch', 'structural/normal-form: the normal forms differ', {
-        expected: `a target with the normal form of ${showTyped(t)}`,
-        got: showTyped(target),
-      })
-    return target
-  }),
-  { given: ['target'], source: 'DESIGN.md section 5' },
-)
-
-/** The structural laws decided by the normal form. */
-export const structuralRules: ReadonlyArray<Rule> = Object.freeze([normalFormConversion])
+export { normalFormConversion, structuralRules } from './rules/structural.js'
 
 /** Inputs on which two terms differ. */
 export interface Counterexample {
@@ -81,9 +71,15 @@ export interface Counterexample {
 
 /** The answer of {@link equivalent}. */
 export type Equivalence =
-  | { readonly kind: 'proof'; readonly proof: Proof }
-  | { readonly kind: 'counterexample'; readonly counterexample: Counterexample }
-  | { readonly kind: 'unknown'; readonly reason: string }
+  | { readonly kind: 'proof'; readonly proof: Proof; readonly search?: SaturationReport }
+  | {
+      readonly kind: 'counterexample'
+      readonly counterexample: Counterexample
+      readonly search?: SaturationReport
+    }
+  /** The two terms have different types (both named in the reason): refuted without a trial. */
+  | { readonly kind: 'different-types'; readonly reason: string }
+  | { readonly kind: 'unknown'; readonly reason: string; readonly search?: SaturationReport }
 
 /** Options of {@link equivalent}. */
 export interface EquivalentOptions {
@@ -94,6 +90,106 @@ export interface EquivalentOptions {
   readonly seed?: number
   /** Relative tolerance of the numeric comparison (default 1e-9). */
   readonly tolerance?: number
+  /**
+   * Sizes of the first trial (size variables left out are drawn), so that a difference planted
+   * at one index is found there.
+   */
+  readonly sizes?: Sizes
+  /** The limits of the saturation (see `saturate`); `false` to skip the search. */
+  readonly limits?: SaturationLimits | false
+  /** Laws of the caller's, searched and cited like the catalogue's (their names must be new). */
+  readonly rules?: ReadonlyArray<Rule>
+  /** A name for the proof (default 'equivalent'). */
+  readonly name?: string
+}
+
+/** The laws the search uses and the catalogue its proofs are checked against. */
+const lawsOf = (extra: ReadonlyArray<Rule>): { rules: Rule[]; catalogue: Catalogue } => {
+  const rules = [...lawFamilies.flatMap(([, rs]) => rs), ...extra]
+  return { rules, catalogue: catalogueOf(rules) }
+}
+
+const nfKey = (t: Term, cache: Map<Term, string | undefined>): string | undefined => {
+  if (cache.has(t)) return cache.get(t)
+  let k: string | undefined
+  try {
+    k = normalKey(t)
+  } catch (e) {
+    if (!(e instanceof TermError)) throw e
+  }
+  cache.set(t, k)
+  return k
+}
+
+/** The outcome of the search: a checked proof, or why there is none. */
+type Searched =
+  | { readonly proof: Proof; readonly report: SaturationReport }
+  | { readonly reason: string; readonly report: SaturationReport }
+
+/** Members of each class compared by normal form at every goal test. */
+const MEET_MEMBERS = 64
+
+const search = (
+  a: Term,
+  b: Term,
+  name: string,
+  rules: ReadonlyArray<Rule>,
+  catalogue: Catalogue,
+  limits: SaturationLimits,
+): Searched => {
+  const g = new EGraph()
+  const xa = g.add(a)
+  const xb = g.add(b)
+  const keys = new Map<Term, string | undefined>()
+  // The goal: one class, or a member of each with one normal form (merged as a conversion).
+  const goal = (): boolean => {
+    if (g.equal(xa, xb)) return true
+    const seen = new Map<string, number>()
+    for (const m of g.classOf(xa).members.slice(-MEET_MEMBERS)) {
+      const k = nfKey(g.term(m), keys)
+      if (k !== undefined) seen.set(k, m)
+    }
+    for (const m of g.classOf(xb).members.slice(-MEET_MEMBERS)) {
+      const k = nfKey(g.term(m), keys)
+      const other = k === undefined ? undefined : seen.get(k)
+      if (other !== undefined) {
+        g.union(other, m, { kind: 'normal-form' })
+        g.rebuild()
+        return true
+      }
+    }
+    return false
+  }
+  const report = saturate(g, rules, limits, goal)
+  if (!g.equal(xa, xb)) return { reason: stopped(report), report }
+  let steps: Step[]
+  try {
+    steps = g.explain(xa, xb, catalogue).map((x) => x.step)
+  } catch (e) {
+    if (!(e instanceof ExplainError)) throw e
+    return { reason: `the classes merged, but the proof cannot be written: ${e.message}`, report }
+  }
+  const proof: Proof = { name, lhs: a, rhs: b, steps }
+  const checked = checkProof(proof, catalogue)
+  if (E.isLeft(checked))
+    return {
+      reason: `the classes merged, but checkProof rejects the explanation at step ${checked.left.step}: ${checked.left.reason}`,
+      report,
+    }
+  return { proof, report }
+}
+
+const stopped = (r: SaturationReport): string => {
+  const why =
+    r.stop === 'saturated'
+      ? 'saturated (no law adds anything)'
+      : r.stop === 'nodes'
+        ? `stopped at its node limit (${r.nodes} of ${r.limits.nodes} nodes)`
+        : r.stop === 'time'
+          ? `stopped at its time limit (${r.ms} ms of ${r.limits.timeMs} ms)`
+          : `stopped at its iteration limit (${r.iterations.length} of ${r.limits.iterations})`
+  const blocked = [...r.blocked.values()].slice(0, 4)
+  return `the search ${why} without merging the two sides (${r.nodes} nodes, ${r.classes} classes, ${r.iterations.length} iterations, ${r.ms} ms)${blocked.length > 0 ? `; side conditions that blocked laws: ${blocked.join('; ')}` : ''}`
 }
 
 const termDims = (
@@ -135,16 +231,17 @@ const isReal = (x: number): boolean => Number.isFinite(x)
 export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): Equivalence => {
   if (!typeEquals(a.dom, b.dom) || !typeEquals(a.cod, b.cod))
     return {
-      kind: 'unknown',
+      kind: 'different-types',
       reason: `the terms have different types: ${showType(a.dom)} -> ${showType(a.cod)} and ${showType(b.dom)} -> ${showType(b.cod)}`,
     }
+  const name = options.name ?? 'equivalent'
   if (normalKey(a) === normalKey(b)) {
     const target = new Map([['target', { sort: 'term' as const, value: b }]])
     const step = applyAt(normalFormConversion, a, { path: [] }, 'forward', undefined, target)
     if (E.isRight(step))
       return {
         kind: 'proof',
-        proof: { name: 'equivalent', lhs: a, rhs: b, steps: [step.right.step] },
+        proof: { name, lhs: a, rhs: b, steps: [step.right.step] },
       }
   }
   const trials = options.trials ?? 20
@@ -158,6 +255,11 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
   for (let trial = 0; trial < trials; trial++) {
     const sizes = Object.create(null) as Record<string, number>
     for (const n of [...names].sort()) {
+      const given = trial === 0 ? options.sizes?.[n] : undefined
+      if (given !== undefined) {
+        sizes[n] = given
+        continue
+      }
       // Default sizes are part of the terms' meaning: every other trial leaves them to apply.
       if (trial % 2 === 0 && defaulted.has(n)) continue
       const lo = least.get(n) ?? 1
@@ -212,8 +314,29 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
       }
     }
   }
-  return {
-    kind: 'unknown',
-    reason: `the structural normal forms differ, and ${trials - refused} random trials (sizes up to ${maxSize}${refused > 0 ? `, ${refused} refused` : ''}) found no difference between real numbers${outside === undefined ? '' : ` (they differ only outside the reals: ${outside})`}`,
+  let searched: Searched | undefined
+  if (options.limits !== false) {
+    const { rules, catalogue } = lawsOf(options.rules ?? [])
+    searched = search(a, b, name, rules, catalogue, options.limits ?? {})
+    if ('proof' in searched)
+      return { kind: 'proof', proof: searched.proof, search: searched.report }
+    // A one-way law read backwards: the two-way laws alone may still give a proof.
+    if (/cannot be written/.test(searched.reason)) {
+      const again = search(
+        a,
+        b,
+        name,
+        rules.filter((r) => r.bidirectional),
+        catalogue,
+        options.limits ?? {},
+      )
+      if ('proof' in again) return { kind: 'proof', proof: again.proof, search: again.report }
+    }
   }
+  const report = searched?.report
+  const searchedWhy = searched === undefined || 'proof' in searched ? '' : `; ${searched.reason}`
+  const reason = `the structural normal forms differ${searchedWhy}, and ${trials - refused} random trials (sizes up to ${maxSize}${refused > 0 ? `, ${refused} refused` : ''}) found no difference between real numbers${outside === undefined ? '' : ` (they differ only outside the reals: ${outside})`}`
+  return report === undefined
+    ? { kind: 'unknown', reason }
+    : { kind: 'unknown', reason, search: report }
 }

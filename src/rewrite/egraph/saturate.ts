@@ -26,11 +26,11 @@ import { EGraph, sidesOf } from './egraph.js'
 
 /** The limits of a saturation. */
 export interface SaturationLimits {
-  /** Stop when the e-graph holds this many nodes (default 4000). */
+  /** Stop when the e-graph holds this many nodes (default 3000). */
   readonly nodes?: number
   /** Stop after this many iterations (default 8). */
   readonly iterations?: number
-  /** Stop after this many milliseconds of wall time (default 2000). */
+  /** Stop after this many milliseconds of wall time (default 1000). */
   readonly timeMs?: number
   /** Members of a child class substituted into each parent per iteration (default 4). */
   readonly members?: number
@@ -67,9 +67,9 @@ export interface SaturationReport {
 
 /** The default limits. */
 export const defaultLimits: Required<SaturationLimits> = Object.freeze({
-  nodes: 4000,
+  nodes: 3000,
   iterations: 8,
-  timeMs: 2000,
+  timeMs: 1000,
   members: 4,
   matches: 8,
 })

@@ -17,7 +17,7 @@ import { elementwiseRules } from './elementwise.js'
 import { linearRules } from './linear.js'
 import { monoidalRules } from './monoidal.js'
 import { transposeRules } from './transpose.js'
-import { structuralRules } from '../equivalent.js'
+import { structuralRules } from './structural.js'
 
 export {
   broadcastRules,

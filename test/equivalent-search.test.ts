@@ -1,0 +1,312 @@
+/**
+ * Proof search (issue 13, sections 3 and 6): true equations of the paper proved by `equivalent`
+ * with no step list, each proof replayed by `checkProof` and both sides compared numerically;
+ * false neighbours refuted with counterexamples; the soundness property on generated pairs; a
+ * user's rule taking part in the search.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { theorems } from '../proofs/theorems.js'
+import {
+  P,
+  type Term,
+  broadcast,
+  catalogueOf,
+  checkProof,
+  children,
+  dimVars,
+  copy,
+  drop,
+  einsum,
+  equivalent,
+  evaluate,
+  exp,
+  id,
+  index,
+  lawCatalogue,
+  lawFamilies,
+  linearLayer,
+  mean,
+  par,
+  randomInputs,
+  randomParams,
+  relu,
+  rule,
+  seq,
+  show,
+  sigmoid,
+  softmax,
+  swap,
+  tanh,
+  v,
+} from '../src/index.js'
+import { termArb } from '../src/testing/arbitraries.js'
+
+const catalogue = lawCatalogue()
+
+/** Both sides evaluate equal at random sizes (1e-9 relative). */
+const evaluatesEqual = (a: Term, b: Term, sizes: Record<string, number>): boolean => {
+  const inputs = randomInputs(a.dom, sizes, 7)
+  const params = randomParams(par(a, b), sizes, 8)
+  const x = evaluate(a, sizes, inputs, params)
+  const y = evaluate(b, sizes, inputs, params)
+  return x.every((l, o) =>
+    Array.from(l).every((p, j) => {
+      const q = (y[o] as Float64Array)[j] as number
+      return Math.abs(p - q) <= 1e-9 * Math.max(1, Math.abs(p), Math.abs(q))
+    }),
+  )
+}
+
+/** Size 5 for every size variable a term's sub-terms name. */
+const sizesOf = (t: Term, out: Record<string, number> = {}): Record<string, number> => {
+  for (const s of [...t.dom, ...t.cod]) for (const d of s) for (const [n] of dimVars(d)) out[n] = 5
+  children(t).forEach((c) => sizesOf(c, out))
+  return out
+}
+
+const SIZES = { d: 2, z: 2, a: 3, b: 2, k: 3, h: 2, x: 4, y: 3, c: 2, m: 2, o: 1, P: 4, p: 3 }
+
+const bcastLast = (f: Term, axes: string[]) => broadcast(f, axes, { at: 'last' })
+
+/** True equations: [name, lhs, rhs]. */
+const truths: ReadonlyArray<readonly [string, () => readonly [Term, Term]]> = [
+  ...theorems
+    .filter((t) => !['conv-1x1-section33', 'visual-attention-fig29'].includes(t.slug))
+    .map((t) => [t.slug, () => [t.proof().lhs, t.proof().rhs] as const] as const),
+  [
+    'Fig. 11: indexes on different axes commute',
+    () => [
+      seq(broadcast(index('a', 1), ['b'], { inputs: [1], outputs: [0] }), index('b', 0)),
+      seq(broadcast(index('b', 0), ['a']), index('a', 1)),
+    ],
+  ],
+  [
+    'Fig. 11: an index after a broadcast map is the map after the index',
+    () => [
+      seq(
+        broadcast(tanh('k'), ['a']),
+        broadcast(index('a', 2), ['k'], { inputs: [1], outputs: [0] }),
+      ),
+      seq(broadcast(index('a', 2), ['k'], { inputs: [1], outputs: [0] }), tanh('k')),
+    ],
+  ],
+  [
+    'Fig. 12: a broadcast of a stack is the stack of broadcasts',
+    () => [
+      broadcast(par(relu('k'), tanh('h')), ['a']),
+      par(broadcast(relu('k'), ['a']), broadcast(tanh('h'), ['a'])),
+    ],
+  ],
+  [
+    'Fig. 12: a broadcast identity is the identity',
+    () => [broadcast(id([['k']]), ['a']), id([['a', 'k']])],
+  ],
+  [
+    'section 2.2: copying is coassociative',
+    () => [
+      seq(copy([['k']]), par(copy([['k']]), id([['k']]))),
+      seq(copy([['k']]), par(id([['k']]), copy([['k']]))),
+    ],
+  ],
+  [
+    'section 2.2: maps cross a swap (naturality of the symmetry)',
+    () => [
+      seq(par(relu('k'), tanh('h')), swap([['k']], [['h']])),
+      seq(swap([['k']], [['h']]), par(tanh('h'), relu('k'))),
+    ],
+  ],
+  ['section 2.2: id ; f ; id = f', () => [seq(id([['k']]), relu('k'), id([['k']])), relu('k')]],
+  [
+    'section 2.2: swap twice is the identity',
+    () => [seq(swap([['x']], [['y']]), swap([['y']], [['x']])), id([['x'], ['y']])],
+  ],
+  [
+    'section 2.2: copy then drop one copy',
+    () => [seq(copy([['k']]), par(id([['k']]), drop([['k']]))), id([['k']])],
+  ],
+  [
+    'section 2.2: a layer then a copy',
+    () => [
+      seq(linearLayer('A', 'x', 'h'), copy([['h']])),
+      seq(copy([['x']]), par(linearLayer('A', 'x', 'h'), linearLayer('A', 'x', 'h'))),
+    ],
+  ],
+  [
+    'Fig. 14: inner versus outer broadcast of a map',
+    () => [broadcast(broadcast(tanh('k'), ['a']), ['b']), broadcast(tanh('k'), ['b', 'a'])],
+  ],
+  [
+    'Fig. 12: a broadcast composition is the composition of broadcasts',
+    () => [
+      broadcast(seq(linearLayer('A', 'x', 'h'), relu('h')), ['b']),
+      seq(broadcast(linearLayer('A', 'x', 'h'), ['b']), broadcast(relu('h'), ['b'])),
+    ],
+  ],
+  [
+    'Fig. 17: a token map and a channel map commute (naturality of linear maps)',
+    () => [
+      seq(
+        bcastLast(linearLayer('F', 'x', 'y'), ['c']),
+        broadcast(linearLayer('G', 'c', 'm'), ['y']),
+      ),
+      seq(
+        broadcast(linearLayer('G', 'c', 'm'), ['x']),
+        bcastLast(linearLayer('F', 'x', 'y'), ['m']),
+      ),
+    ],
+  ],
+  [
+    'Fig. 7: stacked maps compose section by section',
+    () => [
+      seq(par(relu('k'), tanh('h')), par(sigmoid('k'), exp('h'))),
+      par(seq(relu('k'), sigmoid('k')), seq(tanh('h'), exp('h'))),
+    ],
+  ],
+  [
+    'section 2.4: two linear layers fuse into one einsum',
+    () => [
+      seq(linearLayer('A', 'x', 'h'), linearLayer('B', 'h', 'y')),
+      seq(linearLayer('A', 'x', 'h'), linearLayer('B', 'h', 'y'), id([['y']])),
+    ],
+  ],
+  [
+    'Fig. 18: softmax broadcast commutes with a swap of the stacked inputs',
+    () => [
+      seq(swap([['a']], [['b']]), par(softmax('b'), softmax('a'))),
+      seq(par(softmax('a'), softmax('b')), swap([['a']], [['b']])),
+    ],
+  ],
+]
+
+/** False equations: [name, lhs, rhs]. */
+const falsehoods: ReadonlyArray<readonly [string, () => readonly [Term, Term]]> = [
+  [
+    'softmax over the wrong axis',
+    () => [broadcast(softmax('a'), ['b']), broadcast(softmax('b'), ['a'], { at: 'last' })],
+  ],
+  [
+    'a nonlinear map through naturality (tanh is not linear)',
+    () => [
+      seq(bcastLast(tanh('x'), ['c']), broadcast(einsum('c -> c'), ['x'])),
+      seq(broadcast(tanh('c'), ['x']), bcastLast(tanh('x'), ['c'])),
+    ],
+  ],
+  ['relu is not tanh', () => [relu('k'), tanh('k')]],
+  [
+    'indexes at the wrong positions',
+    () => [
+      seq(broadcast(index('a', 1), ['b'], { inputs: [1], outputs: [0] }), index('b', 0)),
+      seq(broadcast(index('b', 1), ['a']), index('a', 0)),
+    ],
+  ],
+  [
+    'a transpose is not the identity',
+    () => [einsum('i j -> j i', { dims: { i: 'a', j: 'a' } }), id([['a', 'a']])],
+  ],
+  [
+    'the order of composition matters',
+    () => [seq(linearLayer('A', 'x', 'x'), relu('x')), seq(relu('x'), linearLayer('A', 'x', 'x'))],
+  ],
+  ['two different layers', () => [linearLayer('A', 'x', 'h'), linearLayer('B', 'x', 'h')]],
+  ['a stacked map on the wrong wire', () => [par(relu('k'), tanh('k')), par(tanh('k'), relu('k'))]],
+  [
+    'copy then drop the wrong copy of a different map',
+    () => [seq(copy([['k']]), par(relu('k'), drop([['k']]))), tanh('k')],
+  ],
+  ['mean is not softmax summed', () => [seq(softmax('k'), mean('k')), seq(relu('k'), mean('k'))]],
+  [
+    'the wrong softmax axis after a transpose',
+    () => [
+      seq(einsum('a b -> b a'), broadcast(softmax('b'), ['a'], { at: 'last' })),
+      seq(einsum('a b -> b a'), broadcast(softmax('a'), ['b'])),
+    ],
+  ],
+]
+
+describe('theorems found by search (no step lists)', () => {
+  for (const [name, sides] of truths)
+    it(name, () => {
+      const [a, b] = sides()
+      const r = equivalent(a, b, { name })
+      if (r.kind !== 'proof')
+        throw new Error(`${name}: ${r.kind}: ${'reason' in r ? r.reason : ''}`)
+      expect(E.isRight(checkProof(r.proof, catalogue))).toBe(true)
+      expect(evaluatesEqual(a, b, SIZES)).toBe(true)
+    })
+})
+
+describe('false equations refuted', () => {
+  for (const [name, sides] of falsehoods)
+    it(name, () => {
+      const [a, b] = sides()
+      const r = equivalent(a, b, { name })
+      expect(r.kind).toBe('counterexample')
+    })
+})
+
+describe('soundness of the search', () => {
+  const laws = lawFamilies.flatMap(([, rules]) => rules)
+  it('never returns a proof checkProof rejects, nor one whose sides evaluate differently', () => {
+    // Pairs: a generated term against itself rewritten by a law the search may or may not find,
+    // and against an unrelated generated term of the same type.
+    fc.assert(
+      fc.property(termArb([['k']], { depth: 3 }), termArb([['k']], { depth: 3 }), (a, c) => {
+        for (const b of [seq(id([['k']]), a), c]) {
+          const r = equivalent(a, b, { limits: { timeMs: 200, nodes: 400 } })
+          if (r.kind !== 'proof') continue
+          expect(E.isRight(checkProof(r.proof, catalogue))).toBe(true)
+          expect(evaluatesEqual(a, b, sizesOf(par(a, b)))).toBe(true)
+        }
+      }),
+      { numRuns: 25, seed: 13 },
+    )
+    expect(laws.length).toBeGreaterThan(50)
+  })
+
+  it('a user rule takes part in the search and its proofs cite it', () => {
+    // relu is idempotent: a true law the catalogue does not have.
+    const s = v.shape('s')
+    const idem = rule(
+      'my/relu-idempotent',
+      P.seq(
+        P.broadcast(P.scalar('relu'), s, v.value('I'), v.value('O')),
+        P.broadcast(P.scalar('relu'), s, v.value('I'), v.value('O')),
+      ),
+      P.broadcast(P.scalar('relu'), s, v.value('I'), v.value('O')),
+      { oneWay: true },
+    )
+    const a = seq(relu('k'), relu('k'), tanh('k'))
+    const b = seq(relu('k'), tanh('k'))
+    expect(equivalent(a, b, { limits: { timeMs: 300 } }).kind).toBe('unknown')
+    const r = equivalent(a, b, { rules: [idem] })
+    if (r.kind !== 'proof') throw new Error(`${r.kind}: ${'reason' in r ? r.reason : ''}`)
+    expect(r.proof.steps.some((x) => x.rule === 'my/relu-idempotent')).toBe(true)
+    expect(E.isRight(checkProof(r.proof, catalogueOf([...laws, idem])))).toBe(true)
+    expect(E.isLeft(checkProof(r.proof, catalogue))).toBe(true)
+    void show
+  })
+
+  it('refutes terms of different types at once, naming both types', () => {
+    const r = equivalent(relu('k'), mean('k'))
+    expect(r.kind).toBe('different-types')
+    expect('reason' in r ? r.reason : '').toContain('[k] -> []')
+  })
+
+  it('a counterexample is drawn at the given sizes first', () => {
+    const r = equivalent(linearLayer('A', 'x', 'h'), linearLayer('B', 'x', 'h'), {
+      sizes: { x: 5, h: 1 },
+    })
+    expect(r.kind === 'counterexample' ? r.counterexample.sizes : undefined).toEqual({ x: 5, h: 1 })
+  })
+
+  it('unknown says which limit the search reached', () => {
+    const a = seq(relu('k'), relu('k'))
+    const r = equivalent(a, relu('k'), { limits: { iterations: 1 } })
+    expect(r.kind).toBe('unknown')
+    expect('reason' in r ? r.reason : '').toMatch(
+      /search (stopped at its iteration limit|saturated)/,
+    )
+  })
+})
