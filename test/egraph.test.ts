@@ -118,7 +118,7 @@ describe('EGraph core', () => {
   it('reports every iteration and a reason to stop at the node limit', () => {
     const g = new EGraph()
     g.add(seq(relu('k'), relu('k'), relu('k'), relu('k'), softmax('k'), relu('k')))
-    const report = saturate(g, allRules, { nodes: 15, iterations: 50 })
+    const report = saturate(g, allRules, { nodes: 15, iterations: 50, timeMs: 60000 })
     expect(report.stop).toBe('nodes')
     expect(report.nodes).toBeGreaterThanOrEqual(15)
     expect(report.iterations.length).toBeGreaterThanOrEqual(1)
