@@ -80,3 +80,15 @@ export * from './rewrite/equivalent.js'
 export * from './rewrite/egraph/index.js'
 export * from './cost/cost.js'
 export { toPyTorch, toNumPy, type CodegenOptions } from './codegen/python.js'
+export { render, drawing, type RenderOptions } from './render/render.js'
+export {
+  layout,
+  connector,
+  frameColor,
+  widthTest,
+  type LayoutOptions,
+  type Expand,
+} from './render/layout.js'
+export { toSvg, escapeXml } from './render/svg.js'
+export { checkDrawing } from './render/check.js'
+export { flatten, type Drawing, type Block } from './render/geometry.js'

@@ -118,7 +118,7 @@ export interface Label {
 
 /** A frame: a named component (coloured, titled), a broadcast's region, or a highlight. */
 export interface Frame extends Rect {
-  readonly kind: 'model' | 'highlight'
+  readonly kind: 'model' | 'broadcast' | 'highlight'
   readonly title: string
   readonly color: string
 }
@@ -335,7 +335,10 @@ export const flatten = (root: Block, isWidth: IsWidth, margin = 8): Drawing => {
     const it = b.items
     for (const w of it.wires)
       wires.push({ ...w, x0: w.x0 + dx, x1: w.x1 + dx, y0: w.y0 + dy, y1: w.y1 + dy })
-    for (const g of it.glyphs) glyphs.push(moveRect(g, dx, dy))
+    for (const g of it.glyphs)
+      glyphs.push(
+        g.cy === undefined ? moveRect(g, dx, dy) : { ...moveRect(g, dx, dy), cy: g.cy + dy },
+      )
     for (const l of it.labels)
       labels.push({ ...l, x: l.x + dx, y: l.y + dy, box: moveRect(l.box, dx, dy) })
     for (const f of it.frames) frames.push(moveRect(f, dx, dy))
