@@ -26,9 +26,6 @@ import {
   copy,
   cup,
   dim,
-  dimConv,
-  dimPadded,
-  dimProduct,
   drop,
   einsum,
   equivalent,
@@ -77,6 +74,8 @@ import {
   unit,
   v,
   wiring,
+  mapDimChildren,
+  DIM_KINDS as ALL_DIM_KINDS,
 } from '../src/index.js'
 import { sizesArb, termWithSizesArb, tupleTypeArb } from '../src/testing/arbitraries.js'
 
@@ -701,21 +700,12 @@ describe('wiring', () => {
 
 /** Rename every size variable (in every dim, however nested) by a map; rebuilt and re-checked. */
 const renameDim = (d: Dim, names: Readonly<Record<string, string>>): Dim => {
-  switch (d.kind) {
-    case 'var':
-      return dim(names[d.name] ?? d.name, d.size === undefined ? {} : { size: d.size })
-    case 'const':
-      return d
-    case 'product':
-      return dimProduct(...d.factors.map((x) => renameDim(x, names)))
-    case 'padded':
-      return dimPadded(renameDim(d.base, names), d.before, d.after)
-    case 'conv':
-      return dimConv(renameDim(d.input, names), renameDim(d.kernel, names), d.stride, d.dilation)
-  }
+  if (d.kind === 'var')
+    return dim(names[d.name] ?? d.name, d.size === undefined ? {} : { size: d.size })
+  return mapDimChildren(d, (x) => renameDim(x, names))
 }
 
-const DIM_KINDS = new Set(['var', 'const', 'product', 'padded', 'conv'])
+const DIM_KINDS = new Set<string>(ALL_DIM_KINDS)
 const DERIVED = new Set(['dom', 'cod', 'linearity', 'poly'])
 
 const renameData = (x: unknown, names: Readonly<Record<string, string>>): unknown => {

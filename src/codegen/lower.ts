@@ -47,6 +47,14 @@ export const dimPy = (d: Dim): string => {
       return `(${dimPy(d.base)} + ${d.before + d.after})`
     case 'conv':
       return `((${dimPy(d.input)} - ${d.dilation} * (${dimPy(d.kernel)} - 1) - 1) // ${d.stride} + 1)`
+    case 'cropped':
+      return `(${dimPy(d.base)} - ${d.before + d.after})`
+    case 'sum':
+      return `(${d.parts.map(dimPy).join(' + ')})`
+    case 'convT':
+      return `((${dimPy(d.input)} - 1) * ${d.stride} + ${d.dilation} * (${dimPy(d.kernel)} - 1) + ${1 + d.outputPadding})`
+    case 'named':
+      return dimPy(d.of)
     default:
       return absurd(d)
   }

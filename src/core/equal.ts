@@ -5,14 +5,13 @@
  *
  * @packageDocumentation
  */
-import { type Dim, dimKey } from './dim.js'
-import { absurd } from './errors.js'
+import { DIM_KINDS as KINDS, type Dim, dimChildren, dimKey } from './dim.js'
 import { type Term, isTermNode } from './term.js'
 
 /** The fields of a term computed by its constructor. @internal */
 export const DERIVED_FIELDS: ReadonlySet<string> = new Set(['dom', 'cod', 'linearity', 'poly'])
 
-const DIM_KINDS: ReadonlySet<string> = new Set(['var', 'const', 'product', 'padded', 'conv'])
+const DIM_KINDS: ReadonlySet<string> = new Set(KINDS)
 
 /** Whether a value is a dim (as opposed to a term or another record). @internal */
 export const isDim = (x: unknown): x is Dim =>
@@ -77,25 +76,13 @@ export const defaultSizesKey = (t: Term): string => {
   const visitDim = (d: Dim): void => {
     if (seen.has(d)) return
     seen.add(d)
-    switch (d.kind) {
-      case 'var': {
-        let s = byName.get(d.name)
-        if (s === undefined) byName.set(d.name, (s = new Set()))
-        s.add(d.size === undefined ? '?' : String(d.size))
-        return
-      }
-      case 'const':
-        return
-      case 'product':
-        return d.factors.forEach(visitDim)
-      case 'padded':
-        return visitDim(d.base)
-      case 'conv':
-        visitDim(d.input)
-        return visitDim(d.kernel)
-      default:
-        return absurd(d)
+    if (d.kind === 'var') {
+      let s = byName.get(d.name)
+      if (s === undefined) byName.set(d.name, (s = new Set()))
+      s.add(d.size === undefined ? '?' : String(d.size))
+      return
     }
+    dimChildren(d).forEach(visitDim)
   }
   const visit = (x: unknown): void => {
     if (typeof x !== 'object' || x === null || seen.has(x)) return

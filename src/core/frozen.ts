@@ -16,6 +16,9 @@ import { isTermNode } from './term.js'
 /** Data known to be deeply frozen: built by {@link sealData}, never held by a caller. */
 const sealed = new WeakSet<object>()
 
+/** Whether `x` is data {@link sealData} returned (so built by a constructor). @internal */
+export const isSealed = (x: object): boolean => sealed.has(x)
+
 /**
  * A deeply frozen copy of constructor data, shared as it is when it is already sealed (a term,
  * or data this function returned before): each piece of data is copied once. Numbers are read

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { fail } from './errors.js'
-import { type DimLike, toDim } from './dim.js'
+import { type DimLike, readDim } from './dim.js'
 import { broadcast, make } from './construct.js'
 import { constantPoly, identityPoly, multilinearPoly, nonlinearPoly, sumPoly } from './linearity.js'
 import type { AxisOpName, ScalarOp, SizePower, Term } from './term.js'
@@ -166,7 +166,10 @@ export const scale = (
       expected: 'a finite number, such as -0.5 for 1/√k',
       got: String(by.power),
     })
-  const sizePower = by === undefined ? undefined : { dim: toDim(by.dim), power: by.power }
+  const sizePower =
+    by === undefined
+      ? undefined
+      : { dim: readDim(by.dim, 'scale: the dim of bySize'), power: by.power }
   return elementwise(scalarTerm('scale', factor, sizePower), shape)
 }
 
@@ -211,7 +214,7 @@ export const add = (shape?: ShapeLike): Term => elementwise(scalarTerm('add'), s
 export const mul = (shape?: ShapeLike): Term => elementwise(scalarTerm('mul'), shape)
 
 const axisOp = (op: AxisOpName, axis: DimLike, epsilon = 0): Term => {
-  const a = toDim(axis)
+  const a = readDim(axis, `${op}: the axis`)
   const reduces = op === 'max' || op === 'mean'
   return make({
     kind: 'axisOp',

@@ -11,11 +11,13 @@ import {
   type DimLike,
   type Sizes,
   dimEquals,
-  dimKey,
   dimSize,
+  describeValue,
   dimVars,
-  toDim,
+  readDim,
+  showDim,
 } from './dim.js'
+import { fail } from './errors.js'
 import type { DimVar } from './dim.js'
 
 /** The axes of one tensor. */
@@ -36,19 +38,32 @@ export type ShapeLike = ReadonlyArray<DimLike> | string
  * showShape(toShape('y k')) // '[y k]'
  * ```
  */
-export const toShape = (s: ShapeLike): Shape =>
-  Object.freeze(
+export const toShape = (s: ShapeLike): Shape => {
+  if (typeof s !== 'string' && !Array.isArray(s))
+    fail('bad-shape', 'a shape must be a list of dims or a string of dim names', {
+      expected: "a shape such as 'y k' or ['y', 'k']",
+      got: describeValue(s),
+    })
+  return Object.freeze(
     typeof s === 'string'
       ? s
           .trim()
           .split(/\s+/)
           .filter((t) => t !== '')
-          .map(toDim)
-      : s.map(toDim),
+          .map((d, i) => readDim(d, `a shape (axis ${i})`))
+      : s.map((d, i) => readDim(d, `a shape (axis ${i})`)),
   )
+}
 
 /** Read a tuple type given as a list of shapes. */
-export const toType = (t: ReadonlyArray<ShapeLike>): TupleType => Object.freeze(t.map(toShape))
+export const toType = (t: ReadonlyArray<ShapeLike>): TupleType => {
+  if (!Array.isArray(t))
+    fail('bad-shape', 'a tuple type must be a list of shapes', {
+      expected: "a list of shapes such as [['y', 'k'], ['x']]",
+      got: describeValue(t),
+    })
+  return Object.freeze(t.map(toShape))
+}
 
 /** Structural equality of shapes. */
 export const shapeEquals = (a: Shape, b: Shape): boolean =>
@@ -59,7 +74,7 @@ export const typeEquals = (a: TupleType, b: TupleType): boolean =>
   a === b || (a.length === b.length && a.every((s, i) => shapeEquals(s, b[i] as Shape)))
 
 /** Print a shape: `[y k]`, the scalar `[]`. */
-export const showShape = (s: Shape): string => `[${s.map(dimKey).join(' ')}]`
+export const showShape = (s: Shape): string => `[${s.map(showDim).join(' ')}]`
 
 /** Print a tuple type: `[y k] × [x]`; the empty tuple is `()`. */
 export const showType = (t: TupleType): string =>

@@ -6,6 +6,10 @@
  * - `{ "kind": "product", "factors": [dim, ...] }`
  * - `{ "kind": "padded", "base": dim, "before": 1, "after": 1 }`
  * - `{ "kind": "conv", "input": dim, "kernel": dim, "stride": 2, "dilation": 1 }`
+ * - `{ "kind": "cropped", "base": dim, "before": 1, "after": 1 }`
+ * - `{ "kind": "sum", "parts": [dim, ...] }`
+ * - `{ "kind": "convT", "input": dim, "kernel": dim, "stride": 2, "dilation": 1, "outputPadding": 0 }`
+ * - `{ "kind": "named", "name": "ybar", "of": dim }`
  *
  * A shape is a list of dims, a tuple type a list of shapes. Decoding rebuilds every dim through
  * its smart constructor, so a bad name or size is refused as the constructor would refuse it.
@@ -14,7 +18,20 @@
  */
 import type * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { type Dim, type Mark, constDim, dim, dimConv, dimPadded, dimProduct } from '../core/dim.js'
+import {
+  DIM_KINDS as ALL_DIM_KINDS,
+  type Dim,
+  type Mark,
+  constDim,
+  dim,
+  dimConv,
+  dimConvT,
+  dimCropped,
+  dimPadded,
+  dimProduct,
+  dimSum,
+  namedDim,
+} from '../core/dim.js'
 import { absurd } from '../core/errors.js'
 import type { Shape, TupleType } from '../core/types.js'
 import {
@@ -70,8 +87,48 @@ export interface DimConvJson {
   readonly dilation: number
 }
 
+/** The JSON of a cropped axis. */
+export interface DimCroppedJson {
+  readonly kind: 'cropped'
+  readonly base: DimJson
+  readonly before: number
+  readonly after: number
+}
+
+/** The JSON of axes joined end to end. */
+export interface DimSumJson {
+  readonly kind: 'sum'
+  readonly parts: ReadonlyArray<DimJson>
+}
+
+/** The JSON of the output axis of a transposed convolution. */
+export interface DimConvTJson {
+  readonly kind: 'convT'
+  readonly input: DimJson
+  readonly kernel: DimJson
+  readonly stride: number
+  readonly dilation: number
+  readonly outputPadding: number
+}
+
+/** The JSON of a named derived dim. */
+export interface DimNamedJson {
+  readonly kind: 'named'
+  readonly name: string
+  readonly of: DimJson
+}
+
 /** The JSON of a dim: its constructor's arguments, tagged by `kind`. */
-export type DimJson = DimVarJson | DimConstJson | DimProductJson | DimPaddedJson | DimConvJson
+export type DimJson =
+  | DimVarJson
+  | DimConstJson
+  | DimProductJson
+  | DimPaddedJson
+  | DimConvJson
+  | DimCroppedJson
+  | DimSumJson
+  | DimConvTJson
+  | DimNamedJson
 
 /** The JSON of a shape: its dims, in order. */
 export type ShapeJson = ReadonlyArray<DimJson>
@@ -112,6 +169,21 @@ export const encodeDim = (d: Dim): DimJson => {
         stride: d.stride,
         dilation: d.dilation,
       }
+    case 'cropped':
+      return { kind: 'cropped', base: encodeDim(d.base), before: d.before, after: d.after }
+    case 'sum':
+      return { kind: 'sum', parts: d.parts.map(encodeDim) }
+    case 'convT':
+      return {
+        kind: 'convT',
+        input: encodeDim(d.input),
+        kernel: encodeDim(d.kernel),
+        stride: d.stride,
+        dilation: d.dilation,
+        outputPadding: d.outputPadding,
+      }
+    case 'named':
+      return { kind: 'named', name: d.name, of: encodeDim(d.of) }
     default:
       return absurd(d)
   }
@@ -187,12 +259,43 @@ const dimMembers: t.Decoder<unknown, Dim> = tagged('dim', 'kind', {
     ),
     (v) => dimConv(v.input, v.kernel, v.stride, v.dilation),
   ),
+  cropped: construct(
+    struct(
+      'a cropped dim',
+      { kind: literal('cropped'), base: dimDecoder, before: natural, after: natural },
+      {},
+    ),
+    (v) => dimCropped(v.base, v.before, v.after),
+  ),
+  sum: construct(
+    struct('a sum dim', { kind: literal('sum'), parts: list('the parts', dimDecoder) }, {}),
+    (v) => dimSum(...v.parts),
+  ),
+  convT: construct(
+    struct(
+      'a convT dim',
+      {
+        kind: literal('convT'),
+        input: dimDecoder,
+        kernel: dimDecoder,
+        stride: positive,
+        dilation: positive,
+        outputPadding: natural,
+      },
+      {},
+    ),
+    (v) => dimConvT(v.input, v.kernel, v.stride, v.dilation, v.outputPadding),
+  ),
+  named: construct(
+    struct('a named dim', { kind: literal('named'), name: string, of: dimDecoder }, {}),
+    (v) => namedDim(v.name, v.of),
+  ),
 })
 
 const shapeDecoder = list('a shape', dimDecoder)
 const typeDecoder = list('a tuple type', shapeDecoder)
 
-const DIM_KINDS: ReadonlyArray<string> = ['var', 'const', 'product', 'padded', 'conv']
+const DIM_KINDS: ReadonlyArray<string> = ALL_DIM_KINDS
 
 const isDim = (u: unknown): u is Dim =>
   isRecord(u) && typeof u.kind === 'string' && DIM_KINDS.includes(u.kind)

@@ -14,7 +14,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import type { Dim } from '../core/dim.js'
+import { DIM_KINDS as ALL_DIM_KINDS, type Dim } from '../core/dim.js'
 import { absurd } from '../core/errors.js'
 import type { Term } from '../core/term.js'
 import type { Shape, TupleType } from '../core/types.js'
@@ -88,7 +88,7 @@ const location = struct('a location', { path: list('a path', natural) }, { range
 // Plain values: what `v.value` metavariables bind (numbers, strings, placements, einsum labels
 // and dims). An object with a dim's `kind` is rebuilt as a dim, so a malformed one is refused
 // here rather than crashing the checker.
-const DIM_KINDS: ReadonlyArray<unknown> = ['var', 'const', 'product', 'padded', 'conv']
+const DIM_KINDS: ReadonlyArray<unknown> = ALL_DIM_KINDS
 const plainValue: t.Decoder<unknown, unknown> = decoder('a plain value', (u, c) => {
   if (typeof u === 'string' || typeof u === 'boolean') return t.success(u)
   if (typeof u === 'number') return finite.validate(u, c)

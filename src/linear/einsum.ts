@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import { make } from '../core/construct.js'
-import { type Dim, type DimLike, dim, toDim } from '../core/dim.js'
+import { type Dim, type DimLike, dim, readDim } from '../core/dim.js'
 import { fail } from '../core/errors.js'
 import { multilinearPoly } from '../core/linearity.js'
 import type { Einsum, Term } from '../core/term.js'
@@ -123,9 +123,9 @@ export const einsumOf = (parsed: EinsumSpec, options: EinsumOptions = {}, spec?:
   // write own properties only.
   const dims: Record<string, Dim> = Object.create(null) as Record<string, Dim>
   for (const l of [...used].sort()) {
-    const g = Object.prototype.hasOwnProperty.call(given, l) ? given[l] : undefined
+    const has = Object.prototype.hasOwnProperty.call(given, l)
     Object.defineProperty(dims, l, {
-      value: g === undefined ? dim(l) : toDim(g),
+      value: has ? readDim(given[l] as DimLike, `einsum: the dim of label '${l}'`) : dim(l),
       enumerable: true,
     })
   }
@@ -153,7 +153,7 @@ export const einsumOf = (parsed: EinsumSpec, options: EinsumOptions = {}, spec?:
  * ```
  */
 export const unit = (axis: DimLike): Term =>
-  einsum(' -> a a', { dims: { a: toDim(axis) }, name: 'unit' })
+  einsum(' -> a a', { dims: { a: readDim(axis, 'unit: the axis') }, name: 'unit' })
 
 /**
  * The cup: the inner product of the two axes of `[a a]`, summing the diagonal (paper Fig. 20).
@@ -165,4 +165,4 @@ export const unit = (axis: DimLike): Term =>
  * ```
  */
 export const cup = (axis: DimLike): Term =>
-  einsum('a a -> ', { dims: { a: toDim(axis) }, name: 'cup' })
+  einsum('a a -> ', { dims: { a: readDim(axis, 'cup: the axis') }, name: 'cup' })

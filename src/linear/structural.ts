@@ -12,7 +12,8 @@ import {
   dimPadded,
   dimSize,
   showDim,
-  toDim,
+  describeValue,
+  readDim,
 } from '../core/dim.js'
 import { TermError, fail } from '../core/errors.js'
 import { identityPoly, zeroPoly } from '../core/linearity.js'
@@ -33,11 +34,11 @@ import type { TypeLike } from '../core/construct.js'
  * ```
  */
 export const index = (axis: DimLike, at: number): Term => {
-  const a = toDim(axis)
+  const a = readDim(axis, 'index: the axis')
   if (!Number.isInteger(at) || at < 0)
     fail('bad-index', `index: the position on ${showDim(a)} must be an integer >= 0`, {
       expected: 'an integer >= 0 (positions start at 0)',
-      got: String(at),
+      got: describeValue(at),
     })
   if (a.kind === 'var' && a.size !== undefined && at >= a.size)
     fail('bad-index', `index: position ${at} is past the end of ${showDim(a)}`, {
@@ -106,7 +107,7 @@ export const view = (from: ShapeLike, to: ShapeLike): Term => {
  * ```
  */
 export const pad = (axis: DimLike, before: number, after: number): Term => {
-  const a = toDim(axis)
+  const a = readDim(axis, 'pad: the axis')
   const out = dimPadded(a, before, after)
   return make({
     kind: 'pad',
@@ -140,8 +141,8 @@ export interface ConvOptions {
  * ```
  */
 export const convTensor = (input: DimLike, kernel: DimLike, options: ConvOptions = {}): Term => {
-  const x = toDim(input)
-  const k = toDim(kernel)
+  const x = readDim(input, 'convTensor: the input axis')
+  const k = readDim(kernel, 'convTensor: the kernel axis')
   const stride = options.stride ?? 1
   const dilation = options.dilation ?? 1
   const y = dimConv(x, k, stride, dilation)

@@ -12,7 +12,7 @@
 import { isTermNode } from '../core/term.js'
 import { dataEquals, isDim } from '../core/equal.js'
 import { TermError, absurd, fail } from '../core/errors.js'
-import { dimKey } from '../core/dim.js'
+import { dimKey, showDim } from '../core/dim.js'
 import { par, seq } from '../core/construct.js'
 import { show } from '../core/show.js'
 import type { Term } from '../core/term.js'
@@ -377,9 +377,9 @@ const showValue = (sort: Sort, value: unknown): string => {
     case 'term':
       return show(value as Term, { maxLength: 80 })
     case 'dim':
-      return isDim(value) ? dimKey(value) : String(value)
+      return isDim(value) ? showDim(value) : String(value)
     case 'shape':
-      return `[${(value as ReadonlyArray<unknown>).map((d) => (isDim(d) ? dimKey(d) : String(d))).join(' ')}]`
+      return `[${(value as ReadonlyArray<unknown>).map((d) => (isDim(d) ? showDim(d) : String(d))).join(' ')}]`
     case 'type':
       return showType(value as TupleType)
     case 'value':

@@ -156,7 +156,14 @@ export const minDimSize = (d: Dim): number => {
       return d.factors.reduce((n, f) => n * minDimSize(f), 1)
     case 'padded':
       return minDimSize(d.base) + d.before + d.after
+    case 'sum':
+      return d.parts.reduce((n, f) => n + minDimSize(f), 0)
+    case 'convT':
+      return d.dilation * (minDimSize(d.kernel) - 1) + 1 + d.outputPadding
+    case 'named':
+      return minDimSize(d.of)
     case 'conv':
+    case 'cropped':
       return 1
     default:
       return absurd(d)
@@ -174,6 +181,19 @@ export const maxDimSize = (d: Dim, maxSize: number): number => {
       return d.factors.reduce((n, f) => n * maxDimSize(f, maxSize), 1)
     case 'padded':
       return maxDimSize(d.base, maxSize) + d.before + d.after
+    case 'cropped':
+      return Math.max(1, maxDimSize(d.base, maxSize) - d.before - d.after)
+    case 'sum':
+      return d.parts.reduce((n, f) => n + maxDimSize(f, maxSize), 0)
+    case 'convT':
+      return (
+        (maxDimSize(d.input, maxSize) - 1) * d.stride +
+        d.dilation * (maxDimSize(d.kernel, maxSize) - 1) +
+        1 +
+        d.outputPadding
+      )
+    case 'named':
+      return maxDimSize(d.of, maxSize)
     case 'conv': {
       const x = maxDimSize(d.input, maxSize)
       const k = minDimSize(d.kernel)
