@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { make } from '../core/construct.js'
+import { make, seq } from '../core/construct.js'
 import {
   type DimLike,
   dimConv,
@@ -13,6 +13,8 @@ import {
   dimSize,
   showDim,
   describeValue,
+  dimConvT,
+  dimCropped,
   readDim,
 } from '../core/dim.js'
 import { TermError, fail } from '../core/errors.js'
@@ -237,3 +239,73 @@ export const convTensorAdjoint = (
   kernel: DimLike,
   options: ConvOptions = {},
 ): Term => flipAdjoint(convTensor(input, kernel, options) as Flippable)
+
+/**
+ * The crop of any axis: `[a] -> [crop(a, before, after)]`, the entries from `before` to
+ * `a - after` (evaluation refuses a crop that leaves nothing). On a padded axis it undoes the
+ * padding: `cropAxis(pad(x,1,1), 1, 1) : [pad(x,1,1)] -> [x]` is {@link crop}.
+ *
+ * @example
+ * ```ts
+ * import { cropAxis, evaluate, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(cropAxis('x', 1, 2)) // 'crop(crop(x,1,2),1,2) : [x] -> [crop(x,1,2)]'
+ * evaluate(cropAxis('x', 1, 2), { x: 5 }, [[1, 2, 3, 4, 5]])[0] // Float64Array [2, 3]
+ * ```
+ */
+export const cropAxis = (axis: DimLike, before: number, after: number): Term => {
+  const a = readDim(axis, 'cropAxis: the axis')
+  return flipAdjoint(pad(dimCropped(a, before, after), before, after) as Flippable)
+}
+
+/** Options of {@link convTensorTransposeFrom}. */
+export interface ConvTransposeFromOptions {
+  /** Default 1. */
+  readonly stride?: number
+  /** Default 1. */
+  readonly dilation?: number
+  /** Entries cropped at both ends of the output (PyTorch's `padding`). Default 0. */
+  readonly padding?: number
+  /** Zeros added at the end of the output, below the stride (PyTorch's `output_padding`). Default 0. */
+  readonly outputPadding?: number
+}
+
+/**
+ * The transposed convolution tensor built from its input (blocks) axis `y` (paper Fig. 26):
+ * `[y k] -> [x]` with `x = (y - 1) s - 2 p + d (k - 1) + op + 1`, PyTorch's `ConvTranspose`
+ * output size: the adjoint of the convolution tensor of the axis `convT(y, k, s, d, op)` (whose
+ * blocks axis is `y` again, as `dimConv` undoes `dimConvT`), then the padding `p` cropped at both
+ * ends. So an up-sampling path can follow a down-sampling one: the output of a kernel-2 stride-2
+ * transposed convolution of `y` is `(2*y)`.
+ *
+ * @example
+ * ```ts
+ * import { constDim, convTensorTransposeFrom, evaluate, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(convTensorTransposeFrom('y', constDim(2), { stride: 2 })) // 'convTensorᵀ((2*y),2,s2,d1) : [y 2] -> [(2*y)]'
+ * evaluate(convTensorTransposeFrom('y', 'k', { padding: 1 }), { y: 2, k: 3 }, [[1, 2, 3, 4, 5, 6]])[0] // Float64Array [6, 8]
+ * ```
+ */
+export const convTensorTransposeFrom = (
+  input: DimLike,
+  kernel: DimLike,
+  options: ConvTransposeFromOptions = {},
+): Term => {
+  const y = readDim(input, 'convTensorTransposeFrom: the input axis')
+  const k = readDim(kernel, 'convTensorTransposeFrom: the kernel axis')
+  const stride = options.stride ?? 1
+  const dilation = options.dilation ?? 1
+  const p = options.padding ?? 0
+  const op = options.outputPadding ?? 0
+  if (!Number.isInteger(op) || op < 0 || op >= stride)
+    fail('bad-argument', 'convTensorTransposeFrom: the output padding must be below the stride', {
+      expected: `an integer from 0 to ${stride - 1}`,
+      got: describeValue(op),
+    })
+  if (!Number.isInteger(p) || p < 0)
+    fail('bad-argument', 'convTensorTransposeFrom: the padding must be an integer >= 0', {
+      expected: 'an integer >= 0',
+      got: describeValue(p),
+    })
+  const full = dimConvT(y, k, stride, dilation, op)
+  const scatter = convTensorAdjoint(full, k, { stride, dilation })
+  return p === 0 ? scatter : seq(scatter, cropAxis(full, p, p))
+}
