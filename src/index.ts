@@ -38,14 +38,20 @@ export * from './linear/canonical.js'
 export * from './linear/fuse.js'
 export * from './linear/transpose-by-snake.js'
 export * from './linear/subsample.js'
-export { evaluate, DEFAULT_MEMORY_CAP, type EvalOptions, type TensorData } from './eval/evaluate.js'
+export {
+  evaluate,
+  DEFAULT_MEMORY_CAP,
+  DEFAULT_TOTAL_MEMORY_CAP,
+  type EvalOptions,
+  type TensorData,
+} from './eval/evaluate.js'
 export type {
   GeneratorCall,
   GeneratorImplementation,
   GeneratorLike,
   Tensors,
 } from './eval/generators.js'
-export { randomInputs, randomParams, seededRandom } from './eval/random.js'
+export { randomInputs, randomParams, seededRandom, type RandomOptions } from './eval/random.js'
 export * from './io/codec.js'
 export * from './models/mlp.js'
 export * from './models/attention.js'

@@ -24,8 +24,11 @@ import { wrapText } from './wrap.js'
 
 const ratio = (a: number, b: number): string => (b === 0 ? '-' : `${(a / b).toFixed(2)}x`)
 
+/** A count, marked `~` when it exceeds 2^53 and so is rounded. */
+const count = (n: number): string => (Number.isSafeInteger(n) ? String(n) : `~${n}`)
+
 const totals = (c: Cost): string =>
-  `${c.flops} FLOPs, peak ${c.peakMemory} entries, ${c.allocated} entries written`
+  `${count(c.flops)} FLOPs, peak ${count(c.peakMemory)} entries, ${count(c.allocated)} entries written`
 
 /** The cost report of one example at the given sizes (the text `ncd cost` prints). */
 export const costReport = (example: Example, sizes: Sizes): string => {
@@ -57,6 +60,12 @@ export const costReport = (example: Example, sizes: Sizes): string => {
     `gradient (normal form):   ${totals(gradient)}`,
     `gradient (as derived):    ${totals(rawCost)}`,
     `gradient / loss: FLOPs ${ratio(gradient.flops, lossCost.flops)}, peak memory ${ratio(gradient.peakMemory, lossCost.peakMemory)}`,
+    ...([forward, lossCost, gradient, rawCost].every((c) => c.exact)
+      ? []
+      : [
+          '',
+          'not exact: figures marked ~ exceed 2^53 = 9007199254740992 and are rounded to 16 digits',
+        ]),
   ].join('\n')
 }
 

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'unbound-dim'
   | 'bad-size'
   | 'memory-cap'
+  | 'not-finite'
   | 'decode'
   | 'not-linear'
   | 'internal'

@@ -113,6 +113,11 @@ export interface Cost {
   readonly resident: number
   /** Entries written in total, over every tensor the evaluation allocates. */
   readonly allocated: number
+  /**
+   * Whether every figure is exact: false when a count exceeds 2^53 (`Number.MAX_SAFE_INTEGER`),
+   * beyond which float64 numbers skip integers, so the figures are rounded (to 16 digits).
+   */
+  readonly exact: boolean
   /** Per primitive, most FLOPs first (then most memory, then by name). */
   readonly byPrimitive: ReadonlyArray<PrimitiveCost>
 }
@@ -270,13 +275,11 @@ class Simulation {
           b.memory - a.memory ||
           (a.primitive < b.primitive ? -1 : a.primitive > b.primitive ? 1 : 0),
       )
-    return {
-      flops: byPrimitive.reduce((n, r) => n + r.flops, 0),
-      peakMemory: resident + this.transientPeak,
-      resident,
-      allocated: this.allocated,
-      byPrimitive,
-    }
+    const flops = byPrimitive.reduce((n, r) => n + r.flops, 0)
+    const peakMemory = resident + this.transientPeak
+    // Every count is a sum of non-negative terms, so one rounded term makes its total exceed 2^53.
+    const exact = [flops, peakMemory, resident, this.allocated].every(Number.isSafeInteger)
+    return { flops, peakMemory, resident, allocated: this.allocated, exact, byPrimitive }
   }
 
   private batch(levels: ReadonlyArray<number>, v: Val): number {
@@ -639,7 +642,7 @@ class Simulation {
  * The FLOPs and memory of evaluating `term` at `sizes` with the numeric evaluator, per primitive
  * and in total (paper section 3.6, Fig. 34); the model is given in this module's comment. Dims
  * left out of `sizes` take their default sizes; an unbound dim is refused with the evaluator's
- * error (`unbound-dim`).
+ * error (`unbound-dim`). Beyond 2^53 the figures are rounded and `exact` is false.
  *
  * @example
  * ```ts
@@ -649,6 +652,8 @@ class Simulation {
  * c.flops // 48
  * c.resident // 18
  * c.byPrimitive[0] // { primitive: 'einsum', count: 1, flops: 48, memory: 20 }
+ * c.exact // true
+ * cost(einsum('a b, b c -> a c'), { a: 1e6, b: 1e6, c: 1e6 }).exact // false (2e18 FLOPs > 2^53)
  * cost(softmax('x'), { x: 10 }).flops // 50
  * // Fig. 34: the forward-derivative gradient is quadratic in the input, the reverse one linear.
  * const f = seq(linearLayer('W', 'x', 'y'), tanh('y'), mean('y'))
@@ -705,6 +710,7 @@ export const costTable = (c: Cost): string => {
     ...c.byPrimitive.map((r) => `| ${r.primitive} | ${r.count} | ${r.flops} | ${r.memory} |`),
     `| total | ${c.byPrimitive.reduce((n, r) => n + r.count, 0)} | ${c.flops} | ${c.allocated} |`,
     `peak memory: ${c.peakMemory} entries (${c.peakMemory * 8} bytes), of which ${c.resident} resident (inputs and parameters)`,
+    ...(c.exact ? [] : ['not exact: some counts exceed 2^53 and are rounded to 16 digits']),
   ]
   return lines.join('\n')
 }

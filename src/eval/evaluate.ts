@@ -17,6 +17,7 @@ import { generatorKey } from '../core/generator.js'
 import { type Generator, type Term, children } from '../core/term.js'
 import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
 import { contract } from './contract.js'
+import { cost } from '../cost/cost.js'
 import { jvp } from '../derive/jvp.js'
 import {
   axisKernel,
@@ -48,10 +49,28 @@ export interface EvalOptions {
   readonly generators?: Readonly<Record<string, GeneratorLike>>
   /** The seed of the random interpretations of generators (default 0). */
   readonly generatorSeed?: number
+  /**
+   * The most entries the whole evaluation may hold at once: inputs, parameters and every live
+   * intermediate together (default 2^28, 2 GiB of float64). Checked before any work against the
+   * peak memory the cost model (src/cost) predicts for the term at these sizes; the prediction is
+   * made only when the sum of every value the evaluation holds could exceed a quarter of the cap,
+   * so small evaluations pay nothing for it.
+   */
+  readonly totalMemoryCap?: number
+  /**
+   * Check that every input, parameter and output entry is finite: a NaN or an infinity is
+   * refused with a `TermError` (`not-finite`) naming the tensor, the flat position and the
+   * index along each axis (default false: IEEE values propagate as they would in any tensor
+   * library).
+   */
+  readonly checkFinite?: boolean
 }
 
 /** The default {@link EvalOptions.memoryCap}. */
 export const DEFAULT_MEMORY_CAP = 2 ** 27
+
+/** The default {@link EvalOptions.totalMemoryCap}. */
+export const DEFAULT_TOTAL_MEMORY_CAP = 2 ** 28
 
 /** Input data: row-major entries of one tuple segment. */
 export type TensorData = Float64Array | ReadonlyArray<number>
@@ -297,7 +316,8 @@ const precheck = (
   cap: number,
   params: Map<string, { size: number; shape: Shape }>,
   generatorOf: (g: Generator) => Applied,
-): void => {
+): number => {
+  let held = 0
   type Mask = ReadonlyArray<boolean>
   const check = (
     t: Term,
@@ -308,6 +328,7 @@ const precheck = (
     type.forEach((s, i) => {
       const copies = (masks[i] ?? []).reduce((n, on, l) => (on ? n * (levels[l] as number) : n), 1)
       const n = shapeSize(s, sizes) * copies
+      held += n
       if (n > cap)
         fail('memory-cap', `evaluate: a tensor of ${n} entries is over the memory cap of ${cap}`, {
           expected: `at most ${cap} entries per tensor (EvalOptions.memoryCap)`,
@@ -410,6 +431,8 @@ const precheck = (
     [],
     term.dom.map(() => []),
   )
+  for (const { size } of params.values()) held += size
+  return held
 }
 
 const dimKeyOf = (s: Shape): string => s.map(dimKey).join(' ')
@@ -482,6 +505,18 @@ export const evaluate = (
       expected: 'memoryCap >= 1',
       got: String(cap),
     })
+  const totalCap = options.totalMemoryCap ?? DEFAULT_TOTAL_MEMORY_CAP
+  if (!(Number.isFinite(totalCap) && totalCap >= 1))
+    fail('bad-argument', 'evaluate: totalMemoryCap must be a positive number of entries', {
+      expected: 'totalMemoryCap >= 1',
+      got: String(totalCap),
+    })
+  if (sizes === null || typeof sizes !== 'object' || Array.isArray(sizes))
+    fail('bad-size', 'evaluate: the second argument must be the sizes of the dims', {
+      expected: 'a record of sizes such as { k: 4 } ({} when every dim has a default)',
+      got: sizes === null ? 'null' : Array.isArray(sizes) ? 'an array' : typeof sizes,
+      where: show(term, { maxLength: 160 }),
+    })
   for (const [name, n] of Object.entries(sizes))
     if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1))
       fail('bad-size', `evaluate: the size of '${name}' must be a positive integer`, {
@@ -524,7 +559,21 @@ export const evaluate = (
     }
     return f
   }
-  precheck(term, sizes, cap, needed, generatorOf)
+  const held = precheck(term, sizes, cap, needed, generatorOf)
+  if (held > totalCap / 4) {
+    const peak = cost(term, sizes).peakMemory
+    if (peak > totalCap)
+      fail(
+        'memory-cap',
+        `evaluate: the evaluation would hold ${peak} entries at once, over the total memory cap of ${totalCap}`,
+        {
+          expected: `at most ${totalCap} entries live together (EvalOptions.totalMemoryCap)`,
+          got: `a peak of ${peak} entries (inputs, parameters and live intermediates, as src/cost predicts) at ${JSON.stringify(sizes)}`,
+          where: show(term, { maxLength: 160 }),
+          hint: 'use smaller sizes, or raise totalMemoryCap if the machine has the memory',
+        },
+      )
+  }
   const data = inputs.map((x, i) => {
     const shape = term.dom[i] as Shape
     const n = shapeSize(shape, sizes)
@@ -559,6 +608,11 @@ export const evaluate = (
       )
     else paramData.set(name, toFloat64(x))
   }
+  if (options.checkFinite === true) {
+    data.forEach((x, i) => checkFinite(x, term.dom[i] as Shape, sizes, `input ${i}`))
+    for (const [name, { shape }] of needed)
+      checkFinite(paramData.get(name) as Float64Array, shape, sizes, `parameter '${name}'`)
+  }
   const ctx: Context = { sizes, levels: [], params: paramData, alloc, generator: generatorOf }
   const outs = run(
     term,
@@ -566,9 +620,43 @@ export const evaluate = (
     data.map((d) => ({ data: d, levels: [] })),
   )
   const owned = new Set<Float64Array>([...data, ...paramData.values()])
-  return outs.map((v) => {
+  const result = outs.map((v) => {
     if (owned.has(v.data)) return Float64Array.from(v.data)
     owned.add(v.data)
     return v.data
   })
+  if (options.checkFinite === true)
+    result.forEach((x, i) => checkFinite(x, term.cod[i] as Shape, sizes, `output ${i}`, term))
+  return result
+}
+
+/** Refuse the first entry of a tensor that is NaN or infinite, naming where it is. */
+const checkFinite = (
+  x: Float64Array,
+  shape: Shape,
+  sizes: Sizes,
+  what: string,
+  term?: Term,
+): void => {
+  const at = x.findIndex((v) => !Number.isFinite(v))
+  if (at < 0) return
+  const extents = shape.map((d) => dimSize(d, sizes))
+  const index: number[] = []
+  let rest = at
+  for (let k = extents.length - 1; k >= 0; k--) {
+    const n = extents[k] as number
+    index.unshift(rest % n)
+    rest = Math.floor(rest / n)
+  }
+  const bad = x.filter((v) => !Number.isFinite(v)).length
+  const axes = shape.map((d, k) => `${showDim(d)}=${index[k]}`).join(', ')
+  fail(
+    'not-finite',
+    `evaluate: ${what} has ${bad} ${bad === 1 ? 'entry that is' : 'entries that are'} not finite, the first ${x[at]} at position ${at}${axes !== '' ? ` (${axes})` : ''}`,
+    {
+      expected: `finite numbers in ${what} ${showShape(shape)} (EvalOptions.checkFinite)`,
+      got: `${x[at]} at position ${at}${axes !== '' ? `, index ${axes}` : ''}`,
+      ...(term !== undefined ? { where: show(term, { maxLength: 160 }) } : {}),
+    },
+  )
 }
