@@ -28,6 +28,7 @@ import {
   mlp,
   par,
   param,
+  paramsOf,
   relu,
   seq,
   shapeExtents,
@@ -229,18 +230,6 @@ describe('bend laws (Fig. 20)', () => {
   })
 })
 
-/** The parameters a term reads, by name (here: one weight). */
-const paramsOfTerm = (t: Term): Record<string, true> => {
-  const out: Record<string, true> = {}
-  const visit = (s: Term): void => {
-    if (s.kind === 'param') out[s.name] = true
-    if ('body' in s) visit(s.body)
-    if ('parts' in s) s.parts.forEach(visit)
-  }
-  visit(t)
-  return out
-}
-
 describe('bends of the convolution tensor and of a weight wire', () => {
   it('Fig. 24: bending the kernel wire of the convolution tensor gives the standard form', () => {
     // convTensor : [x] -> [y k] bent at k is [x k] -> [y]; on x ⊗ w it is the convolution
@@ -317,7 +306,7 @@ describe('false bends are refuted', () => {
     // the state [a a] -> [] of the trace-like pairing Σ M[i, j] y[j, i] (the order matters).
     const M = linearLayer('M', 'a', 'a')
     const sizes = { a: 2 }
-    const name = Object.keys(paramsOfTerm(M))[0]!
+    const name = [...paramsOf(M).keys()][0]!
     const params = { [name]: Float64Array.from([1, 2, 3, 4]) }
     const y = Float64Array.from([1, 7, 0, 0.5])
     const right = bend(M, {
