@@ -98,3 +98,12 @@ export {
 export { toSvg, escapeXml } from './render/svg.js'
 export { checkDrawing } from './render/check.js'
 export { flatten, type Drawing, type Block } from './render/geometry.js'
+export {
+  renderProof,
+  renderCounterexample,
+  renderDerivation,
+  renderTermPage,
+  rewrittenRegion,
+  type PageOptions,
+  type Refutation,
+} from './render/page.js'

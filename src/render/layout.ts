@@ -633,7 +633,10 @@ const layBox = (
   depth: number,
 ): Block => {
   const lin = linearParts(t.name)
-  if (!isExpanded(t.name, ctx, depth)) {
+  // A box is opened when the highlight lies inside it, so that the rewritten region is drawn.
+  const h = ctx.highlight === undefined ? undefined : `${pathKey(ctx.highlight.path)}/`
+  const inside = h !== undefined && h.startsWith(`${path}/0/`)
+  if (!inside && !isExpanded(t.name, ctx, depth)) {
     if (lin !== undefined)
       return leaf(t, ctx, 'linear', {
         text: 'L',
@@ -712,11 +715,14 @@ const scalarGlyph = (t: Extract<Term, { kind: 'scalar' }>, ctx: Ctx): Block => {
   }
 }
 
+/** The key of a path as `lay` builds it: `''` for the root, `/1/0` below it. */
+const pathKey = (p: ReadonlyArray<number>): string => p.map((i) => `/${i}`).join('')
+
 /** Lay out one term at a path (for highlights). */
 const lay = (t: Term, ctx: Ctx, path: string, depth = 0): Block => {
   const b = layRaw(t, ctx, path, depth)
   const h = ctx.highlight
-  if (h !== undefined && h.range === undefined && `/${h.path.join('/')}` === path)
+  if (h !== undefined && h.range === undefined && pathKey(h.path) === path)
     return highlighted(b, 'rewritten')
   return b
 }
@@ -746,7 +752,7 @@ const layRaw = (t: Term, ctx: Ctx, path: string, depth: number): Block => {
       const parts = t.parts.map((p, i) => lay(p, ctx, `${path}/${i}`, depth))
       const h = ctx.highlight
       const b = stack(parts, ctx, t.dom, t.cod)
-      if (h !== undefined && h.range !== undefined && `/${h.path.join('/')}` === path)
+      if (h !== undefined && h.range !== undefined && pathKey(h.path) === path)
         return highlighted(b, 'rewritten')
       return b
     }
@@ -827,7 +833,7 @@ const layRaw = (t: Term, ctx: Ctx, path: string, depth: number): Block => {
 
 const chainHighlighted = (parts: Block[], ctx: Ctx, path: string): Block => {
   const h = ctx.highlight
-  if (h?.range !== undefined && `/${h.path.join('/')}` === path) {
+  if (h?.range !== undefined && pathKey(h.path) === path) {
     const [s, e] = h.range
     const inner = chain(parts.slice(s, e), ctx, path)
     return chain(
