@@ -36,7 +36,20 @@ import {
   transpose,
   unbend,
   vjp,
+  bendLawRules,
+  bendRules,
+  broadcast as bcast,
+  fig20Bend,
+  generator,
+  patternOfTerm,
+  rule,
+  v,
+  applyAt,
+  termEquals,
 } from '../src/index.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { linear, typed } from '../src/rewrite/rule.js'
+import { checkLaw, refuteLaw } from '../src/testing/laws.js'
 import { sizesFit, shapeArb, termSizesArb } from '../src/testing/sizes.js'
 import { inputsArb, paramsArb, tensorArb } from '../src/testing/tensors.js'
 import { termArb } from '../src/testing/terms.js'
@@ -227,6 +240,152 @@ describe('bend laws (Fig. 20)', () => {
     const W = Float64Array.from([1, 2, 3, 4])
     const got = evaluate(Ft, sizes, [Float64Array.from([10, 20, 30, 40])], { W })[0]!
     expect(Array.from(got)).toEqual([1 * 10 + 2 * 20 + 3 * 30 + 4 * 40])
+  })
+})
+
+describe('the bend laws of the catalogue hold (Fig. 20), each case exercised', () => {
+  for (const r of bendLawRules)
+    it(`${r.name} (${r.source})`, () => {
+      const report = checkLaw(r, { numRuns })
+      for (const d of report.directions) expect(d.exercised).toBeGreaterThan(numRuns / 4)
+    })
+  // The same laws made for other placements: the weight as a state, Fig. 24's bend of the
+  // convolution tensor's kernel wire, and a two-input bend with an input bent forward.
+  const placements: ReadonlyArray<readonly [string, BendOptions, number, number]> = [
+    [
+      '-state',
+      {
+        dom: [],
+        cod: [
+          ['out', 0],
+          ['in', 0],
+        ],
+      },
+      1,
+      1,
+    ],
+    [
+      '-fig24',
+      {
+        dom: [
+          ['in', 0],
+          ['out', 1],
+        ],
+        cod: [['out', 0]],
+      },
+      1,
+      2,
+    ],
+    [
+      '-mixed',
+      {
+        dom: [
+          ['out', 0],
+          ['in', 1],
+        ],
+        cod: [['in', 0]],
+      },
+      2,
+      1,
+    ],
+    [
+      '-outputs',
+      {
+        dom: [
+          ['out', 1],
+          ['in', 0],
+        ],
+        cod: [['out', 0]],
+      },
+      1,
+      2,
+    ],
+  ]
+  for (const [suffix, o, ins, outs] of placements)
+    for (const r of bendRules(o, ins, outs, suffix))
+      it(`${r.name}: ${JSON.stringify(o)}`, () => {
+        const report = checkLaw(r, { numRuns: Math.ceil(numRuns / 2) })
+        for (const d of report.directions) expect(d.exercised).toBeGreaterThan(numRuns / 8)
+      })
+  it('bendRules makes seq-outputs only for placements that bend outputs only', () => {
+    expect(bendRules(fig20Bend, 1, 2, '').map((r) => r.name)).toEqual([
+      'bend/involution',
+      'bend/broadcast',
+      'bend/seq-outputs',
+    ])
+    expect(bendRules(placements[2]![1], 2, 1, '-x').map((r) => r.name)).toEqual([
+      'bend/involution-x',
+      'bend/broadcast-x',
+    ])
+    expect(() => bendRules(fig20Bend, -1, 2, '')).toThrow(/integers >= 0/)
+  })
+  it('the left side of bend/involution matches what bend builds from a concrete layer', () => {
+    const F = seq(par(id([['a']]), param('W', ['b', 'c', 'a'])), einsum('a, b c a -> b c'))
+    const back = bend(bend(F, fig20Bend), unbend(fig20Bend))
+    const r = bendLawRules.find((x) => x.name === 'bend/involution')!
+    const out = applyAt(r, back, { path: [] })
+    expect(E.isRight(out) && termEquals(out.right.term, F)).toBe(true)
+  })
+})
+
+describe('false bend laws are refuted by the law checker', () => {
+  // Stand-ins for the maps and dims, as bendRules uses them.
+  const A = 'sA'
+  const E = 'sE'
+  const dims = { [A]: v.dim('a'), [E]: v.dim('e') }
+  const pat = (t: Term) => patternOfTerm(t, { terms: { f: v.term('f'), g: v.term('g') }, dims })
+  const f = generator('f', [[A]], [[E]], { linearity: 'linear' })
+  it('seq-outputs bending the other output of g on the right side is false', () => {
+    // g : [e] -> [a a]; bend(f ; g, fig20Bend) bends g's first output back. The right side that
+    // bends g's second output instead has the same type and differs unless g is symmetric.
+    const g2 = generator('g', [[E]], [[A, A]], { linearity: 'linear' })
+    const wrong = rule(
+      'wrong/seq-outputs-other-output',
+      pat(bend(seq(f, g2), fig20Bend)),
+      pat(
+        seq(
+          bcast(f, [A], { at: 0 }),
+          bend(g2, {
+            dom: [
+              ['out', 1],
+              ['in', 0],
+            ],
+            cod: [['out', 0]],
+          }),
+        ),
+      ),
+      {
+        oneWay: true,
+        when: [
+          linear('f'),
+          linear('g'),
+          typed('f', [[v.dim('a')]], [[v.dim('e')]]),
+          typed('g', [[v.dim('e')]], [[v.dim('a'), v.dim('a')]]),
+        ],
+      },
+    )
+    expect(refuteLaw(wrong)).toMatch(/differs/)
+  })
+  it('a bend of a composition that bends an input forward does not pass the first map under', () => {
+    // The full bend of f ; g is gᵀ ; fᵀ (compact/transpose-seq), not f broadcast before gᵀ.
+    const h = generator('f', [[A]], [[A]], { linearity: 'linear' })
+    const k = generator('g', [[A]], [[A]], { linearity: 'linear' })
+    const fullBend: BendOptions = { dom: [['out', 0]], cod: [['in', 0]] }
+    const wrong = rule(
+      'wrong/seq-full-bend-splits',
+      pat(bend(seq(h, k), fullBend)),
+      pat(seq(h, bend(k, fullBend))),
+      {
+        oneWay: true,
+        when: [
+          linear('f'),
+          linear('g'),
+          typed('f', [[v.dim('a')]], [[v.dim('a')]]),
+          typed('g', [[v.dim('a')]], [[v.dim('a')]]),
+        ],
+      },
+    )
+    expect(refuteLaw(wrong)).toMatch(/differs/)
   })
 })
 

@@ -20,6 +20,8 @@ import {
   type Step,
   type Term,
   associatedTranspose,
+  bend,
+  bendLawRules,
   box,
   broadcast,
   constDim,
@@ -31,11 +33,13 @@ import {
   dim,
   dimProduct,
   einsum,
+  fig20Bend,
   id,
   linearLayer,
   linearMap,
   multiHeadAttention,
   par,
+  param,
   prove,
   relu,
   scaleBySize,
@@ -49,6 +53,7 @@ import {
   jvp,
   swap,
   termEquals,
+  unbend,
   unit,
   view,
 } from '../src/index.js'
@@ -144,6 +149,17 @@ const bodyOf = (t: Term): Term => {
 }
 
 const ONE = constDim(1)
+
+/** A law of the bend family by name (src/rewrite/rules/bend.ts). */
+const bendLaw = (name: string): Rule => {
+  const r = bendLawRules.find((x) => x.name === name)
+  if (r === undefined) throw new Error(`no bend law ${name}`)
+  return r
+}
+
+/** Fig. 20's linear `F : [a] -> [b c]`, `F(x)[b, c] = Σ_a W[b, c, a] x[a]`. */
+const F20 = (): Term =>
+  seq(par(id([['a']]), param('W', ['b', 'c', 'a'])), einsum('a, b c a -> b c'))
 
 // Fig. 18-19: the attention scores, stepwise and as one einsum.
 const scoresStepwise = (): Term => exampleTerm('Fig. 18-19', 'multi-head attention scores')
@@ -469,6 +485,34 @@ export const theorems: ReadonlyArray<Theorem> = [
           ],
         ),
       ),
+    }
+  }),
+  /**
+   * Fig. 20, first row: "convert the linear map F : R^a -> R^{b×c} into Fᵀ : R^{b×a} -> R^c".
+   * Fᵀ is `bend(F, fig20Bend)` (F broadcast over the bent wire b, then the inner product of b);
+   * bending it back (`unbend`) gives F: one step of `bend/involution`, which matches exactly
+   * what `bend` builds.
+   */
+  theorem('bend-fig20-first-row', () => ({
+    name: 'Fig. 20, first row: F : a -> b c bent into Fᵀ : b a -> c, and back, is F',
+    lhs: bend(bend(F20(), fig20Bend), unbend(fig20Bend)),
+    rhs: F20(),
+    steps: [[bendLaw('bend/involution'), { path: [] }]],
+  })),
+
+  /**
+   * Fig. 20, first row, with a linear map V : a -> d before F : d -> b c: bending F's output b
+   * back passes V under the bent wire, `(V ; F)ᵀ = bcast[b](V) ; Fᵀ` (`bend/seq-outputs`: only
+   * outputs are bent, so only the last map is bent).
+   */
+  theorem('bend-fig20-composition', () => {
+    const V = seq(par(id([['a']]), param('V', ['d', 'a'])), einsum('a, d a -> d'))
+    const Fe = seq(par(id([['d']]), param('W', ['b', 'c', 'd'])), einsum('d, b c d -> b c'))
+    return {
+      name: 'Fig. 20, first row: bending an output of V ; F passes V under the bent wire',
+      lhs: bend(seq(V, Fe), fig20Bend),
+      rhs: seq(broadcast(V, ['b'], { at: 0 }), bend(Fe, fig20Bend)),
+      steps: [[bendLaw('bend/seq-outputs'), { path: [] }]],
     }
   }),
   theorem('backprop-layer-fig33-37', () => backprop(backpropNetworks.layer())),

@@ -6,6 +6,7 @@
  */
 import { type Catalogue, catalogueOf } from '../proof.js'
 import type { Rule } from '../rule.js'
+import { bendLawRules } from './bend.js'
 import { broadcastRules } from './broadcast.js'
 import { cartesianRules } from './cartesian.js'
 import { categoryRules } from './category.js'
@@ -20,6 +21,7 @@ import { transposeRules } from './transpose.js'
 import { structuralRules } from './structural.js'
 
 export {
+  bendLawRules,
   broadcastRules,
   cartesianRules,
   categoryRules,
@@ -33,6 +35,7 @@ export {
   transposeRules,
 }
 export { transposePattern } from './compact.js'
+export { type StandIns, bendRules, fig20Bend, patternOfTerm } from './bend.js'
 export { snakePattern } from './transpose.js'
 
 /** The families of built-in laws, by family name. */
@@ -45,6 +48,7 @@ export const lawFamilies: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]> 
   ['linear', linearRules],
   ['einsum', einsumRules],
   ['compact', compactRules],
+  ['bend', bendLawRules],
   ['convolution', convolutionRules],
   ['derivative', derivativeRules],
   ['transpose', transposeRules],
