@@ -5,8 +5,10 @@ import {
   categoryRules,
   checkProof,
   elementwiseRules,
+  type Term,
   id,
   lawCatalogue,
+  linearLayer,
   lawFamilies,
   mean,
   par,
@@ -15,6 +17,7 @@ import {
   seq,
   softmax,
   tanh,
+  termSize,
 } from '../src/index.js'
 
 const catalogue = lawCatalogue()
@@ -130,5 +133,43 @@ describe('EGraph core', () => {
     const report = saturate(g, elementwiseRules, { iterations: 30 })
     expect(report.stop).toBe('saturated')
     expect(report.iterations.at(-1)?.fired).toBe(0)
+  })
+
+  it('a term of 10^3 nodes stops within its limits and says why (no timed assertion)', () => {
+    // 600 parts of relu, tanh, id and a linear layer: every window of every width would be
+    // O(n²) matches each building an O(n) term; windows sized by the pattern and the limits
+    // checked inside each loop stop it at a limit, with the phase it was in.
+    const parts = Array.from(
+      { length: 600 },
+      (_, i) => [relu('k'), tanh('k'), id([['k']]), linearLayer('A', 'k', 'k')][i % 4] as Term,
+    )
+    const t = seq(...parts)
+    expect(termSize(t)).toBeGreaterThan(1000)
+    const g = new EGraph()
+    g.add(t)
+    const report = saturate(g, allRules, { timeMs: 1500, nodes: 20000 })
+    expect(['time', 'nodes', 'iterations', 'saturated']).toContain(report.stop)
+    expect(report.reason).toMatch(/time limit|node limit|iteration limit|saturated/)
+    if (report.stop === 'time' || report.stop === 'nodes')
+      expect(report.reason).toContain(report.phase === 'between iterations' ? 'between' : 'while')
+  })
+
+  it('window matching finds a law deep inside a long sequence', () => {
+    const long = (withId: boolean) =>
+      seq(
+        ...Array.from({ length: 40 }, (_, i) =>
+          i === 20 && withId ? seq(relu('k'), id([['k']])) : i % 2 === 0 ? relu('k') : tanh('k'),
+        ),
+      )
+    const g = new EGraph()
+    const lhs = long(true)
+    const rhs = long(false)
+    const a = g.add(lhs)
+    const b = g.add(rhs)
+    const report = saturate(g, categoryRules, { timeMs: 60000 }, () => g.equal(a, b))
+    expect(report.stop).toBe('goal')
+    expect(report.reason).toContain('goal')
+    const steps = g.explain(a, b, catalogue).map((x) => x.step)
+    expect(E.isRight(checkProof({ name: 'deep', lhs, rhs, steps }, catalogue))).toBe(true)
   })
 })

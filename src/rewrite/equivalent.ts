@@ -180,14 +180,7 @@ const search = (
 }
 
 const stopped = (r: SaturationReport): string => {
-  const why =
-    r.stop === 'saturated'
-      ? 'saturated (no law adds anything)'
-      : r.stop === 'nodes'
-        ? `stopped at its node limit (${r.nodes} of ${r.limits.nodes} nodes)`
-        : r.stop === 'time'
-          ? `stopped at its time limit (${r.ms} ms of ${r.limits.timeMs} ms)`
-          : `stopped at its iteration limit (${r.iterations.length} of ${r.limits.iterations})`
+  const why = r.reason
   const blocked = [...r.blocked.values()].slice(0, 4)
   return `the search ${why} without merging the two sides (${r.nodes} nodes, ${r.classes} classes, ${r.iterations.length} iterations, ${r.ms} ms)${blocked.length > 0 ? `; side conditions that blocked laws: ${blocked.join('; ')}` : ''}`
 }

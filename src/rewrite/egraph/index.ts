@@ -19,5 +19,6 @@ export {
   type IterationReport,
   type SaturationLimits,
   type SaturationReport,
+  type StopPhase,
   type StopReason,
 } from './saturate.js'

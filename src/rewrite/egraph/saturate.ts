@@ -4,7 +4,13 @@
  * window of consecutive parts of a sequence or stack, adds the instances, merges them with the
  * matched node, substitutes the members of child classes into their parents (so a new form of a
  * child reaches the parent's matches), and rebuilds. It stops at a fixed point, at a goal, or at
- * a limit (nodes, iterations, wall time), and reports why.
+ * a limit (nodes, iterations, wall time), and reports why and in which phase.
+ *
+ * Windows are sized by the pattern: a pattern of m parts is tried at windows of m to m + `window`
+ * parts, not at every window, and the limits are checked inside every loop that grows with the
+ * term (each window, each candidate match, each found rewrite, each substitution), so a term of
+ * 10^3 or 10^4 nodes stops at its time limit instead of finishing an O(n⁴) iteration first
+ * (bench/search.md).
  *
  * E-matching is by member enumeration: a pattern is matched against the concrete term of each
  * node, whose children are concrete terms too, with the same matcher (`match.ts`) that rewriting
@@ -16,7 +22,7 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { TermError } from '../../core/errors.js'
+import { TermError, absurd } from '../../core/errors.js'
 import { type Term, termSize } from '../../core/term.js'
 import { type Bindings, matchAll, matchWindow } from '../match.js'
 import type { Location } from '../path.js'
@@ -36,10 +42,21 @@ export interface SaturationLimits {
   readonly members?: number
   /** Matches tried per rule, direction and location (default 8). */
   readonly matches?: number
+  /**
+   * Parts a window of a sequence or stack may hold beyond the parts of the pattern matched there
+   * (default 1): a pattern of m parts is tried at the windows of m to m + window parts. A
+   * metavariable that takes several parts only repeats what the narrower windows give, one part
+   * at a time, while every window of every width would cost O(n²) matches, each building an
+   * O(n) term, on a sequence of n parts (a 10^3-part sequence would not finish an iteration).
+   */
+  readonly window?: number
 }
 
 /** Why a saturation stopped. */
 export type StopReason = 'saturated' | 'goal' | 'nodes' | 'iterations' | 'time'
+
+/** Where in an iteration a limit was found reached. */
+export type StopPhase = 'matching' | 'applying' | 'substituting' | 'between iterations'
 
 /** What one iteration did. */
 export interface IterationReport {
@@ -53,6 +70,10 @@ export interface IterationReport {
 /** The report of a saturation. */
 export interface SaturationReport {
   readonly stop: StopReason
+  /** Where the limit was reached (for 'time' and 'nodes'), or 'between iterations'. */
+  readonly phase: StopPhase
+  /** Why it stopped, in words: the limit, its value, and where. */
+  readonly reason: string
   readonly iterations: ReadonlyArray<IterationReport>
   /** Merges made per law name. */
   readonly fired: ReadonlyMap<string, number>
@@ -72,6 +93,7 @@ export const defaultLimits: Required<SaturationLimits> = Object.freeze({
   timeMs: 1000,
   members: 4,
   matches: 8,
+  window: 1,
 })
 
 interface Oriented {
@@ -79,6 +101,8 @@ interface Oriented {
   readonly direction: Direction
   /** The root kind the matched side needs, or undefined for any. */
   readonly kind: string | undefined
+  /** The top-level parts of the matched side (windows are sized by it). */
+  readonly width: number
 }
 
 const rootKind = (p: Pattern): string | undefined | null => {
@@ -106,20 +130,34 @@ export const orientRules = (rules: ReadonlyArray<Rule>): Oriented[] => {
       const [from] = sidesOf(rule, direction)
       const kind = rootKind(from)
       if (kind === null) continue
-      out.push({ rule, direction, kind })
+      out.push({ rule, direction, kind, width: partsOf(from) })
     }
   }
   return out
 }
 
-const locations = (t: Term): Location[] => {
-  const out: Location[] = [{ path: [] }]
-  if (t.kind === 'seq' || t.kind === 'par') {
-    const n = t.parts.length
-    for (let i = 0; i < n; i++)
-      for (let j = i + 2; j <= n; j++) if (j - i < n) out.push({ path: [], range: [i, j] })
+/** The number of top-level parts of a `seq` or `par` pattern (1 for any other pattern). */
+const partsOf = (p: Pattern): number => {
+  if (isNamed(p)) return partsOf(p.pattern)
+  const parts = (p as { parts?: unknown }).parts
+  return Array.isArray(parts) ? Math.max(2, parts.length) : 1
+}
+
+/**
+ * Where a pattern of `m` parts is tried in `t`: the root, and for a sequence or stack of n parts
+ * the windows of m to m + extra consecutive parts (fewer than n), at every start; the root of a
+ * sequence or stack only when n is at most m + extra (a wider root is a window too wide).
+ */
+function* locations(t: Term, m: number, extra: number): Generator<Location> {
+  if (t.kind !== 'seq' && t.kind !== 'par') {
+    yield { path: [] }
+    return
   }
-  return out
+  const n = t.parts.length
+  // The root is a window of all n parts: tried only when it is no wider than the others.
+  if (n <= Math.max(2, m) + extra) yield { path: [] }
+  for (let w = Math.max(2, m); w <= Math.min(n - 1, m + extra); w++)
+    for (let i = 0; i + w <= n; i++) yield { path: [], range: [i, i + w] }
 }
 
 /**
@@ -146,10 +184,25 @@ export const saturate = (
   const fired = new Map<string, number>()
   const blocked = new Map<string, string>()
   const iterations: IterationReport[] = []
-  const matched = new Set<string>()
+  const matched = new Set<number>()
   const substituted = new Set<string>()
+  const sizes = new Map<number, number>()
+  const sizeOf = (id: number): number => {
+    let n = sizes.get(id)
+    if (n === undefined) sizes.set(id, (n = termSize(g.term(id))))
+    return n
+  }
   let stop: StopReason = 'iterations'
+  let phase: StopPhase = 'between iterations'
   const found: Array<{ node: number; step: Step; term: Term }> = []
+  // The limits are checked inside every loop whose length grows with the term (each window, each
+  // found rewrite, each substitution), so that no phase of an iteration runs long past them.
+  const over = (): StopReason | undefined =>
+    Date.now() - start > L.timeMs ? 'time' : g.size >= L.nodes ? 'nodes' : undefined
+  const halt = (why: StopReason, where: StopPhase): void => {
+    stop = why
+    phase = where
+  }
   const apply = (): number => {
     let n = 0
     for (const f of found) {
@@ -158,13 +211,43 @@ export const saturate = (
         n++
         fired.set(f.step.rule, (fired.get(f.step.rule) ?? 0) + 1)
       }
+      if (stop === 'iterations') {
+        const why = over()
+        if (why !== undefined) halt(why, 'applying')
+      }
+      if (stop !== 'iterations') break
     }
     found.length = 0
     g.rebuild()
     return n
   }
-  const over = (): StopReason | undefined =>
-    Date.now() - start > L.timeMs ? 'time' : g.size >= L.nodes ? 'nodes' : undefined
+  const match = (node: number): void => {
+    const t = g.term(node)
+    for (const o of oriented) {
+      if (o.kind !== t.kind) continue
+      const [from] = sidesOf(o.rule, o.direction)
+      for (const location of locations(t, o.width, L.window)) {
+        let tried = 0
+        const candidates: Iterable<Bindings> =
+          location.range === undefined
+            ? matchAll(from, t)
+            : matchWindow(from, t, location.range[0], location.range[1])
+        try {
+          for (const b of candidates) {
+            if (++tried > L.matches || over() !== undefined) break
+            const r = applyAt(o.rule, t, location, o.direction, b)
+            if (E.isRight(r)) found.push({ node, step: r.right.step, term: r.right.term })
+            else if (r.left.reason === 'condition' && !blocked.has(o.rule.name))
+              blocked.set(o.rule.name, r.left.message)
+          }
+        } catch (e) {
+          if (!(e instanceof TermError)) throw e
+        }
+        const why = over()
+        if (why !== undefined) return halt(why, 'matching')
+      }
+    }
+  }
   outer: for (let it = 0; it < L.iterations; it++) {
     if (goal()) {
       stop = 'goal'
@@ -173,64 +256,46 @@ export const saturate = (
     const t0 = Date.now()
     const count = g.size
     for (let node = 0; node < count; node++) {
-      if (matched.has(String(node))) continue
-      matched.add(String(node))
-      const t = g.term(node)
-      const locs = locations(t)
-      for (const o of oriented) {
-        if (o.kind !== t.kind) continue
-        const [from] = sidesOf(o.rule, o.direction)
-        for (const location of locs) {
-          let tried = 0
-          const candidates: Iterable<Bindings> =
-            location.range === undefined
-              ? matchAll(from, t)
-              : matchWindow(from, t, location.range[0], location.range[1])
-          try {
-            for (const b of candidates) {
-              if (++tried > L.matches) break
-              const r = applyAt(o.rule, t, location, o.direction, b)
-              if (E.isRight(r)) found.push({ node, step: r.right.step, term: r.right.term })
-              else if (r.left.reason === 'condition' && !blocked.has(o.rule.name))
-                blocked.set(o.rule.name, r.left.message)
-            }
-          } catch (e) {
-            if (!(e instanceof TermError)) throw e
-          }
-        }
-        const why = over()
-        if (why !== undefined) {
-          stop = why
-          apply()
-          break outer
-        }
+      if (matched.has(node)) continue
+      matched.add(node)
+      match(node)
+      if (stop !== 'iterations') {
+        apply()
+        break outer
       }
     }
     const merged = apply()
+    if (stop !== 'iterations') break
     // Substitute members of child classes into parents (new child forms reach parent matches).
     const n2 = g.size
-    for (let node = 0; node < n2; node++) {
+    substitution: for (let node = 0; node < n2; node++) {
       const kids = g.kids(node)
-      kids.forEach((k, i) => {
+      for (let i = 0; i < kids.length; i++) {
+        const k = kids[i] as number
         const members = g
           .classOf(k)
           .members.filter((m) => m !== k)
-          .sort((x, y) => termSize(g.term(x)) - termSize(g.term(y)))
+          .sort((x, y) => sizeOf(x) - sizeOf(y))
           .slice(0, L.members)
         for (const m of members) {
           const key = `${node}/${i}/${m}`
           if (substituted.has(key)) continue
           substituted.add(key)
           g.substitute(node, i, m)
+          const why = over()
+          if (why !== undefined) {
+            halt(why, 'substituting')
+            break substitution
+          }
         }
-      })
-      if (over() !== undefined) break
+      }
     }
     g.rebuild()
     iterations.push({ nodes: g.size, classes: g.classes, fired: merged, ms: Date.now() - t0 })
+    if (stop !== 'iterations') break
     const why = over()
     if (why !== undefined) {
-      stop = why
+      halt(why, 'between iterations')
       break
     }
     if (merged === 0 && g.size === count) {
@@ -239,14 +304,42 @@ export const saturate = (
     }
   }
   if (stop !== 'goal' && goal()) stop = 'goal'
+  const ms = Date.now() - start
   return {
     stop,
+    phase,
+    reason: reasonOf(stop, phase, L, g, iterations.length, ms),
     iterations,
     fired,
     blocked,
     nodes: g.size,
     classes: g.classes,
-    ms: Date.now() - start,
+    ms,
     limits: L,
+  }
+}
+
+const reasonOf = (
+  stop: StopReason,
+  phase: StopPhase,
+  L: Required<SaturationLimits>,
+  g: EGraph,
+  iterations: number,
+  ms: number,
+): string => {
+  const where = phase === 'between iterations' ? 'between iterations' : `while ${phase}`
+  switch (stop) {
+    case 'goal':
+      return `reached its goal after ${iterations} iterations`
+    case 'saturated':
+      return 'saturated (no law adds anything)'
+    case 'nodes':
+      return `stopped at its node limit (${g.size} of ${L.nodes} nodes, ${where})`
+    case 'time':
+      return `stopped at its time limit (${ms} ms of ${L.timeMs} ms, ${where})`
+    case 'iterations':
+      return `stopped at its iteration limit (${iterations} of ${L.iterations})`
+    default:
+      return absurd(stop)
   }
 }
