@@ -18,12 +18,20 @@ import { codegen } from './codegen.js'
 import { type Command, runCommand } from './command.js'
 import { costCmd } from './cost.js'
 import { derive } from './derive.js'
+import { renderCmd } from './render.js'
 import { wrapText } from './wrap.js'
 
 export { type ExampleCheck, TOLERANCE, checkExample } from './check-examples.js'
 
 /** The subcommands of `ncd`, in the order `ncd help` lists them. Add a command here. */
-export const COMMANDS: ReadonlyArray<Command> = [examplesCmd, check, derive, costCmd, codegen]
+export const COMMANDS: ReadonlyArray<Command> = [
+  examplesCmd,
+  check,
+  derive,
+  costCmd,
+  codegen,
+  renderCmd,
+]
 
 /** The text of `ncd help`. */
 export const helpText = (): string =>
