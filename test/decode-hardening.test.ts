@@ -15,7 +15,12 @@ import {
   relu,
   seq,
   id,
+  decodeDim,
+  decodeType,
+  dim,
+  einsum,
 } from '../src/index.js'
+import { sealData } from '../src/core/frozen.js'
 
 const nest = (kind: 'derivative' | 'box', n: number): unknown => {
   let j: unknown = encodeTerm(relu())
@@ -107,5 +112,42 @@ describe('proofFromJson refuses ill-formed documents', () => {
       bindings: { D: { sort: 'value', value: { k: { kind: 'var', name: 'k' } } } },
     }
     expect(problems(d)).toEqual([])
+  })
+})
+
+describe('the fast path of variable dims reads exactly what the general decoder reads', () => {
+  it('a plain var dim decodes to the dim, and equal var dims are one frozen object', () => {
+    const r = decodeDim({ kind: 'var', name: 'h' })
+    expect(E.isRight(r) && r.right).toEqual(dim('h'))
+    expect(dim('h')).toBe(dim('h'))
+    expect(Object.isFrozen(dim('h'))).toBe(true)
+    // The options make other dims, not the interned plain one.
+    expect(dim('h', { size: 3 })).not.toBe(dim('h'))
+    expect(dim('h', { size: 3 }).size).toBe(3)
+    expect(dim('h', { mark: 'width' }).mark).toBe('width')
+  })
+  it('refusals keep their problems: a bad name, an unknown field, an inherited kind', () => {
+    const bad = decodeDim({ kind: 'var', name: '2x' })
+    expect(E.isLeft(bad) && bad.left[0]?.message).toMatch(/is not a dim name/)
+    const extra = decodeDim({ kind: 'var', name: 'h', colour: 'red' })
+    expect(E.isLeft(extra) && extra.left[0]?.message).toMatch(/unknown field 'colour'/)
+    const inherited = Object.assign(Object.create({ kind: 'var' }) as object, { name: 'h', x: 1 })
+    expect(E.isLeft(decodeDim(inherited))).toBe(true)
+    const inType = decodeType([
+      [
+        { kind: 'var', name: 'h' },
+        { kind: 'var', name: '' },
+      ],
+    ])
+    expect(E.isLeft(inType) && inType.left[0]?.path).toBe('$[0][1]')
+    expect(E.isLeft(inType) && inType.left[0]?.message).toMatch(/is not a dim name/)
+  })
+  it('a sealed record keeps `__proto__` as an own key (the fast assignment is not used for it)', () => {
+    const e = einsum('a -> a', { dims: JSON.parse('{"a": {"kind":"var","name":"a"}}') as never })
+    expect(Object.keys(e.kind === 'einsum' ? e.dims : {})).toEqual(['a'])
+    const table = sealData(JSON.parse('{"__proto__": 1, "b": 2}') as Record<string, number>)
+    expect(Object.keys(table)).toEqual(['__proto__', 'b'])
+    expect(Object.getPrototypeOf(table)).toBe(Object.prototype)
+    expect(Object.isFrozen(table)).toBe(true)
   })
 })

@@ -166,6 +166,26 @@ export const checkNatural = (n: unknown, where: string, what: string): number =>
  * ```
  */
 export const dim = (name: string, options: { size?: number; mark?: Mark } = {}): DimVar => {
+  const key =
+    typeof name === 'string' && (typeof options.size === 'number' || options.size === undefined)
+      ? `${name}\u0000${String(options.size)}\u0000${String(options.mark)}`
+      : undefined
+  const known = key === undefined ? undefined : interned.get(key)
+  if (known !== undefined) return known
+  const made = makeDim(name, options)
+  if (key !== undefined) {
+    // Equal variable dims are one frozen object (decoding 10^5 segments of [h a] makes two).
+    if (interned.size >= INTERNED_MAX) interned.clear()
+    interned.set(key, made)
+  }
+  return made
+}
+
+/** Variable dims made so far, by name, size and mark (bounded: cleared when full). */
+const interned = new Map<string, DimVar>()
+const INTERNED_MAX = 4096
+
+const makeDim = (name: string, options: { size?: number; mark?: Mark }): DimVar => {
   if (typeof name !== 'string' || !NAME.test(name))
     fail(
       'bad-dim',

@@ -34,12 +34,18 @@ export const sealData = <A>(x: A): A => {
   let out: object
   if (Array.isArray(x)) out = x.map((e: unknown) => sealData(e))
   else {
-    out = Object.create(Object.getPrototypeOf(x) as object | null) as object
-    for (const k of Object.keys(x))
-      Object.defineProperty(out, k, {
-        value: sealData((x as Record<string, unknown>)[k]),
-        enumerable: true,
-      })
+    const proto = Object.getPrototypeOf(x) as object | null
+    const o = Object.create(proto) as Record<string, unknown>
+    // A plain assignment is the fast path on plain and prototype-less records; `__proto__` (an
+    // accessor of Object.prototype), and any key of another prototype, is defined instead, so
+    // that it stays an ordinary own key.
+    const plain = proto === null || proto === Object.prototype
+    for (const k of Object.keys(x)) {
+      const value = sealData((x as Record<string, unknown>)[k])
+      if (plain && k !== '__proto__') o[k] = value
+      else Object.defineProperty(o, k, { value, enumerable: true })
+    }
+    out = o
   }
   Object.freeze(out)
   sealed.add(out)

@@ -85,9 +85,16 @@ export const decoder = <A>(
   return self
 }
 
-/** A decoder defined later (for recursive codecs). @internal */
-export const lazy = <A>(name: string, get: () => t.Decoder<unknown, A>): t.Decoder<unknown, A> =>
-  decoder(name, (u, c) => get().validate(u, c))
+/** A decoder defined later (for recursive codecs), with an optional fast path for the common valid case. @internal */
+export const lazy = <A>(
+  name: string,
+  get: () => t.Decoder<unknown, A>,
+  fast?: (u: unknown) => A | undefined,
+): t.Decoder<unknown, A> =>
+  decoder(name, (u, c) => {
+    const quick = fast?.(u)
+    return quick !== undefined ? t.success(quick) : get().validate(u, c)
+  })
 
 /** Any value, as it is. @internal */
 export const anything: t.Decoder<unknown, unknown> = decoder('anything', (u) => t.success(u))

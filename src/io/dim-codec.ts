@@ -38,6 +38,7 @@ import {
   type DecodeProblem,
   construct,
   guarded,
+  hasOwn,
   integer,
   isRecord,
   lazy,
@@ -211,7 +212,25 @@ export const encodeShape = (s: Shape): ShapeJson => s.map(encodeDim)
  */
 export const encodeType = (t: TupleType): TupleTypeJson => t.map(encodeShape)
 
-const dimDecoder: t.Decoder<unknown, Dim> = lazy('a dim', () => dimMembers)
+/**
+ * A variable dim `{ kind: 'var', name }` with nothing else, the most common piece of a document,
+ * read without the general decoder (a type of 10^5 segments holds 2·10^5 of them); anything
+ * else, and a name `dim` refuses, goes through the general decoder for its problems.
+ */
+const plainVar = (u: unknown): Dim | undefined => {
+  if (typeof u !== 'object' || u === null || Array.isArray(u)) return undefined
+  const keys = Object.keys(u)
+  const r = u as Record<string, unknown>
+  if (keys.length !== 2 || !hasOwn(r, 'kind') || !hasOwn(r, 'name')) return undefined
+  if (r.kind !== 'var' || typeof r.name !== 'string') return undefined
+  try {
+    return dim(r.name)
+  } catch {
+    return undefined
+  }
+}
+
+const dimDecoder: t.Decoder<unknown, Dim> = lazy('a dim', () => dimMembers, plainVar)
 
 const natural = integer(0)
 const positive = integer(1)
