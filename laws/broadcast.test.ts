@@ -8,6 +8,7 @@ import {
   broadcast,
   children,
   conv1d,
+  einsum,
   findMatches,
   index,
   linearLayer,
@@ -33,14 +34,46 @@ import {
   broadcastSeq,
   broadcastSeqSplit,
 } from '../src/rewrite/rules/broadcast.js'
+import fc from 'fast-check'
 import { checkLaw, refuteLaw } from '../src/testing/laws.js'
+import { conjugatedBroadcastArb } from './moves.js'
 import { agree as agreeAt } from '../test/support.js'
 
 /** Cases per law and direction: 200 in CI, more on demand (`LAW_RUNS=5000 npm run laws`). */
 const numRuns = Number(process.env.LAW_RUNS ?? 200)
 
 describe('broadcast laws hold', () => {
-  for (const r of broadcastRules) it(`${r.name} (${r.source})`, () => checkLaw(r, { numRuns }))
+  for (const r of broadcastRules)
+    it(`${r.name} (${r.source})`, () =>
+      checkLaw(
+        r,
+        r.name === 'broadcast/move-axes'
+          ? { numRuns, instances: { forward: conjugatedBroadcastArb() } }
+          : { numRuns },
+      ))
+})
+
+describe('the broadcast axes moved to the wrong position are refuted', () => {
+  it('transpose ; softmax over rows is not softmax over columns (no transpose back)', () => {
+    const wrong = rule(
+      'wrong/softmax-columns-without-transpose',
+      P.seq(
+        P.node({
+          kind: 'einsum',
+          inputs: [['i', 'j']],
+          output: ['j', 'i'],
+          dims: { i: v.dim('a'), j: v.dim('a') },
+        }),
+        P.broadcast(P.axisOp('softmax', v.dim('a')), [v.dim('a')], [0], [0]),
+      ),
+      P.broadcast(P.axisOp('softmax', v.dim('a')), [v.dim('a')], [1], [1]),
+    )
+    const square = fc
+      .constantFrom('a', 'b')
+      .map((x) => seq(einsum('i j -> j i', { dims: { i: x, j: x } }), broadcast(softmax(x), [x])))
+    const c = refuteLaw(wrong, 'forward', { tolerance: 0.01, instances: { forward: square } })
+    expect(c).toMatch(/problem: output \d+ differs at entry \d+/)
+  })
 })
 
 const f = v.term('f')

@@ -5,6 +5,7 @@ import {
   type Sizes,
   type Term,
   broadcast,
+  einsum,
   exp,
   gelu,
   index,
@@ -27,7 +28,9 @@ import {
   elementwisePad,
   elementwiseRules,
 } from '../src/rewrite/rules/elementwise.js'
-import { checkLaw, refuteLaw } from '../src/testing/laws.js'
+import fc from 'fast-check'
+import { type LawOptions, checkLaw, refuteLaw } from '../src/testing/laws.js'
+import { elementwisePermuteArb, elementwiseViewArb } from './moves.js'
 import { agree as agreeAt } from '../test/support.js'
 
 /** Cases per law and direction: 200 in CI, more on demand (`LAW_RUNS=5000 npm run laws`). */
@@ -36,9 +39,41 @@ const numRuns = Number(process.env.LAW_RUNS ?? 200)
 /** σ(0) = 0 holds for 3 of the 5 scalar primitives drawn: twice the runs keep 200 real cases. */
 const runsOf = (name: string): number => (name === elementwisePad.name ? 2 * numRuns : numRuns)
 
+/** Instances the pattern walk cannot draw: views between shapes of one size, permutations. */
+const drawn: Record<string, LawOptions> = {
+  'elementwise/view': {
+    instances: { forward: elementwiseViewArb('forward'), backward: elementwiseViewArb('backward') },
+  },
+  'elementwise/permute': {
+    instances: {
+      forward: elementwisePermuteArb('forward'),
+      backward: elementwisePermuteArb('backward'),
+    },
+  },
+}
+
 describe('element-wise laws hold', () => {
   for (const r of elementwiseRules)
-    it(`${r.name} (${r.source})`, () => checkLaw(r, { numRuns: runsOf(r.name) }))
+    it(`${r.name} (${r.source})`, () => checkLaw(r, { numRuns: runsOf(r.name), ...drawn[r.name] }))
+})
+
+describe('an element-wise map does not commute with an einsum that sums', () => {
+  it('exp then a sum is not a sum then exp (elementwise/permute without its condition)', () => {
+    const e = v.as(
+      'e',
+      P.node({ kind: 'einsum', inputs: v.value('I'), output: v.value('O'), dims: v.value('D') }),
+    )
+    const wrong = rule(
+      'wrong/elementwise-any-einsum',
+      P.seq(over(f, [v.segment('dom', 'e', 0)]), e),
+      P.seq(e, over(f, [v.segment('cod', 'e', 0)])),
+      { when: [typed('f', [[]], [[]])] },
+    )
+    const sums = fc
+      .constantFrom('a b -> a', 'a b -> b', 'a b -> b a')
+      .chain((spec) => fc.constantFrom(exp, tanh).map((op) => seq(op(['a', 'b']), einsum(spec))))
+    refutedNumerically(refuteLaw(wrong, 'forward', { ...coarse, instances: { forward: sums } }))
+  })
 })
 
 const f = v.term('f')

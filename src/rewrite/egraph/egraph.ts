@@ -45,6 +45,7 @@ import { type Linearity, type Term, children, isTermNode } from '../../core/term
 import { type TupleType, typeEquals } from '../../core/types.js'
 import { withChildren } from '../../core/update.js'
 import { type Bindings, matchAll, matchWindow } from '../match.js'
+import { normalKey } from '../normal.js'
 import type { Location } from '../path.js'
 import { type Catalogue } from '../proof.js'
 import { type Direction, type Rule, type Step, applyAt } from '../rule.js'
@@ -458,12 +459,47 @@ export class EGraph {
     return out
   }
 
-  /** The step read backwards: from the term `to` (where `step` ends) back to `from`. */
+  /** A step of any law (either way it goes) that rewrites `to` at `location` into `from`. */
+  private undo(to: Term, location: Location, from: Term, laws: Catalogue): Step | undefined {
+    for (const law of laws.values()) {
+      if (law.given.length > 0) continue
+      for (const d of law.bidirectional
+        ? (['forward', 'backward'] as const)
+        : (['forward'] as const)) {
+        const s = stepTo(law, to, location, d, from)
+        if (s !== undefined) return s
+      }
+    }
+    const conversion = laws.get('structural/normal-form')
+    if (conversion === undefined) return undefined
+    let same = false
+    try {
+      same = normalKey(to) === normalKey(from)
+    } catch (e) {
+      if (!(e instanceof TermError)) throw e
+    }
+    if (!same) return undefined
+    const tried = applyAt(
+      conversion,
+      to,
+      { path: [] },
+      'forward',
+      undefined,
+      new Map([['target', { sort: 'term' as const, value: from }]]),
+    )
+    return E.isRight(tried) ? tried.right.step : undefined
+  }
+
+  /**
+   * The step read backwards: from the term `to` (where `step` ends) back to `from`. A one-way law
+   * has no backward step, but another law may undo it (`einsum/fusion` undoes
+   * `linear/multilinear-outer`): each law of the catalogue is tried at the same location, then a
+   * normal-form conversion of the whole node when the two normal forms agree.
+   */
   private reverse(step: Step, to: Term, from: Term, laws: Catalogue): Step {
     // `to` here is the term the backwards step starts at; `from` where it must end.
     const r = laws.get(step.rule)
     if (r === undefined) throw new ExplainError(`no law is named ${step.rule}`)
-    if (!r.bidirectional) throw new ExplainError(`${step.rule} is one-way (left to right only)`)
     const direction: Direction = step.direction === 'forward' ? 'backward' : 'forward'
     let location: Location = { path: step.location.path }
     const range = step.location.range
@@ -477,6 +513,13 @@ export class EGraph {
           : width === 1
             ? { path: [...step.location.path, range[0]] }
             : { path: step.location.path, range: [range[0], range[0] + width] }
+    }
+    if (!r.bidirectional) {
+      const undo = this.undo(to, location, from, laws)
+      if (undo !== undefined) return undo
+      throw new ExplainError(
+        `${step.rule} is one-way (left to right only), and no law undoes it here`,
+      )
     }
     const found =
       stepTo(r, to, location, direction, from) ??

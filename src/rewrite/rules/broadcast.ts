@@ -12,13 +12,18 @@
  *     bcast(f, A, [shared], O) = spread_A ; bcast(f, A, [0], O)                Fig. 14
  *     bcast(f, [a], [0], [0]) ; |n⟩_a = |n⟩_a ; f                              Fig. 11, 13
  *     |i⟩_a ; |j⟩_b = |j⟩_b ; |i⟩_a                                            Fig. 11
+ *     π ; bcast(f, A, [i], [o]) ; π′ = bcast(f, A, [i′], [o′])                 Fig. 13
  *
  * Placements follow `broadcast`: `I` lists where the axes go in each input segment of the body
  * (or `'shared'`), `O` in each output segment (never shared).
  *
  * @packageDocumentation
  */
+import { broadcast } from '../../core/construct.js'
 import type { Term } from '../../core/term.js'
+import type { Shape } from '../../core/types.js'
+import { canonicalEinsum } from '../../linear/canonical.js'
+import { einsumOf } from '../../linear/einsum.js'
 import type { Bindings } from '../match.js'
 import { P, v } from '../pattern.js'
 import { type Rule, holds, rule, typed } from '../rule.js'
@@ -265,6 +270,84 @@ export const broadcastIndexCommuteRest = rule(
 )
 
 /** The broadcasting laws, in catalogue order. */
+const einsumNode = (name: string) =>
+  v.as(
+    name,
+    P.node({
+      kind: 'einsum',
+      inputs: v.value(`${name}I`),
+      output: v.value(`${name}O`),
+      dims: v.value(`${name}D`),
+    }),
+  )
+
+/** The permutation einsum moving the axes `S` from position `from` to `to` among `A`'s axes. */
+const moveAxes = (A: Shape, S: Shape, from: number, to: number): Term => {
+  const la = A.map((_, j) => `a${j}`)
+  const ls = S.map((_, j) => `s${j}`)
+  const dims = Object.fromEntries([
+    ...A.map((d, j) => [`a${j}`, d] as const),
+    ...S.map((d, j) => [`s${j}`, d] as const),
+  ])
+  const at = (p: number) => [...la.slice(0, p), ...ls, ...la.slice(p)]
+  return einsumOf({ inputs: [at(from)], output: at(to) }, { dims })
+}
+
+/**
+ * The broadcast that `?p ; ?b ; ?q` is when `?p` and `?q` only move the broadcast axes: `?b`
+ * broadcasts over S at position i of its one input and o of its one output; `?p` moves S from i′
+ * to i and `?q` from o to o′ (compared as canonical einsums).
+ */
+const movedBroadcast = (bs: Bindings): Term | undefined => {
+  const p = termOf(bs, 'p')
+  const q = termOf(bs, 'q')
+  const b = termOf(bs, 'b')
+  if (b.kind !== 'broadcast' || b.inputs.length !== 1 || b.outputs.length !== 1) return undefined
+  const i = b.inputs[0]
+  const o = b.outputs[0] as number
+  if (typeof i !== 'number') return undefined
+  const [A, Bs] = [b.body.dom[0] as Shape, b.body.cod[0] as Shape]
+  const key = (t: Term) =>
+    JSON.stringify(canonicalEinsum(t), (k, x) => (k === 'poly' ? undefined : x))
+  const kp = key(p)
+  const kq = key(q)
+  for (let i2 = 0; i2 <= A.length; i2++) {
+    if (key(moveAxes(A, b.axes, i2, i)) !== kp) continue
+    for (let o2 = 0; o2 <= Bs.length; o2++)
+      if (key(moveAxes(Bs, b.axes, o, o2)) === kq)
+        return broadcast(b.body, b.axes, { inputs: [i2], outputs: [o2] })
+  }
+  return undefined
+}
+
+/**
+ * The axes of a broadcast may stand at any position of a segment (Fig. 13: the broadcast is
+ * defined by its indexes, wherever the axes are): a broadcast over S at position i of its input
+ * and o of its output, between permutations that move S from i′ to i before and from o to o′
+ * after, is the broadcast at i′ and o′, `π ; bcast(f, S, [i], [o]) ; π′ = bcast(f, S, [i′],
+ * [o′])`. So `transpose ; softmax over rows ; transpose` is softmax over columns. One-way (the
+ * right side forgets the permutations); for one-segment broadcasts.
+ */
+export const broadcastMoveAxes = rule(
+  'broadcast/move-axes',
+  P.seq(einsumNode('p'), v.as('b', P.broadcast(f, A, I, O)), einsumNode('q')),
+  v.build('?b with its axes where ?p takes them and ?q puts them', (bs) => {
+    const t = movedBroadcast(bs)
+    if (t === undefined) throw new Error('broadcast/move-axes: the condition was not checked')
+    return t
+  }),
+  {
+    source: 'Fig. 13',
+    oneWay: true,
+    when: [
+      holds(
+        '?p and ?q only move the axes of the one-segment broadcast ?b',
+        (bs) => movedBroadcast(bs) !== undefined,
+      ),
+    ],
+  },
+)
+
 export const broadcastRules: ReadonlyArray<Rule> = Object.freeze([
   broadcastSeq,
   broadcastSeqSplit,
@@ -280,4 +363,5 @@ export const broadcastRules: ReadonlyArray<Rule> = Object.freeze([
   broadcastIndexAfter,
   broadcastIndexCommute,
   broadcastIndexCommuteRest,
+  broadcastMoveAxes,
 ])

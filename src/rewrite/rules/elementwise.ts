@@ -7,6 +7,8 @@
  *     f[S] ; g[S] = (f ; g)[S]                                   fusion
  *     f[S T] ; transpose = transpose ; f[T S]                    moving axes
  *     f[a S] ; |n⟩_a = |n⟩_a ; f[S]                              an index
+ *     f[S] ; view(S -> T) = view(S -> T) ; f[T]                  a view
+ *     f[S] ; π = π ; f[π(S)]          π a permutation einsum     a permutation
  *     σ[a] ; pad = pad ; σ[pad(a)]          when σ(0) = 0        zero padding
  *
  * `f[S]` is `bcast(f, S, [0], [0])`, the form `unary(op, S)` builds. f and g are any maps
@@ -15,7 +17,7 @@
  *
  * @packageDocumentation
  */
-import type { ScalarOp } from '../../core/term.js'
+import type { ScalarOp, Term } from '../../core/term.js'
 import { type Pattern, P, v } from '../pattern.js'
 import { type Rule, holds, rule, typed } from '../rule.js'
 
@@ -76,6 +78,56 @@ export const elementwiseIndexVector = rule(
   { source: 'Fig. 11, 15', when: [scalarMap('f')] },
 )
 
+/**
+ * An element-wise map commutes with a view (Fig. 11, 15: a reshape only regroups the entries):
+ * `f[S] ; view(S -> T) = view(S -> T) ; f[T]`.
+ */
+export const elementwiseView = rule(
+  'elementwise/view',
+  P.seq(elementwise(f, S), P.view([S], [T])),
+  P.seq(P.view([S], [T]), elementwise(f, T)),
+  { source: 'Fig. 11, 15', when: [scalarMap('f')] },
+)
+
+const permutation = v.as(
+  'e',
+  P.node({ kind: 'einsum', inputs: v.value('I'), output: v.value('O'), dims: v.value('D') }),
+)
+
+/** Whether an einsum only permutes the axes of its one input (no diagonal, sum or spread). */
+export const isPermutationEinsum = (t: Term): boolean => {
+  if (t.kind !== 'einsum' || t.inputs.length !== 1) return false
+  const input = t.inputs[0] as ReadonlyArray<string>
+  const out = t.output
+  return (
+    new Set(input).size === input.length &&
+    out.length === input.length &&
+    new Set(out).size === out.length &&
+    out.every((l) => input.includes(l))
+  )
+}
+
+/**
+ * An element-wise map commutes with any permutation of the axes (Fig. 15), written as an einsum
+ * of one input whose output lists the same labels in another order: `f[S] ; π = π ; f[π(S)]`.
+ * Not for einsums that sum, take a diagonal or spread: `exp` then a sum is not a sum then `exp`
+ * (laws/elementwise.test.ts).
+ */
+export const elementwisePermute = rule(
+  'elementwise/permute',
+  P.seq(elementwise(f, [v.segment('dom', 'e', 0)]), permutation),
+  P.seq(permutation, elementwise(f, [v.segment('cod', 'e', 0)])),
+  {
+    source: 'Fig. 15',
+    when: [
+      scalarMap('f'),
+      holds('?e only permutes the axes of its input', (bs) =>
+        isPermutationEinsum(bs.get('e')?.value as Term),
+      ),
+    ],
+  },
+)
+
 /** A unary scalar primitive σ, its operation and factor bound to `op` and `k`. */
 const sigma = P.scalar(v.value('op'), v.value('k'))
 
@@ -115,4 +167,6 @@ export const elementwiseRules: ReadonlyArray<Rule> = Object.freeze([
   elementwiseIndex,
   elementwiseIndexVector,
   elementwisePad,
+  elementwiseView,
+  elementwisePermute,
 ])

@@ -11,6 +11,8 @@
  *     a/c F b/c G b/d = a/c G a/d F b/d              naturality with broadcasting (Fig. 17)
  *     f = ⊗ ; f_λ                                    multilinear maps (section 2.4.1)
  *     view(S -> 1 S) ; view(1 S -> S) = id           a 1-length axis (section 3.5)
+ *     view(S -> T) ; view(T -> U) = view(S -> U)     views compose (Fig. 11)
+ *     view(S -> S) = id                              a view onto its own shape
  *
  * Each law holds only for linear maps: the side condition `linear(f)` is what makes it sound
  * (relu, softmax, or a biased layer break it; see laws/linear.test.ts for the counterexamples).
@@ -162,6 +164,28 @@ export const viewOneCancel = rule(
   { source: 'section 3.5' },
 )
 
+/**
+ * Two row-major reshapes in a row are one (Fig. 11: views only regroup the entries, in order):
+ * `view([S] -> [T]) ; view([T] -> [U]) = view([S] -> [U])`, a valid view since S, T and U have
+ * one size. One-way: the right side forgets T. With {@link viewIdentity} it cancels a view
+ * followed by its inverse (the `R^{5x1} = R^5` of section 3.5, tandem axes split and merged).
+ */
+export const viewFusion = rule(
+  'linear/view-fusion',
+  P.seq(view([S], [T]), view([T], [C])),
+  view([S], [C]),
+  { source: 'Fig. 11', oneWay: true },
+)
+
+/**
+ * A view onto its own shape moves nothing: `view([S] -> [S]) = id([S])`. One-way (read right
+ * to left it would match every identity).
+ */
+export const viewIdentity = rule('linear/view-identity', view([S], [S]), P.id([[S]]), {
+  source: 'Fig. 11',
+  oneWay: true,
+})
+
 /** The laws of linear maps, in catalogue order. */
 export const linearRules: ReadonlyArray<Rule> = Object.freeze([
   additivity,
@@ -170,4 +194,6 @@ export const linearRules: ReadonlyArray<Rule> = Object.freeze([
   broadcastCommute,
   multilinearOuter,
   viewOneCancel,
+  viewFusion,
+  viewIdentity,
 ])
