@@ -24,8 +24,14 @@ import {
   tanh,
   termEquals,
   zero,
+  box,
+  id,
+  linearLayer,
+  proofFromJson,
+  proofToJson,
+  prove,
 } from '../src/index.js'
-import { categoryRules } from '../src/rewrite/rules/category.js'
+import { categoryRules, idLeft } from '../src/rewrite/rules/category.js'
 
 // Bugs found by a second reading of the engine (each test failed before its fix).
 describe('soundness regressions', () => {
@@ -104,5 +110,26 @@ describe('soundness regressions', () => {
     const run = rewriteRepeat(categoryRules)(seq(relu('k'), tanh('k'), relu('k')))
     expect(run.fixedPoint).toBe(true)
     expect(run.steps).toHaveLength(0)
+  })
+})
+
+describe('a replayed step whose bindings differ says where', () => {
+  it('names the metavariable and the field, where the printed terms agree', () => {
+    // show(box) prints the box's name only, so both bindings used to print alike.
+    const B = box('Layer', linearLayer('W', 'a', 'b'))
+    const p = prove('t', seq(id([['a']]), B), [[idLeft, { path: [] }]])
+    const json = JSON.parse(proofToJson(p)) as { steps: Array<{ bindings: unknown }> }
+    json.steps[0]!.bindings = JSON.parse(
+      JSON.stringify(json.steps[0]!.bindings).replace('"W.weight"', '"V.weight"'),
+    ) as unknown
+    const tampered = proofFromJson(JSON.stringify(json))
+    expect(E.isRight(tampered)).toBe(true)
+    if (E.isLeft(tampered)) return
+    const r = checkProof(tampered.right, lawCatalogue())
+    expect(E.isLeft(r)).toBe(true)
+    const message = E.isLeft(r) ? r.left.reason : ''
+    expect(message).toMatch(
+      /\?f differs at \.body\.body\.parts\[0\]\.parts\[1\]\.name: W\.weight, not V\.weight/,
+    )
   })
 })

@@ -365,7 +365,7 @@ export const applyAt = (
     if (expected !== undefined && !sameBindings(b, expected)) {
       blocked = {
         reason: 'no-match',
-        message: `${r.name}: the match binds ${showBindings(b)}, not the recorded ${showBindings(expected)}`,
+        message: `${r.name}: the match binds ${showBindings(b)}, not the recorded ${showBindings(expected)}${bindingDifference(b, expected)}`,
       }
       continue
     }
@@ -401,6 +401,55 @@ export const applyAt = (
     })
   }
   return E.left(blocked)
+}
+
+/**
+ * Where two data values first differ, as a path into them (`.body.parts[1].name`) and both
+ * values, or `undefined` when they are equal. Printed terms can agree where the data does not
+ * (a parameter's name inside a box, a default size), so a mismatch names the field.
+ */
+const firstDifference = (x: unknown, y: unknown, path = ''): string | undefined => {
+  if (dataEquals(x, y)) return undefined
+  const shown = (v: unknown): string => {
+    const s =
+      typeof v === 'object' && v !== null
+        ? isTermNode(v)
+          ? show(v)
+          : JSON.stringify(v)
+        : String(v)
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s
+  }
+  if (Array.isArray(x) && Array.isArray(y)) {
+    if (x.length !== y.length) return `${path || 'the value'}: ${x.length} entries, not ${y.length}`
+    for (let i = 0; i < x.length; i++) {
+      const d = firstDifference(x[i], y[i], `${path}[${i}]`)
+      if (d !== undefined) return d
+    }
+  } else if (typeof x === 'object' && x !== null && typeof y === 'object' && y !== null) {
+    const xr = x as Record<string, unknown>
+    const yr = y as Record<string, unknown>
+    for (const k of new Set([...Object.keys(xr), ...Object.keys(yr)])) {
+      if (['dom', 'cod', 'linearity', 'poly'].includes(k)) continue
+      if (!(k in xr) || !(k in yr))
+        return `${path}.${k}: ${k in xr ? 'present' : 'absent'}, not ${k in yr ? 'present' : 'absent'}`
+      const d = firstDifference(xr[k], yr[k], `${path}.${k}`)
+      if (d !== undefined) return d
+    }
+  }
+  return `${path || 'the value'}: ${shown(x)}, not ${shown(y)}`
+}
+
+/** The first metavariable whose bound values differ, and where: for a mismatch message. */
+const bindingDifference = (a: Bindings, b: Bindings): string => {
+  for (const [k, x] of a) {
+    const y = b.get(k)
+    if (y === undefined) return ` (?${k} is not recorded)`
+    if (y.sort !== x.sort) return ` (?${k} is a ${x.sort}, recorded as a ${y.sort})`
+    const d = firstDifference(x.value, y.value)
+    if (d !== undefined) return ` (?${k} differs at ${d})`
+  }
+  for (const k of b.keys()) if (!a.has(k)) return ` (?${k} is recorded but not bound)`
+  return ''
 }
 
 const sameBindings = (a: Bindings, b: Bindings): boolean => {
