@@ -8,7 +8,7 @@
  */
 import { fail } from './errors.js'
 import { dimKey } from './dim.js'
-import { sealData } from './frozen.js'
+import { sealData, sealFresh } from './frozen.js'
 import {
   identityPoly,
   linearityOf,
@@ -45,9 +45,12 @@ export type TypeLike = ReadonlyArray<ShapeLike>
 export const make = <T extends Omit<Term, 'linearity'>>(
   t: T,
 ): T & { linearity: Term['linearity'] } => {
-  const out = { ...sealData(t), linearity: linearityOf(t.poly, t.dom.length) }
+  // The polynomial is built deeply frozen by linearity.ts and never held by a caller: it is kept
+  // as it is (copying it made every wide id or par cost its width twice).
+  const { poly, ...data } = t
+  const out = { ...sealData(data), poly, linearity: linearityOf(poly, t.dom.length) }
   Object.defineProperty(out, TERM_BRAND, { value: true })
-  return Object.freeze(out)
+  return Object.freeze(out) as unknown as T & { linearity: Term['linearity'] }
 }
 
 /** The frozen array of the parts. @internal */
@@ -154,10 +157,11 @@ export const par = (...parts: ReadonlyArray<Term>): Term => {
   if (flat.length === 1) return flat[0] as Term
   return make({
     kind: 'par',
-    parts: frozen(flat),
-    // Not concatTypes(...): spreading 10^5 parts as arguments overflows the stack.
-    dom: Object.freeze(flat.flatMap((p) => p.dom)),
-    cod: Object.freeze(flat.flatMap((p) => p.cod)),
+    // Fresh arrays of terms and of their (sealed) shapes: sealed in place, so a wide par is not
+    // copied again by make. Not concatTypes(...): spreading 10^5 parts overflows the stack.
+    parts: sealFresh(flat),
+    dom: sealFresh(flat.flatMap((p) => p.dom)),
+    cod: sealFresh(flat.flatMap((p) => p.cod)),
     poly: parPoly(flat.map((p) => ({ poly: p.poly, domLength: p.dom.length }))),
   })
 }

@@ -27,12 +27,33 @@ export const isSealed = (x: object): boolean => sealed.has(x)
  *
  * @internal
  */
-export const sealData = <A>(x: A): A => {
+export const sealData = <A>(x: A): A => sealWith(x, new Map())
+
+/**
+ * Seal an array just built by the caller, in place: sound only when no one else holds it and its
+ * elements are terms or sealed data (a shape of dims `toShape` read, a `par`'s parts and
+ * types), so that {@link sealData} need not copy it again.
+ *
+ * @internal
+ */
+export const sealFresh = <A>(a: A[]): ReadonlyArray<A> => {
+  Object.freeze(a)
+  sealed.add(a)
+  return a
+}
+
+/**
+ * {@link sealData} with the copies made so far in this call, so that data reached twice (a
+ * term's `type`, `dom` and `cod`, which `id` shares) is copied once and stays shared.
+ */
+const sealWith = <A>(x: A, copies: Map<object, object>): A => {
   if (typeof x === 'number') return (x === 0 ? 0 : x) as A
   if (typeof x !== 'object' || x === null) return x
   if (sealed.has(x) || isTermNode(x)) return x
+  const done = copies.get(x)
+  if (done !== undefined) return done as A
   let out: object
-  if (Array.isArray(x)) out = x.map((e: unknown) => sealData(e))
+  if (Array.isArray(x)) out = x.map((e: unknown) => sealWith(e, copies))
   else {
     const proto = Object.getPrototypeOf(x) as object | null
     const o = Object.create(proto) as Record<string, unknown>
@@ -41,7 +62,7 @@ export const sealData = <A>(x: A): A => {
     // that it stays an ordinary own key.
     const plain = proto === null || proto === Object.prototype
     for (const k of Object.keys(x)) {
-      const value = sealData((x as Record<string, unknown>)[k])
+      const value = sealWith((x as Record<string, unknown>)[k], copies)
       if (plain && k !== '__proto__') o[k] = value
       else Object.defineProperty(o, k, { value, enumerable: true })
     }
@@ -49,5 +70,6 @@ export const sealData = <A>(x: A): A => {
   }
   Object.freeze(out)
   sealed.add(out)
+  copies.set(x, out)
   return out as A
 }

@@ -17,6 +17,7 @@ export const MAX_MONOMIALS = 64
 
 type Monomials = ReadonlyArray<string> | undefined
 
+// Every level is frozen here, so `make` keeps a term's polynomial as it is (no copy).
 const freeze = <A>(a: A[]): ReadonlyArray<A> => Object.freeze(a)
 
 const sortedUnique = (xs: ReadonlyArray<string>): ReadonlyArray<string> =>

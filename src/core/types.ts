@@ -18,6 +18,7 @@ import {
   showDim,
 } from './dim.js'
 import { fail } from './errors.js'
+import { isSealed, sealFresh } from './frozen.js'
 import type { DimVar } from './dim.js'
 
 /** The axes of one tensor. */
@@ -39,12 +40,15 @@ export type ShapeLike = ReadonlyArray<DimLike> | string
  * ```
  */
 export const toShape = (s: ShapeLike): Shape => {
+  // Sealed data is deeply frozen and made of constructor-built dims: nothing to read again.
+  if (Array.isArray(s) && isSealed(s)) return s as Shape
   if (typeof s !== 'string' && !Array.isArray(s))
     fail('bad-shape', 'a shape must be a list of dims or a string of dim names', {
       expected: "a shape such as 'y k' or ['y', 'k']",
       got: describeValue(s),
     })
-  return Object.freeze(
+  // A fresh array of dims readDim built or checked (sealed): sealed in place, not copied again.
+  return sealFresh(
     typeof s === 'string'
       ? s
           .trim()
@@ -57,12 +61,13 @@ export const toShape = (s: ShapeLike): Shape => {
 
 /** Read a tuple type given as a list of shapes. */
 export const toType = (t: ReadonlyArray<ShapeLike>): TupleType => {
+  if (Array.isArray(t) && isSealed(t)) return t as TupleType
   if (!Array.isArray(t))
     fail('bad-shape', 'a tuple type must be a list of shapes', {
       expected: "a list of shapes such as [['y', 'k'], ['x']]",
       got: describeValue(t),
     })
-  return Object.freeze(t.map(toShape))
+  return sealFresh(t.map(toShape))
 }
 
 /** Structural equality of shapes. */
