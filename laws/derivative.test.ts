@@ -11,6 +11,7 @@ import {
   applyAt,
   derivative,
   evaluate,
+  generator,
   graph,
   mul,
   par,
@@ -57,8 +58,18 @@ const images = (r: Rule, options: LawOptions = {}): fc.Arbitrary<Term> =>
 const productTerms: LawOptions = { terms: { kinds: ['einsum', 'scalar'] } }
 
 /** Options per law, for the contract. */
+/** D(F) of nonlinear generators of random types (the term generator keeps them out of D). */
+const generatorDerivatives: fc.Arbitrary<Term> = fc
+  .record({
+    dom: fc.constantFrom([['a']], [['a'], ['b']], [['a', 'b']], [[]]),
+    cod: fc.constantFrom([['a']], [['c']], [['c'], []], [['b', 'a']]),
+    name: fc.constantFrom('F', 'G', 'H'),
+  })
+  .map(({ dom, cod, name }) => derivative(generator(name, dom, cod)))
+
 const contractOptions: Readonly<Record<string, LawOptions>> = {
   'derivative/product': productTerms,
+  'derivative/generator': { instances: { forward: generatorDerivatives } },
   'derivative/broadcast': { instances: { backward: images(overBroadcast) } },
 }
 
@@ -142,10 +153,13 @@ interface FdOptions {
 const fdCaseArb = (r: Rule, options: FdOptions): fc.Arbitrary<FdCase | 'skip'> => {
   const domain = options.domain ?? 'signed'
   const law = options.law ?? {}
-  return instanceArb(r, 'forward', {
-    ...law,
-    terms: { smooth: true, ...law.terms },
-  }).chain((before): fc.Arbitrary<FdCase | 'skip'> => {
+  const instances =
+    law.instances?.forward ??
+    instanceArb(r, 'forward', {
+      ...law,
+      terms: { smooth: true, ...law.terms },
+    })
+  return instances.chain((before): fc.Arbitrary<FdCase | 'skip'> => {
     if (before.kind !== 'derivative') throw new Error(`${r.name}: ${show(before)} is not D(…)`)
     const applied = applyAt(r, before, { path: [] })
     if (E.isLeft(applied)) {
@@ -238,6 +252,7 @@ const fdOptions: Readonly<Record<string, FdOptions>> = {
   'derivative/sqrt': { domain: 'positive' },
   'derivative/reciprocal': { domain: 'positive' },
   'derivative/product': { law: productTerms },
+  'derivative/generator': { law: { instances: { forward: generatorDerivatives } } },
 }
 
 describe('derivative laws agree with central finite differences (an oracle independent of jvp)', () => {
@@ -302,6 +317,20 @@ describe('wrong derivative laws are refuted, with a readable counterexample', ()
     const wrong = rule('wrong/product-half', P.derivative(P.scalar('mul')), halfProduct)
     const counterexample = refuteFd(wrong)
     expect(counterexample).toMatch(/problem: tangent output 0 entry 0/)
+  })
+
+  it('a nonlinear generator is not its own derivative: D(F) ≠ F ⊗ F', () => {
+    const wrong = rule(
+      'wrong/generator-own-derivative',
+      P.derivative(v.term('f')),
+      P.par(v.term('f'), v.term('f')),
+      {
+        when: [typed('f', v.type('A'), v.type('B'))],
+      },
+    )
+    expect(refuteFd(wrong, { law: { instances: { forward: generatorDerivatives } } })).toMatch(
+      /tangent output \d+/,
+    )
   })
 
   it('the product rule does not apply to a map linear in two inputs jointly (add)', () => {

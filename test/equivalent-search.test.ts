@@ -20,11 +20,13 @@ import {
   dimProduct,
   dimVars,
   copy,
+  cup,
   drop,
   einsum,
   equivalent,
   evaluate,
   exp,
+  generator,
   id,
   index,
   lawCatalogue,
@@ -43,6 +45,8 @@ import {
   softmax,
   swap,
   tanh,
+  termEquals,
+  unit,
   v,
   view,
 } from '../src/index.js'
@@ -324,6 +328,62 @@ describe('false equations refuted', () => {
       const r = equivalent(a, b, { name })
       expect(r.kind).toBe('counterexample')
     })
+})
+
+/**
+ * Fig. 20 for generic maps: `G ; H` with H rewritten through its transpose, the snake of the
+ * snake of H (`Hᵀ` as the unit, H on one leg, the cup; then the same around Hᵀ), for G any
+ * generator and H a linear one.
+ */
+const snakeOf = (f: Term, a: string, b: string): Term =>
+  seq(
+    broadcast(unit(a), [b], { inputs: [0], outputs: [2] }),
+    broadcast(broadcast(f, [b], { inputs: [1], outputs: [1] }), [a]),
+    broadcast(cup(b), [a]),
+  )
+/** The snake in the wrong orientation: the input meets the unit's leg, not f's output. */
+const mirroredSnakeOf = (f: Term, a: string): Term =>
+  seq(
+    broadcast(unit(a), [a], { inputs: [0], outputs: [2] }),
+    broadcast(f, [a, a], { inputs: [1], outputs: [1] }),
+    broadcast(cup(a), [a]),
+  )
+
+describe('theorems over generators (Fig. 20)', () => {
+  const G = generator('G', [['x']], [['a']])
+  const through = (H: Term) => seq(G, snakeOf(snakeOf(H, 'a', 'b'), 'b', 'a'))
+
+  it('G ; H = G ; (Hᵀ)ᵀ through the snakes, for a linear generator H', () => {
+    const H = generator('H', [['a']], [['b']], { linearity: 'linear' })
+    const [a, b] = [seq(G, H), through(H)]
+    const r = equivalent(a, b, { limits: { timeMs: 20000 } })
+    if (r.kind !== 'proof') throw new Error(`${r.kind}: ${'reason' in r ? r.reason : ''}`)
+    expect(E.isRight(checkProof(r.proof, catalogue))).toBe(true)
+    // The snakes are undone by one-way laws on the right side: the proof runs right to left.
+    const [from, to] = r.reversed === true ? [b, a] : [a, b]
+    expect(termEquals(r.proof.lhs, from) && termEquals(r.proof.rhs, to)).toBe(true)
+    expect(r.proof.steps.some((s) => /transpose|snake/.test(s.rule))).toBe(true)
+    expect(evaluatesEqual(a, b, SIZES)).toBe(true)
+  })
+
+  it('with H nonlinear there is no proof, and the result names the failed side condition', () => {
+    const H = generator('H', [['a']], [['b']])
+    const r = equivalent(seq(G, H), through(H))
+    expect(r.kind).toBe('counterexample')
+    const blocked = [...(r.kind === 'counterexample' ? (r.search?.blocked ?? []) : [])]
+    expect(
+      blocked.some(([law, why]) => /snake|transpose/.test(law) && /\?f is linear/.test(why)),
+    ).toBe(true)
+  })
+
+  it('the mirrored snake in the same equation is refuted with a counterexample', () => {
+    const H = generator('H', [['a']], [['a']], { linearity: 'linear' })
+    const Ga = generator('G', [['x']], [['a']])
+    const r = equivalent(seq(Ga, H), seq(Ga, mirroredSnakeOf(snakeOf(H, 'a', 'a'), 'a')))
+    expect(r.kind).toBe('counterexample')
+    if (r.kind === 'counterexample')
+      expect(r.counterexample.left).not.toBeCloseTo(r.counterexample.right, 6)
+  })
 })
 
 describe('soundness of the search', () => {

@@ -312,8 +312,10 @@ const axisOpTerm = (op: 'softmax' | 'layerNorm' | 'mean', a: Dim, epsilon = 0): 
  * multilinear one by the product rule, a nonlinear F as `(x, dx) ↦ (F x, dF(x, dx))` with the
  * opaque tangent map dF (linear in dx; its transpose is the cotangent form). Second derivatives
  * of a generator are refused.
+ *
+ * @internal
  */
-const derivativeOfGenerator = (f: Extract<Term, { kind: 'generator' }>): Term => {
+export const derivativeOfGenerator = (f: Extract<Term, { kind: 'generator' }>): Term => {
   if (f.linearity === 'multilinear') return productRule(f)
   if (f.form !== 'map')
     return fail(

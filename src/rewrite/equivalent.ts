@@ -71,7 +71,17 @@ export interface Counterexample {
 
 /** The answer of {@link equivalent}. */
 export type Equivalence =
-  | { readonly kind: 'proof'; readonly proof: Proof; readonly search?: SaturationReport }
+  | {
+      readonly kind: 'proof'
+      readonly proof: Proof
+      readonly search?: SaturationReport
+      /**
+       * The proof rewrites the right side into the left (`proof.lhs` is the second term): the
+       * laws it needs are one-way and apply to the right side only. Equality is symmetric, and
+       * `checkProof` replays it as it stands.
+       */
+      readonly reversed?: true
+    }
   | {
       readonly kind: 'counterexample'
       readonly counterexample: Counterexample
@@ -123,8 +133,13 @@ const nfKey = (t: Term, cache: Map<Term, string | undefined>): string | undefine
 
 /** The outcome of the search: a checked proof, or why there is none. */
 type Searched =
-  | { readonly proof: Proof; readonly report: SaturationReport }
+  | { readonly proof: Proof; readonly report: SaturationReport; readonly reversed?: true }
   | { readonly reason: string; readonly report: SaturationReport }
+
+/** The limits of the saturation that reports the blocked laws of a refuted equation. */
+const NEAR_MISS: SaturationLimits = { iterations: 2, nodes: 400, timeMs: 300 }
+const nearMissTime = (l: SaturationLimits | undefined): SaturationLimits =>
+  l?.timeMs === undefined ? {} : { timeMs: Math.min(l.timeMs, 300) }
 
 /** Members of each class compared by normal form at every goal test. */
 const MEET_MEMBERS = 64
@@ -162,22 +177,33 @@ const search = (
   }
   const report = saturate(g, rules, limits, goal)
   if (!g.equal(xa, xb)) return { reason: stopped(report), report }
-  let steps: Step[]
-  try {
-    steps = g.explain(xa, xb, catalogue).map((x) => x.step)
-  } catch (e) {
-    if (!(e instanceof ExplainError)) throw e
-    return { reason: `the classes merged, but the proof cannot be written: ${e.message}`, report }
-  }
-  const proof: Proof = { name, lhs: a, rhs: b, steps }
-  const checked = checkProof(proof, catalogue)
-  if (E.isLeft(checked))
-    return {
-      reason: `the classes merged, but checkProof rejects the explanation at step ${checked.left.step}: ${checked.left.reason}`,
-      report,
+  // The explanation from a to b; when it would read a one-way law backwards (every one-way law
+  // applied to b's side), the explanation from b to a: a proof of b = a, marked reversed.
+  const attempt = (x: number, y: number, lhs: Term, rhs: Term): Proof | string => {
+    let steps: Step[]
+    try {
+      steps = g.explain(x, y, catalogue).map((e) => e.step)
+    } catch (e) {
+      if (!(e instanceof ExplainError)) throw e
+      return `the classes merged, but the proof cannot be written: ${e.message}`
     }
-  return { proof, report }
+    const proof: Proof = { name, lhs, rhs, steps }
+    const checked = checkProof(proof, catalogue)
+    return E.isLeft(checked)
+      ? `the classes merged, but checkProof rejects the explanation at step ${checked.left.step}: ${checked.left.reason}`
+      : proof
+  }
+  const forward = attempt(xa, xb, a, b)
+  if (typeof forward !== 'string') return { proof: forward, report }
+  const backward = attempt(xb, xa, b, a)
+  if (typeof backward !== 'string') return { proof: backward, report, reversed: true }
+  return { reason: forward, report }
 }
+
+const proofOf = (s: Extract<Searched, { readonly proof: Proof }>): Equivalence =>
+  s.reversed === true
+    ? { kind: 'proof', proof: s.proof, search: s.report, reversed: true }
+    : { kind: 'proof', proof: s.proof, search: s.report }
 
 const stopped = (r: SaturationReport): string => {
   const why = r.reason
@@ -291,19 +317,25 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
           outside ??= `output ${o} entry ${j} is ${p} on the left and ${q} on the right at sizes ${JSON.stringify(sizes)}`
           continue
         }
-        return {
-          kind: 'counterexample',
-          counterexample: {
-            sizes,
-            inputs,
-            params,
-            generatorSeed: seed + 2,
-            output: o,
-            entry: j,
-            left: p,
-            right: q,
-          },
+        const counterexample: Counterexample = {
+          sizes,
+          inputs,
+          params,
+          generatorSeed: seed + 2,
+          output: o,
+          entry: j,
+          left: p,
+          right: q,
         }
+        if (options.limits === false) return { kind: 'counterexample', counterexample }
+        // A short saturation tells which laws' side conditions kept the sides apart (the near
+        // misses: a snake of a nonlinear map is blocked at `?f is linear`).
+        const { rules } = lawsOf(options.rules ?? [])
+        const g = new EGraph()
+        g.add(a)
+        g.add(b)
+        const search = saturate(g, rules, { ...NEAR_MISS, ...nearMissTime(options.limits) })
+        return { kind: 'counterexample', counterexample, search }
       }
     }
   }
@@ -311,9 +343,26 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
   if (options.limits !== false) {
     const { rules, catalogue } = lawsOf(options.rules ?? [])
     searched = search(a, b, name, rules, catalogue, options.limits ?? {})
-    if ('proof' in searched)
-      return { kind: 'proof', proof: searched.proof, search: searched.report }
-    // A one-way law read backwards: the two-way laws alone may still give a proof.
+    if ('proof' in searched) return proofOf(searched)
+    // A one-way law read backwards: without it (and then without any one-way law) the search
+    // may still find a proof.
+    const excluded = new Set<string>()
+    for (let retry = 0; retry < 3 && !('proof' in searched); retry++) {
+      const m = /cannot be written: (\S+) is one-way/.exec(searched.reason)
+      if (m === null || excluded.has(m[1] as string)) break
+      excluded.add(m[1] as string)
+      const again = search(
+        a,
+        b,
+        name,
+        rules.filter((r) => !excluded.has(r.name)),
+        catalogue,
+        options.limits ?? {},
+      )
+      if ('proof' in again) return proofOf(again)
+      if (!/cannot be written/.test(again.reason)) break
+      searched = again
+    }
     if (/cannot be written/.test(searched.reason)) {
       const again = search(
         a,
@@ -323,7 +372,7 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         catalogue,
         options.limits ?? {},
       )
-      if ('proof' in again) return { kind: 'proof', proof: again.proof, search: again.report }
+      if ('proof' in again) return proofOf(again)
     }
   }
   const report = searched?.report

@@ -10,6 +10,7 @@
  *     D(f) = f ⊗ zero(cod f)                                   f a constant (no inputs)
  *     D(f) = (x, dx) ↦ (f x, Σ_i f(x_1, …, dx_i, …, x_n))      f multilinear (product rule)
  *     D(relu) = (relu x, step(x) dx), D(tanh) = (tanh x, dx - tanh² x dx), …   one per primitive
+ *     D(F) = (x, dx) ↦ (F x, dF(x, dx))                        F a nonlinear generator
  *
  * The evaluator evaluates `D(f)` by `jvp(f)`, which uses the same rules, so laws/derivative.test.ts
  * checks each law against central finite differences as well as by the law contract.
@@ -22,6 +23,7 @@ import { type UnaryOp, mul } from '../../core/primitives.js'
 import type { AxisOpName, Term } from '../../core/term.js'
 import {
   derivativeOfAxisOp,
+  derivativeOfGenerator,
   derivativeOfPar,
   derivativeOfScalar,
   productRule,
@@ -233,6 +235,31 @@ export const ofMul = rule('derivative/mul', P.derivative(P.scalar('mul')), produ
   source: 'section 2.4.1, section 3.6',
 })
 
+/**
+ * The derivative of a nonlinear generator (issue 13, section 1; Fig. 32 for a generic map): its
+ * opaque tangent map dF, linear in the tangent, beside F itself,
+ * `D(F) = (x, dx) ↦ (F x, dF(x, dx))`, the points copied to both. One-way (the right side is
+ * built by `jvp`). A linear generator is its own derivative (`derivative/linear`), a multilinear
+ * one follows the product rule; a second derivative of a generator has no law.
+ */
+export const ofGenerator = rule(
+  'derivative/generator',
+  P.derivative(f),
+  v.build('(?f x, d?f(x, dx))', (bs) =>
+    derivativeOfGenerator(termOf(bs, 'f') as Extract<Term, { kind: 'generator' }>),
+  ),
+  {
+    source: 'Fig. 32',
+    oneWay: true,
+    when: [
+      holds('?f is a nonlinear generator (not a transpose or derivative of one)', (bs) => {
+        const t = termOf(bs, 'f')
+        return t.kind === 'generator' && t.form === 'map' && t.linearity === 'nonlinear'
+      }),
+    ],
+  },
+)
+
 /** The derivative laws, in catalogue order. */
 export const derivativeRules: ReadonlyArray<Rule> = Object.freeze([
   chain,
@@ -261,4 +288,5 @@ export const derivativeRules: ReadonlyArray<Rule> = Object.freeze([
   ofArgmax,
   ofMean,
   ofMul,
+  ofGenerator,
 ])
