@@ -111,6 +111,7 @@ export const toPyTorch = (term: Term, options: CodegenOptions = {}): string => {
     '    def __init__(self, sizes=None, dtype=torch.float64):',
     '        super().__init__()',
     '        self.sizes = dict(SIZES, **(sizes or {}))',
+    '        self.dtype = dtype',
     '        n = self.sizes',
     '        self.params = nn.ParameterDict()',
     ...paramLines,
@@ -127,7 +128,7 @@ export const toPyTorch = (term: Term, options: CodegenOptions = {}): string => {
     '        n = self.sizes',
     "        p = {k.replace('__', '.'): v for k, v in self.params.items()}",
     first === undefined
-      ? '        o = dict(dtype=torch.get_default_dtype())'
+      ? '        o = dict(dtype=self.dtype)'
       : `        o = dict(dtype=${first}.dtype, device=${first}.device)`,
     ...low.lines.map((l) => `        ${l}`),
     `        return ${pyTuple(low.outputs)}  # ${term.cod.map(showShape).join(' × ') || '()'}`,
