@@ -93,6 +93,7 @@ const TERM_KINDS = [
   'view',
   'pad',
   'convTensor',
+  'concat',
   'zero',
   'param',
   'box',

@@ -49,6 +49,8 @@ import {
   par,
   param,
   pad,
+  concat,
+  split,
   relu,
   scale,
   scaleBySize,
@@ -120,6 +122,21 @@ const examples: ReadonlyArray<readonly [string, Term]> = [
     'a conv dim downstream',
     seq(convTensor(x, k, { stride: 2, dilation: 2 }), broadcast(max(k), [conv])),
   ],
+  [
+    'concat',
+    concat(0, [
+      ['a', y],
+      ['b', y],
+    ]),
+  ],
+  [
+    'split',
+    split(-1, [
+      [y, 'a'],
+      [y, 'a'],
+      [y, 'b'],
+    ]),
+  ],
   ['zero', zero([[y], []])],
   ['param', param('W.weight', [y, k])],
   ['box', box('Act', relu(['k']))],
@@ -142,6 +159,7 @@ const TERM_KINDS = [
   'view',
   'pad',
   'convTensor',
+  'concat',
   'zero',
   'param',
   'box',

@@ -38,6 +38,14 @@ import {
   toNumPy,
   toPyTorch,
   broadcast,
+  concat,
+  copy,
+  dim,
+  dimSum,
+  id,
+  linearLayer,
+  split,
+  tanh,
 } from '../src/index.js'
 import { termWithSizesArb } from '../src/testing/arbitraries.js'
 import { termParams } from '../src/testing/walk.js'
@@ -170,7 +178,34 @@ const batchedConv = conv2d('B', {
   bias: true,
 })
 
+/** A skip connection (Fig. 28): a layer's output joined to its input on the channels. */
+const concatSkip = seq(
+  copy([['h', 'c']]),
+  par(broadcast(linearLayer('L', 'c', 'd', { bias: true }), ['h']), id([['h', 'c']])),
+  concat(1, [
+    ['h', 'd'],
+    ['h', 'c'],
+  ]),
+  tanh([dim('h'), dimSum('d', 'c')]),
+)
+
 const models: ReadonlyArray<Case> = [
+  withData('concat skip', concatSkip, { h: 3, c: 2, d: 3 }),
+  // The second part is shared by every h: torch.cat needs it expanded along h.
+  withData(
+    'concat of an inner broadcast',
+    broadcast(concat(0, [['a'], ['b']]), ['h'], { inputs: [0, 'shared'], outputs: [0] }),
+    { h: 3, a: 2, b: 3 },
+  ),
+  withData(
+    'split',
+    split(1, [
+      ['h', 'a'],
+      ['h', 'b'],
+      ['h', 'a'],
+    ]),
+    { h: 2, a: 2, b: 3 },
+  ),
   withData('mlp', mlp({ input: 'h w', hidden: ['n'], output: 'c' }), { h: 3, w: 2, n: 5, c: 3 }),
   withData('attention', attention({ y: 'y', x: 'x', k: 'k' }), { y: 3, x: 4, k: 2 }),
   withData('multi-head attention', multiHeadAttention({ y: 'y', x: 'x', m: 'm', k: 'k', h: 'h' }), {
@@ -312,6 +347,7 @@ describe.runIf(runs)('generated NumPy and PyTorch code', () => {
   it('PyTorch autograd equals the engine grad, and parameter counts agree', () => {
     const gradModels = models.filter((m) =>
       [
+        'concat skip',
         'mlp',
         'attention',
         'multi-head attention',

@@ -231,6 +231,7 @@ const kindsBut = (...excluded: TermKind[]): TermKind[] =>
       'view',
       'pad',
       'convTensor',
+      'concat',
       'zero',
       'param',
       'seq',

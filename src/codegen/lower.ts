@@ -271,6 +271,8 @@ export const lower = (term: Term, target: Target, inputs: ReadonlyArray<string>)
               : `np.einsum('...ij,ijl->...l', ${v.name}, _conv_matrix(${dimPy(t.input)}, ${table}))`
         return [emit(t, expr, v.levels, t.cod[0] as Shape)]
       }
+      case 'concat':
+        return lowerConcat(t, ins)
       case 'einsum':
         return [lowerEinsum(t, ins)]
       case 'broadcast':
@@ -326,6 +328,42 @@ export const lower = (term: Term, target: Target, inputs: ReadonlyArray<string>)
     })
     const spec = `${subs.join(',')}->${batch(mask)}${out.join('')}`
     return emit(t, einsumCall(spec, args), mask, t.cod[0] as Shape)
+  }
+
+  /**
+   * A concatenation on the last axis (`torch.cat`, `np.concatenate`), its parts first expanded to
+   * the broadcast levels any of them varies along; a split as slices of the last axis.
+   */
+  const lowerConcat = (t: Extract<Term, { kind: 'concat' }>, ins: ReadonlyArray<Val>): Val[] => {
+    const lengths = t.pieces.map(dimPy)
+    if (t.adjoint === true) {
+      const v = ins[0] as Val
+      let offset = '0'
+      return t.pieces.map((d, i) => {
+        const n = lengths[i] as string
+        const from = offset
+        offset = offset === '0' ? n : `${offset} + ${n}`
+        return emit(t, `${v.name}[..., ${from}:${from === '0' ? n : `${from} + ${n}`}]`, v.levels, [
+          d,
+        ])
+      })
+    }
+    const mask = levelAxes.map((_, l) => ins.some((v) => v.levels[l] as boolean))
+    const batch = mask.flatMap((on, l) => (on ? (levelAxes[l] as Shape).map(dimPy) : []))
+    const full = ins.map((v, i) => {
+      if (v.levels.every((on, l) => on === mask[l])) return v.name
+      const idx = mask.flatMap((on, l) =>
+        on ? (levelAxes[l] as Shape).map(() => (v.levels[l] ? ':' : 'None')) : [],
+      )
+      const at = `${v.name}[${[...idx, '...'].join(', ')}]`
+      return torch
+        ? `${at}.expand(${[...batch, lengths[i] as string].join(', ')})`
+        : `np.broadcast_to(${at}, ${tuple([...batch, lengths[i] as string])})`
+    })
+    const expr = torch
+      ? `torch.cat([${full.join(', ')}], dim=-1)`
+      : `np.concatenate([${full.join(', ')}], axis=-1)`
+    return [emit(t, expr, mask, t.cod[0] as Shape)]
   }
 
   /** A convolution or pooling box as one native call (`./native.ts`), channels last. */

@@ -310,6 +310,7 @@ export const walkStructure = (
     case 'view':
     case 'pad':
     case 'convTensor':
+    case 'concat':
     case 'zero':
     case 'param':
     case 'generator':

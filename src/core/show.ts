@@ -5,7 +5,8 @@
  * - `relu[y k]` is an element-wise map (Fig. 15), `bcast[x](f)` broadcasts f over x (Fig. 13),
  *   `bcast[x @in(1,=) @out(0)](f)` places the axes at positions or shares an input (Fig. 14);
  * - `einsum(y k h, x k h -> y x h)` is a structural linear map (Fig. 19), `unit[a]`, `cup[a]`;
- * - `|2⟩_a` is an index (Fig. 10), `view([h w] -> [(h*w)])`, `pad(x,1,1)`, `convTensor(x,k,s2,d1)`;
+ * - `|2⟩_a` is an index (Fig. 10), `view([h w] -> [(h*w)])`, `pad(x,1,1)`, `convTensor(x,k,s2,d1)`,
+ *   `concat(a,b)` joins axes end to end and `split(a,b)` cuts them apart;
  * - a generator prints by its name `F`, its transpose `Fᵀ`, its tangent map `dF`, and `dFᵀ`.
  *
  * @packageDocumentation
@@ -119,6 +120,8 @@ const renderBare = (t: Term, o: ShowOptions): string => {
       return `${t.adjoint === true ? 'crop' : 'pad'}(${showDim(t.axis)},${t.before},${t.after})`
     case 'convTensor':
       return `convTensor${t.adjoint === true ? 'ᵀ' : ''}(${showDim(t.input)},${showDim(t.kernel)},s${t.stride},d${t.dilation})`
+    case 'concat':
+      return `${t.adjoint === true ? 'split' : 'concat'}(${t.pieces.map(showDim).join(',')})`
     case 'derivative':
       return `D(${render(t.body, o, PREC_SEQ)})`
     case 'zero':

@@ -197,6 +197,18 @@ export interface ConvTensor extends Typed {
   readonly adjoint?: true
 }
 
+/**
+ * Concatenation along one axis: `[a₁] × ... × [aₙ] -> [a₁ + ... + aₙ]`, the parts joined end to
+ * end in order (the skip connections of U-Net, paper Fig. 28, broadcast over the other axes). Its
+ * transpose, the `adjoint`, is the split `[a₁ + ... + aₙ] -> [a₁] × ... × [aₙ]`.
+ */
+export interface Concat extends Typed {
+  readonly kind: 'concat'
+  /** The axis of each part, in order. */
+  readonly pieces: Shape
+  readonly adjoint?: true
+}
+
 /** The zero map `() -> T`. */
 export interface Zero extends Typed {
   readonly kind: 'zero'
@@ -274,6 +286,7 @@ export type Term =
   | View
   | Pad
   | ConvTensor
+  | Concat
   | Zero
   | Param
   | Box
@@ -315,6 +328,7 @@ export const children = (t: Term): ReadonlyArray<Term> => {
     case 'view':
     case 'pad':
     case 'convTensor':
+    case 'concat':
     case 'zero':
     case 'param':
     case 'generator':

@@ -37,7 +37,8 @@
  * - `convTensor:adjoint` (transposed convolution's scatter) adds: 1 FLOP per input entry.
  * - Structural moves cost 0 FLOPs and the memory they write: `index` (`O` = rows),
  *   `index:adjoint` (one-hot, `O` = `n·E`), `pad` and `pad:adjoint` (crop), `convTensor`
- *   (`y·k` per row of `x`), `zero` (its type), `broadcast` (the transposes that move broadcast
+ *   (`y·k` per row of `x`), `concat` (the joined rows, and any part materialised on the union of
+ *   the parts' broadcast levels), `concat:adjoint` (the split's parts), `zero` (its type), `broadcast` (the transposes that move broadcast
  *   axes to the front on entry and back on exit, and the materialisation of an output that does
  *   not vary along the broadcast). `view`, `param`, `id`, `swap`, `copy` and `drop` move no data:
  *   0 and 0 (a copy is two references to one tensor, as in the evaluator).
@@ -395,6 +396,8 @@ class Simulation {
         const out = this.alloc('convTensor', (v.buf.entries / x) * y * k, held, this.bufs(ins))
         return [{ buf: out, levels: v.levels }]
       }
+      case 'concat':
+        return this.concat(t, levels, ins, held)
       case 'einsum':
         return [this.einsum(t, levels, ins, held)]
       case 'broadcast':
@@ -444,6 +447,47 @@ class Simulation {
       outs.push({ buf, levels: mask })
     }
     return outs
+  }
+
+  /**
+   * A concatenation, as the evaluator runs it: the parts materialised on the union of their
+   * broadcast levels, then the joined output; a split writes its parts.
+   */
+  private concat(
+    t: Extract<Term, { kind: 'concat' }>,
+    levels: ReadonlyArray<number>,
+    ins: ReadonlyArray<Val>,
+    held: Held | undefined,
+  ): Val[] {
+    const lengths = t.pieces.map((d) => this.size(d))
+    const total = lengths.reduce((a, b) => a + b, 0)
+    if (t.adjoint === true) {
+      const v = ins[0] as Val
+      const rows = v.buf.entries / total
+      this.ran('concat:adjoint')
+      const outs: Val[] = []
+      for (const n of lengths)
+        outs.push({
+          buf: this.alloc('concat:adjoint', rows * n, held, [
+            ...this.bufs(ins),
+            ...this.bufs(outs),
+          ]),
+          levels: v.levels,
+        })
+      return outs
+    }
+    const mask = levels.map((_, l) => ins.some((v) => v.levels[l] as boolean))
+    const nb = mask.reduce((n, on, l) => (on ? n * (levels[l] as number) : n), 1)
+    const rows =
+      (nb * (ins[0] as Val).buf.entries) /
+      (this.batch(levels, ins[0] as Val) * (lengths[0] as number))
+    this.ran('concat')
+    const live: Buf[] = this.bufs(ins)
+    ins.forEach((v, i) => {
+      if (v.levels.every((on, l) => on === mask[l])) return
+      live.push(this.alloc('concat', rows * (lengths[i] as number), held, live))
+    })
+    return [{ buf: this.alloc('concat', rows * total, held, live), levels: mask }]
   }
 
   private scalar(

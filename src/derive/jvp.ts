@@ -420,6 +420,7 @@ const expand = (f: Term): Term => {
     case 'view':
     case 'pad':
     case 'convTensor':
+    case 'concat':
     case 'zero':
     case 'param':
       // Linear or constant: handled above. Reaching here means the linearity analysis said

@@ -12,7 +12,7 @@
  * (summing over the axes the cotangent of a shared linear input), copy becomes add, drop becomes
  * zero, an einsum is transposed with respect to its one linear input (its other inputs are
  * primal), an index becomes a one-hot embedding, a view its inverse, a padding a crop, the
- * convolution tensor its transpose. Anything else that reads a linear input is not linear, and
+ * convolution tensor its transpose, a concatenation the split. Anything else that reads a linear input is not linear, and
  * is refused with the reason and the sub-term.
  *
  * @packageDocumentation
@@ -25,7 +25,7 @@ import { show } from '../core/show.js'
 import type { Placement, Term } from '../core/term.js'
 import { type Shape, type TupleType, showType } from '../core/types.js'
 import { einsumOf } from '../linear/einsum.js'
-import { flipAdjoint, view, zero } from '../linear/structural.js'
+import { concatPieces, flipAdjoint, splitPieces, view, zero } from '../linear/structural.js'
 import { termEquals } from '../core/equal.js'
 import { normalize } from '../rewrite/normal.js'
 import { jvp } from './jvp.js'
@@ -322,6 +322,17 @@ const split = (
       return { forward: id([]), backward: flipAdjoint(f), linearOutputs: [true] }
     case 'view':
       return { forward: id([]), backward: view(f.to, f.from), linearOutputs: [true] }
+    case 'concat':
+      // A split has one input (linear here); a concatenation is linear only in all its parts.
+      if (f.adjoint === true)
+        return {
+          forward: id([]),
+          backward: concatPieces(f.pieces),
+          linearOutputs: f.pieces.map(() => true),
+        }
+      if (linear.every((b) => b))
+        return { forward: id([]), backward: splitPieces(f.pieces), linearOutputs: [true] }
+      return notLinear(root, f, 'joins a primal part to a linear one (affine, not linear)')
     case 'param':
       // No inputs: handled as primal above.
       return primalOnly(f)

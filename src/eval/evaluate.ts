@@ -21,6 +21,7 @@ import { cost } from '../cost/cost.js'
 import { jvp } from '../derive/jvp.js'
 import {
   axisKernel,
+  concatKernel,
   convAdjointKernel,
   convKernel,
   cropKernel,
@@ -29,6 +30,7 @@ import {
   mapUnary,
   oneHotKernel,
   padKernel,
+  splitKernel,
 } from './kernels.js'
 import { type Allocate, gather, permute, sizeOf } from './strided.js'
 import { type Applied, type GeneratorLike, generatorApplication } from './generators.js'
@@ -216,6 +218,17 @@ const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
       )
       return [rowwise(v, data)]
     }
+    case 'concat': {
+      const lengths = t.pieces.map((d) => size(ctx, d))
+      if (t.adjoint === true) {
+        const v = inputs[0] as Value
+        return splitKernel(v.data, lengths, ctx.alloc).map((data) => rowwise(v, data))
+      }
+      // The parts may vary along different broadcast levels: materialise each along all of them.
+      const mask = ctx.levels.map((_, l) => inputs.some((v) => v.levels[l] as boolean))
+      const data = inputs.map((v, i) => expand(ctx, v, mask, lengths[i] as number))
+      return [{ data: concatKernel(data, lengths, ctx.alloc), levels: mask }]
+    }
     case 'einsum':
       return [runEinsum(t, ctx, inputs)]
     case 'broadcast':
@@ -401,6 +414,9 @@ const precheck = (
       }
       case 'zero':
         return t.type.map(() => none(levels))
+      case 'concat':
+        t.pieces.forEach((d) => dimSize(d, sizes))
+        return t.adjoint === true ? t.pieces.map(() => masks[0] as Mask) : [union(masks, levels)]
       case 'scalar':
         if (t.bySize !== undefined) dimSize(t.bySize.dim, sizes)
         return [union(masks, levels)]

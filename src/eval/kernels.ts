@@ -280,3 +280,41 @@ export const convAdjointKernel = (
   }
   return out
 }
+
+/**
+ * Rows joined end to end: row r of the output is row r of every source in turn (`lengths[i]`
+ * the row length of source i; every source has the same number of rows).
+ */
+export const concatKernel = (
+  sources: ReadonlyArray<Float64Array>,
+  lengths: ReadonlyArray<number>,
+  alloc: Allocate,
+): Float64Array => {
+  const m = lengths.reduce((a, b) => a + b, 0)
+  const rows = (sources[0] as Float64Array).length / (lengths[0] as number)
+  const out = alloc(rows * m, 'concat')
+  let offset = 0
+  sources.forEach((src, i) => {
+    const n = lengths[i] as number
+    for (let r = 0; r < rows; r++) out.set(src.subarray(r * n, r * n + n), r * m + offset)
+    offset += n
+  })
+  return out
+}
+
+/** Every row cut into consecutive pieces of `lengths`: the transpose of {@link concatKernel}. */
+export const splitKernel = (
+  src: Float64Array,
+  lengths: ReadonlyArray<number>,
+  alloc: Allocate,
+): Float64Array[] => {
+  const m = lengths.reduce((a, b) => a + b, 0)
+  const rows = src.length / m
+  let offset = 0
+  return lengths.map((n) => {
+    const out = alloc(rows * n, 'split')
+    for (let r = 0; r < rows; r++) out.set(src.subarray(r * m + offset, r * m + offset + n), r * n)
+    offset += n
+    return out
+  })
+}

@@ -40,7 +40,16 @@ import {
 import type { AxisOpName, Placement, ScalarOp, Term, TermKind } from '../core/term.js'
 import { generator, generatorNode } from '../core/generator.js'
 import { einsum } from '../linear/einsum.js'
-import { convTensor, flipAdjoint, index, pad, view, zero } from '../linear/structural.js'
+import {
+  concatPieces,
+  convTensor,
+  flipAdjoint,
+  index,
+  pad,
+  splitPieces,
+  view,
+  zero,
+} from '../linear/structural.js'
 import {
   type DecodeProblem,
   anything,
@@ -248,6 +257,10 @@ const termMembersByKind: Readonly<Record<TermKind, t.Decoder<unknown, Term>>> = 
     ),
     // The decoded record holds exactly the present options, as convTensor() takes them.
     (v) => adjointIf(v, convTensor(v.input, v.kernel, v)),
+  ),
+  concat: construct(
+    struct('a concat', { ...fields('concat'), pieces: list('the pieces', dim, 1) }, { adjoint }),
+    (v) => (v.adjoint === true ? splitPieces(v.pieces) : concatPieces(v.pieces)),
   ),
   zero: construct(struct('a zero', { ...fields('zero'), type }, {}), (v) => zero(v.type)),
   param: construct(struct('a param', { ...fields('param'), name: string, shape }, {}), (v) =>

@@ -167,6 +167,17 @@ export interface ConvTensorJson {
   readonly adjoint?: true
 }
 
+/**
+ * The JSON of a concatenation on one axis, `[a₁] × ... × [aₙ] -> [a₁ + ... + aₙ]`, by the axes of
+ * its pieces (one or more).
+ */
+export interface ConcatJson {
+  readonly kind: 'concat'
+  readonly pieces: ShapeJson
+  /** The split, the transpose of the concatenation. */
+  readonly adjoint?: true
+}
+
 /** The JSON of a zero map: `zero(type)`. */
 export interface ZeroJson {
   readonly kind: 'zero'
@@ -227,6 +238,7 @@ export type TermJson =
   | ViewJson
   | PadJson
   | ConvTensorJson
+  | ConcatJson
   | ZeroJson
   | ParamJson
   | BoxJson
@@ -329,6 +341,8 @@ export const encodeTerm = (term: Term): TermJson => {
         dilation: term.dilation,
         ...adjointField(term),
       }
+    case 'concat':
+      return { kind: 'concat', pieces: encodeShape(term.pieces), ...adjointField(term) }
     case 'zero':
       return { kind: 'zero', type: encodeType(term.type) }
     case 'param':

@@ -35,7 +35,16 @@ import {
 } from '../core/term.js'
 import type { Shape, TupleType } from '../core/types.js'
 import { einsum } from './einsum.js'
-import { convTensor, flipAdjoint, index, pad, view, zero } from './structural.js'
+import {
+  concatPieces,
+  convTensor,
+  flipAdjoint,
+  index,
+  pad,
+  splitPieces,
+  view,
+  zero,
+} from './structural.js'
 
 /** A term, or the constructor arguments of one with sub-terms of the same form. */
 export type TermNode = Term | TermArgs
@@ -88,6 +97,7 @@ export type TermArgs =
       readonly dilation: number
       readonly adjoint?: true
     }
+  | { readonly kind: 'concat'; readonly pieces: Shape; readonly adjoint?: true }
   | { readonly kind: 'param'; readonly name: string; readonly shape: Shape }
   | { readonly kind: 'box'; readonly name: string; readonly body: TermNode }
   | { readonly kind: 'derivative'; readonly body: TermNode }
@@ -197,6 +207,8 @@ export const rebuild = (n: TermNode): Term => {
         n.adjoint,
         convTensor(n.input, n.kernel, { stride: n.stride, dilation: n.dilation }),
       )
+    case 'concat':
+      return n.adjoint === true ? splitPieces(n.pieces) : concatPieces(n.pieces)
     case 'param':
       return param(n.name, n.shape)
     case 'box':

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { make, seq } from '../core/construct.js'
+import { broadcast, make, seq } from '../core/construct.js'
 import {
   type DimLike,
   dimConv,
@@ -16,11 +16,21 @@ import {
   dimConvT,
   dimCropped,
   readDim,
+  dimSum,
+  dimEquals,
+  type Dim,
 } from '../core/dim.js'
 import { TermError, fail } from '../core/errors.js'
-import { identityPoly, zeroPoly } from '../core/linearity.js'
+import { identityPoly, sumPoly, zeroPoly } from '../core/linearity.js'
 import type { Term } from '../core/term.js'
-import { type ShapeLike, type TupleType, showShape, toShape, toType } from '../core/types.js'
+import {
+  type Shape,
+  type ShapeLike,
+  type TupleType,
+  showShape,
+  toShape,
+  toType,
+} from '../core/types.js'
 import type { TypeLike } from '../core/construct.js'
 
 /**
@@ -308,4 +318,133 @@ export const convTensorTransposeFrom = (
   const full = dimConvT(y, k, stride, dilation, op)
   const scatter = convTensorAdjoint(full, k, { stride, dilation })
   return p === 0 ? scatter : seq(scatter, cropAxis(full, p, p))
+}
+
+const readPieces = (pieces: ReadonlyArray<DimLike>, where: string): Shape => {
+  if (!Array.isArray(pieces) || pieces.length === 0)
+    fail('bad-argument', `${where}: needs the axes of one part or more`, {
+      expected: 'a non-empty list of dims, one per part',
+      got: describeValue(pieces),
+    })
+  return Object.freeze(pieces.map((d, i) => readDim(d, `${where}: the axis of part ${i}`)))
+}
+
+/**
+ * Concatenation on one axis, `[a₁] × ... × [aₙ] -> [a₁ + ... + aₙ]` (the sum as `dimSum` writes
+ * it): the primitive that {@link concat} broadcasts over the other axes. @internal
+ */
+export const concatPieces = (pieces: ReadonlyArray<DimLike>): Term => {
+  const ps = readPieces(pieces, 'concat')
+  return make({
+    kind: 'concat',
+    pieces: ps,
+    dom: Object.freeze(ps.map((d) => Object.freeze([d]))),
+    cod: Object.freeze([Object.freeze([dimSum(...ps)])]),
+    poly: sumPoly(ps.length),
+  })
+}
+
+/**
+ * The split on one axis, `[a₁ + ... + aₙ] -> [a₁] × ... × [aₙ]`: the transpose of
+ * {@link concatPieces}, which {@link split} broadcasts over the other axes. @internal
+ */
+export const splitPieces = (pieces: ReadonlyArray<DimLike>): Term => {
+  const ps = readPieces(pieces, 'split')
+  return make({
+    kind: 'concat',
+    pieces: ps,
+    adjoint: true,
+    dom: Object.freeze([Object.freeze([dimSum(...ps)])]),
+    cod: Object.freeze(ps.map((d) => Object.freeze([d]))),
+    poly: Object.freeze(ps.map(() => Object.freeze(['0']))),
+  })
+}
+
+/**
+ * The parts of a concatenation or split: their shapes, the position of the joined axis (a
+ * negative position counts from the end, as in PyTorch), and the shape with the axis joined.
+ */
+const joinShapes = (
+  axis: number,
+  parts: ReadonlyArray<ShapeLike>,
+  where: string,
+): { readonly at: number; readonly shapes: ReadonlyArray<Shape> } => {
+  if (!Array.isArray(parts) || parts.length === 0)
+    fail('bad-argument', `${where}: needs the shapes of one part or more`, {
+      expected: "a non-empty list of shapes, such as [['c1', 'h'], ['c2', 'h']]",
+      got: describeValue(parts),
+    })
+  const shapes = parts.map((s, i) => {
+    try {
+      return toShape(s)
+    } catch (e) {
+      if (!(e instanceof TermError)) throw e
+      return fail(e.code, `${where}: part ${i}: ${e.summary}`, e.details)
+    }
+  })
+  const first = shapes[0] as Shape
+  const rank = first.length
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank)
+    fail('bad-argument', `${where}: the axis must be a position in the parts' shapes`, {
+      expected:
+        rank === 0
+          ? 'parts with at least one axis'
+          : `an integer from ${-rank} to ${rank - 1} (the parts are ${showShape(first)})`,
+      got: describeValue(axis),
+    })
+  const at = axis < 0 ? axis + rank : axis
+  shapes.forEach((s, i) => {
+    const same = s.length === rank && s.every((d, j) => j === at || dimEquals(d, first[j] as Dim))
+    if (!same)
+      fail('type-mismatch', `${where}: part ${i} does not match part 0 off the joined axis`, {
+        expected: `${showShape(first.map((d, j) => (j === at ? (s[j] ?? d) : d)))} (axis ${at} may differ)`,
+        got: showShape(s),
+        hint: 'every part must have the same axes except the one joined',
+      })
+  })
+  return { at, shapes }
+}
+
+/** The one-axis primitive `f` broadcast over the axes of `shape` before and after `at`. */
+const overOtherAxes = (f: Term, shape: Shape, at: number): Term => {
+  const before = shape.slice(0, at)
+  const after = shape.slice(at + 1)
+  const inner = after.length === 0 ? f : broadcast(f, after, { at: 'last' })
+  return before.length === 0 ? inner : broadcast(inner, before, { at: 0 })
+}
+
+/**
+ * Concatenation along an axis (`torch.cat`, `np.concatenate`): the linear map from a tuple of
+ * tensors to one tensor, the parts joined end to end in order on axis `axis` (a negative axis
+ * counts from the end), the other axes shared. The joined axis is the sum of the parts' axes
+ * (`dimSum`). Built as the one-axis concatenation broadcast over the other axes (the skip
+ * connections of U-Net concatenate channels, paper Fig. 28); its transpose is {@link split}.
+ *
+ * @example
+ * ```ts
+ * import { concat, evaluate, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(concat(0, [['a'], ['b']])) // 'concat(a,b) : [a] × [b] -> [(a+b)]'
+ * showTyped(concat(0, ['c h', 'c h'])) // 'bcast[h @in(1,1) @out(1)](concat(c,c)) : [c h] × [c h] -> [(2*c) h]'
+ * evaluate(concat(-1, [['h', 'a'], ['h', 'b']]), { h: 2, a: 1, b: 2 }, [[1, 2], [3, 4, 5, 6]])[0] // Float64Array [1, 3, 4, 2, 5, 6]
+ * ```
+ */
+export const concat = (axis: number, parts: ReadonlyArray<ShapeLike>): Term => {
+  const { at, shapes } = joinShapes(axis, parts, 'concat')
+  return overOtherAxes(concatPieces(shapes.map((s) => s[at] as Dim)), shapes[0] as Shape, at)
+}
+
+/**
+ * The split along an axis (`torch.split`, `np.split`): one tensor cut on axis `axis` into parts
+ * of the given shapes, in order; the transpose of {@link concat} (and its inverse on either side).
+ *
+ * @example
+ * ```ts
+ * import { split, evaluate, showTyped } from 'neural-circuit-diagrams'
+ * showTyped(split(0, [['a'], ['b']])) // 'split(a,b) : [(a+b)] -> [a] × [b]'
+ * evaluate(split(0, [['a'], ['b']]), { a: 1, b: 2 }, [[1, 2, 3]]) // [Float64Array [1], Float64Array [2, 3]]
+ * ```
+ */
+export const split = (axis: number, parts: ReadonlyArray<ShapeLike>): Term => {
+  const { at, shapes } = joinShapes(axis, parts, 'split')
+  return overOtherAxes(splitPieces(shapes.map((s) => s[at] as Dim)), shapes[0] as Shape, at)
 }

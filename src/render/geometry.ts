@@ -80,6 +80,7 @@ export type GlyphKind =
   | 'ket' // an index |i> or its transpose <i|
   | 'view' // a reshape of tandem axes: the bar of Fig. 21's flatten
   | 'pad' // zero padding, or its transpose the crop
+  | 'concat' // concatenation: the bar where the parts' wires join (Fig. 28), or the split
   | 'zero' // the zero map
   | 'param' // a named parameter
   | 'derivative' // D(f)

@@ -809,6 +809,12 @@ const layRaw = (t: Term, ctx: Ctx, path: string, depth: number): Block => {
         ...(t.adjoint === true ? { transposed: true } : {}),
         minW: 30,
       })
+    case 'concat':
+      return leaf(t, ctx, 'concat', {
+        title: `${t.adjoint === true ? 'split' : 'concatenation'} of ${t.pieces.map(dimKey).join(', ')}`,
+        ...(t.adjoint === true ? { transposed: true } : {}),
+        minW: 14,
+      })
     case 'zero':
       return leaf(t, ctx, 'zero', { text: '0', title: 'zero', minW: 18 })
     case 'param':

@@ -125,6 +125,12 @@ const glyphSvg = (g: Glyph): string => {
         return rect(g, '#e8e8e8', 1) + centred(g, g.text ?? '', 9)
       case 'pad':
         return rect(g, '#e8e8e8', 1) + centred(g, g.text ?? '', 10)
+      case 'concat':
+        // Fig. 28: an orange band with the black bar the joined wires meet at.
+        return (
+          rect(g, '#fcd29f', 1) +
+          `<rect x="${r(cx - 2)}" y="${r(g.y + 3)}" width="4" height="${r(Math.max(1, g.h - 6))}" fill="#222"/>`
+        )
       case 'zero':
         return rect(g, '#ffffff', 2, '#bbb') + centred(g, '0')
       case 'param':

@@ -206,6 +206,7 @@ const pushBroadcast = (
     case 'view':
     case 'pad':
     case 'convTensor':
+    case 'concat':
     case 'zero':
     case 'generator':
       return keep()
@@ -288,6 +289,8 @@ const computeLeafKey = (t: Term): string => {
       return `p${t.adjoint === true ? 'T' : ''}(${dimKey(t.axis)},${t.before},${t.after})`
     case 'convTensor':
       return `c${t.adjoint === true ? 'T' : ''}(${dimKey(t.input)},${dimKey(t.kernel)},${t.stride},${t.dilation})`
+    case 'concat':
+      return `j${t.adjoint === true ? 'T' : ''}(${shapeKey(t.pieces)})`
     case 'param':
       return `w(${JSON.stringify(t.name)};${shapeKey(t.shape)})`
     case 'generator':

@@ -220,6 +220,10 @@ export const P = {
     stride: number | Meta,
     dilation: number | Meta,
   ): Pattern => node({ kind: 'convTensor', input, kernel, stride, dilation, adjoint: true }),
+  /** Concatenation on one axis `[a₁] × ... × [aₙ] -> [a₁ + ... + aₙ]` (the pieces' axes). */
+  concat: (pieces: ShapePattern): Pattern => node({ kind: 'concat', pieces }),
+  /** The split `[a₁ + ... + aₙ] -> [a₁] × ... × [aₙ]`, the transpose of a concatenation. */
+  split: (pieces: ShapePattern): Pattern => node({ kind: 'concat', pieces, adjoint: true }),
   /**
    * The forward derivative `D(body) : A × A -> B × B` of paper Fig. 32 (`derivative`).
    *

@@ -485,9 +485,17 @@ const drawLeaf = (
           : q.sort === 'value'
             ? valueArb(kind, field, maxSize)
             : q.sort === 'shape'
-              ? shapeArb({ minRank: 1, maxRank: 1 })
+              ? // The pieces of a concatenation: one to three axes.
+                shapeArb({ minRank: 1, maxRank: kind === 'concat' && field === 'pieces' ? 3 : 1 })
               : cannot(`a ${q.sort} in a ${kind}`)
       return arb.map((value) => ({ state: bindIn(st, q.name, { sort: q.sort, value }), value }))
+    }
+    if (isComputed(q) && q.op === 'segment') {
+      // A segment of a term drawn before (the joined axis of an inner concatenation).
+      const t = st.bindings.get(q.term)?.value as Term | undefined
+      const type = t === undefined ? undefined : q.of === 'dom' ? t.dom : t.cod
+      const seg = type?.[q.index] ?? cannot(`the segment of ?${q.term} before ?${q.term} is drawn`)
+      return fc.constant({ state: st, value: seg })
     }
     if (Array.isArray(q))
       return q.reduce<fc.Arbitrary<{ state: State; value: unknown }>>(
@@ -495,9 +503,9 @@ const drawLeaf = (
           acc.chain((r) =>
             fill(x, field, r.state).map((y) => ({
               state: y.state,
-              // A shape metavariable is spliced into the list (`view([?S] -> [1 ?S])`).
+              // A shape metavariable or a segment is spliced into the list (`view([?S] -> [1 ?S])`).
               value:
-                isMeta(x) && x.sort === 'shape'
+                (isMeta(x) && x.sort === 'shape') || (isComputed(x) && x.op === 'segment')
                   ? [...(r.value as unknown[]), ...(y.value as unknown[])]
                   : [...(r.value as unknown[]), y.value],
             })),

@@ -128,6 +128,7 @@ function* candidates(t: Term, fixed: boolean, safe: boolean): Generator<Term | u
     case 'view':
     case 'pad':
     case 'convTensor':
+    case 'concat':
     case 'zero':
     case 'param':
     case 'generator':

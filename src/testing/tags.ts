@@ -66,6 +66,8 @@ export const TERM_TAGS: ReadonlyArray<string> = Object.freeze([
   'convTensor',
   'convTensor:stride',
   'convTensor:dilation',
+  'concat',
+  'concat:split',
   'zero',
   'param',
   'box',
@@ -138,6 +140,8 @@ const nodeTags = (t: Term): string[] => {
         ...(t.stride > 1 ? ['convTensor:stride'] : []),
         ...(t.dilation > 1 ? ['convTensor:dilation'] : []),
       ]
+    case 'concat':
+      return t.adjoint === true ? ['concat:split'] : []
     case 'box':
       if (!t.name.startsWith('L(')) return []
       return t.name.endsWith(', +)') ? ['linearLayer', 'linearLayer:bias'] : ['linearLayer']

@@ -2,8 +2,9 @@
  * Well-typed random terms. A generator is asked for a term of a given domain (a tuple type) and
  * draws, by type, one of the constructors that accept that domain: a primitive on the segment
  * (scalar maps and axis operations broadcast over the rest of it, index, view, pad, the
- * convolution tensor, einsums, unit and cup, linear layers), a tuple-level map (swap, copy, drop,
- * multi-input einsums, add and mul, params and zeros from the empty tuple, generators of each
+ * convolution tensor, einsums, unit and cup, linear layers, the split of an axis that is a sum,
+ * a segment concatenated with its copy), a tuple-level map (swap, copy, drop, multi-input
+ * einsums, concatenation of segments that agree off one axis, add and mul, params and zeros from the empty tuple, generators of each
  * linearity), or, while depth
  * remains, a composite whose parts are drawn for the types they receive: `seq` (the second part
  * drawn for the first's codomain with `chain`), `par` (a split of the tuple), `broadcast` (outer,
@@ -49,6 +50,7 @@ import {
   dimKey,
   dimPadded,
   dimProduct,
+  dimSum,
   toDim,
 } from '../core/dim.js'
 import {
@@ -70,7 +72,7 @@ import type { AxisOpName, Placement, Term, TermKind } from '../core/term.js'
 import { type Shape, type TupleType, shapeEquals, toType, typeEquals } from '../core/types.js'
 import { cup, unit } from '../linear/einsum.js'
 import { linearLayer } from '../linear/layer.js'
-import { convTensor, index, pad, view, zero } from '../linear/structural.js'
+import { concat, convTensor, index, pad, split, view, zero } from '../linear/structural.js'
 import { adapt } from './adapt.js'
 import { type ShapeBudget, einsumArb, transposeArb } from './einsums.js'
 import { TermArbitrary } from './shrink.js'
@@ -92,7 +94,8 @@ export interface TermArbOptions {
   readonly depth?: number
   /**
    * Only linear constructors: single-input einsums, copy, drop, swap, id, par, seq, broadcast,
-   * index, view, pad, convTensor, zero, scale, add, mean, linearLayer without bias. The term's
+   * index, view, pad, convTensor, concat and split, zero, scale, add, mean, linearLayer without
+   * bias. The term's
    * `linearity` is then `'linear'`.
    */
   readonly linear?: boolean
@@ -326,6 +329,36 @@ const convOn = (s: Shape, c: ConvChoice, ctx: Ctx): Term => {
   )
 }
 
+/**
+ * The ways an axis can be split into pieces whose sum is the axis (`dimSum` gives it back): a
+ * sum into its parts, a padded axis into its base and the padding, a multiple `n a` into `a`
+ * and `(n-1) a`.
+ */
+const splitsOf = (d: Dim): Shape[] => {
+  switch (d.kind) {
+    case 'sum':
+      return d.parts.length >= 2 ? [d.parts] : []
+    case 'padded':
+      return [[d.base, constDim(d.before + d.after)]]
+    case 'product': {
+      const c = d.factors.find((f) => f.kind === 'const')
+      if (c === undefined || c.kind !== 'const') return []
+      const rest = d.factors.filter((f) => f !== c)
+      return [[dimProduct(...rest), dimProduct(c.value - 1, ...rest)]]
+    }
+    case 'const':
+      return d.value >= 2 ? [[constDim(1), constDim(d.value - 1)]] : []
+    case 'var':
+    case 'conv':
+    case 'cropped':
+    case 'convT':
+    case 'named':
+      return []
+    default:
+      return absurd(d)
+  }
+}
+
 /** The primitives on one segment `[s]`. */
 const segmentOptions = (s: Shape, ctx: Ctx, path: string): Option[] => {
   const r = s.length
@@ -374,6 +407,24 @@ const segmentOptions = (s: Shape, ctx: Ctx, path: string): Option[] => {
     add_(1, () =>
       pick(pads).map(({ i, before, after }) => atAxes(pad(s[i] as Dim, before, after), s, i, 1)),
     )
+  // A split of an axis that is a sum of pieces; a segment joined to itself (copy, concat).
+  const splits = allowed(ctx, 'concat')
+    ? axes.flatMap((i) => splitsOf(s[i] as Dim).map((pieces) => ({ i, pieces })))
+    : []
+  if (splits.length > 0)
+    add_(1, () =>
+      pick(splits).map(({ i, pieces }) =>
+        split(
+          i,
+          pieces.map((p) => replaced(s, i, 1, [p])),
+        ),
+      ),
+    )
+  const doubles = axes.filter((i) =>
+    fits(ctx, replaced(s, i, 1, [dimSum(s[i] as Dim, s[i] as Dim)])),
+  )
+  if (allowed(ctx, 'concat') && allowed(ctx, 'copy') && doubles.length > 0)
+    add_(1, () => pick(doubles).map((i) => seq(copy([s]), concat(i, [s, s]))))
   // Kernel 1, stride 1 always fits when the rank does: the candidates are listed on demand.
   if (allowed(ctx, 'convTensor') && r >= 1 && r + 1 <= ctx.maxRank)
     add_(1, () => {
@@ -497,6 +548,20 @@ const tupleOptions = (dom: TupleType, ctx: Ctx, path: string): Option[] => {
   const space = dom.reduce((m, s) => m * maxCells(s, ctx.maxSize), 1)
   if (n >= 2 && n <= 3 && !ctx.linear && allowed(ctx, 'einsum') && space <= 4 * ctx.maxCells)
     add_(3, () => einsumArb(dom, ctx.dims, ctx))
+  // Concatenations of the segments along an axis where they agree off it.
+  const first = dom[0]
+  const joins =
+    n >= 2 && n <= 3 && first !== undefined && allowed(ctx, 'concat')
+      ? range(first.length).filter(
+          (i) =>
+            dom.every(
+              (seg) =>
+                seg.length === first.length &&
+                seg.every((d, j) => j === i || dimKey(d) === dimKey(first[j] as Dim)),
+            ) && fits(ctx, replaced(first, i, 1, [dimSum(...dom.map((seg) => seg[i] as Dim))])),
+        )
+      : []
+  if (joins.length > 0) add_(2, () => pick(joins).map((i) => concat(i, dom)))
   if (n === 2 && shapeEquals(dom[0] as Shape, dom[1] as Shape) && allowed(ctx, 'scalar')) {
     const s = dom[0] as Shape
     add_(2, () =>

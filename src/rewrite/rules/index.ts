@@ -11,6 +11,7 @@ import { broadcastRules } from './broadcast.js'
 import { cartesianRules } from './cartesian.js'
 import { categoryRules } from './category.js'
 import { compactRules } from './compact.js'
+import { concatRules } from './concat.js'
 import { convolutionRules } from './convolution.js'
 import { derivativeRules } from './derivative.js'
 import { einsumRules } from './einsum.js'
@@ -26,6 +27,7 @@ export {
   cartesianRules,
   categoryRules,
   compactRules,
+  concatRules,
   convolutionRules,
   derivativeRules,
   einsumRules,
@@ -50,6 +52,7 @@ export const lawFamilies: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]> 
   ['compact', compactRules],
   ['bend', bendLawRules],
   ['convolution', convolutionRules],
+  ['concat', concatRules],
   ['derivative', derivativeRules],
   ['transpose', transposeRules],
   ['structural', structuralRules],

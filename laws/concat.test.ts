@@ -1,0 +1,109 @@
+/**
+ * The concatenation laws (src/rewrite/rules/concat.ts, paper Fig. 28), each checked by the law
+ * contract: both sides evaluated and compared on random sizes (1 to 4), random parts and random
+ * sub-terms, rewriting deterministic. False neighbours (the parts in the wrong order, a split at
+ * the wrong place) are refuted with a numeric counterexample.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { P, type Term, broadcast, concat, dimSum, id, par, rule, seq, v } from '../src/index.js'
+import { concatEinsum, concatRules } from '../src/rewrite/rules/concat.js'
+import { einsumArb } from '../src/testing/einsums.js'
+import { checkLaw, refuteLaw } from '../src/testing/laws.js'
+import { DEFAULT_DIMS, shapeArb } from '../src/testing/sizes.js'
+import { termArb } from '../src/testing/terms.js'
+
+/** Cases per law: 200 in CI, more on demand (`LAW_RUNS=5000 npm run laws`). */
+const numRuns = Number(process.env.LAW_RUNS ?? 200)
+
+const dimArb = fc.constantFrom(...DEFAULT_DIMS)
+
+/**
+ * Instances of `concat/einsum`, which the pattern-walking generator cannot draw (the joined axis
+ * of the broadcast is fixed by the concatenation before it): parts `[a X]`, `[b X]`, a shared
+ * weight `[W]`, and a map `e : [X] × [W] -> [Y]`, an einsum (`einsums`) or any term.
+ */
+const einsumCases = (einsums: boolean): fc.Arbitrary<Term> =>
+  fc
+    .record({
+      a: dimArb,
+      b: dimArb,
+      X: shapeArb({ minRank: 1, maxRank: 2 }),
+      W: shapeArb({ minRank: 0, maxRank: 2 }),
+      Y: shapeArb({ minRank: 0, maxRank: 2 }),
+    })
+    .chain(({ a, b, X, W, Y }) =>
+      (einsums
+        ? einsumArb([X, W], DEFAULT_DIMS, { maxRank: 4, maxCells: 256, maxSize: 4 })
+        : termArb([X, W], { cod: [Y], depth: 2, generators: false })
+      ).map((e) =>
+        seq(
+          par(
+            concat(0, [
+              [a, ...X],
+              [b, ...X],
+            ]),
+            id([W]),
+          ),
+          broadcast(e, [dimSum(a, b)], { inputs: [0, 'shared'], outputs: [0] }),
+        ),
+      ),
+    )
+
+describe('concatenation laws hold (Fig. 28)', () => {
+  for (const r of concatRules)
+    it(`${r.name} (${r.source})`, () => {
+      const options =
+        r === concatEinsum ? { numRuns, instances: { forward: einsumCases(true) } } : { numRuns }
+      const report = checkLaw(r, options)
+      expect(report.directions[0]?.exercised).toBeGreaterThanOrEqual(numRuns / 4)
+    })
+  it('concat/einsum for any map with a shared input, not only einsums (Fig. 14)', () => {
+    checkLaw(concatEinsum, { numRuns, instances: { forward: einsumCases(false) } })
+  })
+})
+
+const a = v.dim('a')
+
+/** Refute at a coarse tolerance: the counterexample is a difference no rounding explains. */
+const coarse = { tolerance: 0.01 }
+
+const refutedNumerically = (counterexample: string): void => {
+  expect(counterexample).toContain('before:')
+  expect(counterexample).toMatch(/problem: output \d+ differs at entry \d+/)
+}
+
+describe('plausible false concatenation laws are refuted', () => {
+  it('the parts in the wrong order: concatenation is not commutative', () => {
+    // Two parts of one axis a, so both sides have the type [a] × [a] -> [(2*a)].
+    const wrong = rule(
+      'wrong/concat-commutes',
+      P.concat([a, a]),
+      P.seq(P.swap([[a]], [[a]]), P.concat([a, a])),
+    )
+    refutedNumerically(refuteLaw(wrong, 'forward', coarse))
+  })
+
+  it('joining the pieces of a split in the other order is not the identity', () => {
+    const wrong = rule(
+      'wrong/split-swap-concat',
+      P.seq(v.as('s', P.split([a, a])), P.swap([[a]], [[a]]), P.concat([a, a])),
+      P.id(v.dom('s')),
+      { oneWay: true },
+    )
+    refutedNumerically(refuteLaw(wrong, 'forward', coarse))
+  })
+
+  it('flattening does not reorder the parts', () => {
+    const reordered = rule(
+      'wrong/flatten-reordered-values',
+      P.seq(
+        P.par(P.id([[a]]), v.as('c', P.concat([a, a]))),
+        P.concat([a, v.segment('cod', 'c', 0)]),
+      ),
+      P.seq(P.par(P.swap([[a]], [[a]]), P.id([[a]])), P.concat([a, a, a])),
+      { oneWay: true },
+    )
+    refutedNumerically(refuteLaw(reordered, 'forward', coarse))
+  })
+})
