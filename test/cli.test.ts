@@ -12,7 +12,18 @@ import { describe, expect, it } from 'vitest'
 import { COMMANDS } from '../src/cli/main.js'
 import { examples } from '../src/cli/examples.js'
 import { wrapText } from '../src/cli/wrap.js'
-import { encodeTermDocument, mean, normalize, seq, showTyped, tanh, vjp } from '../src/index.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { equationDigest } from '../src/cli/check.js'
+import {
+  encodeTermDocument,
+  mean,
+  normalize,
+  proofFromJson,
+  seq,
+  showTyped,
+  tanh,
+  vjp,
+} from '../src/index.js'
 
 const MAIN = resolve(import.meta.dirname, '../src/cli/main.ts')
 const ROOT = resolve(import.meta.dirname, '..')
@@ -209,5 +220,26 @@ describe('wrapText', () => {
         structured: true,
       }),
     ).toBe('f = relu[n]\n    ; L(L1: n -> n, +)\n    ; relu[n]')
+  })
+})
+
+describe('ncd check names the equation each proof proves', () => {
+  it('prints both sides and a digest of them, the same under another name', () => {
+    const file = join(ROOT, 'proofs/json/snake-fig20.proof.json')
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+    const decoded = proofFromJson(readFileSync(file, 'utf8'))
+    if (E.isLeft(decoded)) throw new Error('the snake proof does not decode')
+    const digest = equationDigest(decoded.right.lhs, decoded.right.rhs)
+    const r = ncd(['check', file])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/^ {2}lhs: bcast\[a\]\(unit\[a\]\) ; /m)
+    expect(r.stdout).toMatch(/^ {2}rhs: L\(W: a -> b\)$/m)
+    expect(r.stdout).toContain(`equation sha256 ${digest}`)
+    // Renamed, the document proves the same equation: the digest says so.
+    const renamed = join(tmp(), 'renamed.proof.json')
+    writeFileSync(renamed, JSON.stringify({ ...doc, name: 'something else entirely' }))
+    expect(ncd(['check', renamed]).stdout).toContain(`equation sha256 ${digest}`)
+    // Another equation has another digest.
+    expect(equationDigest(decoded.right.rhs, decoded.right.lhs)).not.toBe(digest)
   })
 })

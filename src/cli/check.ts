@@ -4,9 +4,13 @@
  *
  * @packageDocumentation
  */
+import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
+import { show } from '../core/show.js'
+import type { Term } from '../core/term.js'
+import { encodeTerm } from '../io/term-json.js'
 import { proofFromJson } from '../io/proof.js'
 import { showProblems } from '../io/decode.js'
 import { type Catalogue, checkProof } from '../rewrite/proof.js'
@@ -25,7 +29,26 @@ export interface ProofCheck {
   readonly ms: number
   /** The file could not be read or is not a proof document (bad input, not a failed proof). */
   readonly unread?: boolean
+  /**
+   * The equation a checked proof proves: both sides in text form (shortened past
+   * {@link SIDE_LENGTH} characters) and a digest of both sides exactly, so that a document cannot
+   * pass as a proof of another equation (issue 13, section 3).
+   */
+  readonly sides?: { readonly lhs: string; readonly rhs: string; readonly digest: string }
 }
+
+/** The longest text of a side that `ncd check` prints. */
+const SIDE_LENGTH = 200
+
+/**
+ * The SHA-256 (first 16 hex digits) of both sides' JSON: the same for the same equation, whatever
+ * the proof's name or steps.
+ */
+export const equationDigest = (lhs: Term, rhs: Term): string =>
+  createHash('sha256')
+    .update(JSON.stringify([encodeTerm(lhs), encodeTerm(rhs)]))
+    .digest('hex')
+    .slice(0, 16)
 
 /** A target that is neither a proof file nor a folder of them, or a folder with none. */
 const missing = (target: string): ProofCheck => ({
@@ -97,9 +120,21 @@ export const checkProofFiles = (targets: ReadonlyArray<string>, laws: Catalogue)
       if (E.isLeft(decoded)) return done(file, 0, false, showProblems(decoded.left), true)
       const p = decoded.right
       const checked = checkProof(p, laws)
-      return E.isLeft(checked)
-        ? done(p.name, p.steps.length, false, `step ${checked.left.step}: ${checked.left.reason}`)
-        : done(p.name, p.steps.length, true, 'proved')
+      if (E.isLeft(checked))
+        return done(
+          p.name,
+          p.steps.length,
+          false,
+          `step ${checked.left.step}: ${checked.left.reason}`,
+        )
+      return {
+        ...done(p.name, p.steps.length, true, 'proved'),
+        sides: {
+          lhs: show(p.lhs, { maxLength: SIDE_LENGTH }),
+          rhs: show(p.rhs, { maxLength: SIDE_LENGTH }),
+          digest: equationDigest(p.lhs, p.rhs),
+        },
+      }
     } catch (e) {
       return done(file, 0, false, oneLine(e), e instanceof UsageError)
     }
@@ -143,6 +178,14 @@ export const printProofChecks = (
     log(line([name as string, ...r.slice(1)]))
     rest.forEach((more) => log(more))
   })
+  // What each checked proof proves, so that a file cannot pass as a proof of another equation.
+  for (const r of results)
+    if (r.sides !== undefined) {
+      log(`\n${wrapText(r.name, { width: 118, indent: '  ' })}`)
+      log(wrapText(`  lhs: ${r.sides.lhs}`, { width: 118, indent: '       ' }))
+      log(wrapText(`  rhs: ${r.sides.rhs}`, { width: 118, indent: '       ' }))
+      log(`  equation sha256 ${r.sides.digest}`)
+    }
   for (const r of results)
     if (r.unread === true)
       logError(
@@ -163,7 +206,8 @@ export const check: Command = {
   summary: 'replay proof documents (default: every *.proof.json under ./proofs) against the laws',
   usage: '[files or folders...]',
   description: `Each proof is replayed step by step against the law catalogue and its result is
-printed in a table. Exit code 0 when every proof checks, 1 when one fails, 2 when there is nothing
+printed in a table, then the equation each checked proof proves: both sides in text form and a
+digest of both sides exactly. Exit code 0 when every proof checks, 1 when one fails, 2 when there is nothing
 to check.`,
   options: {},
   positionals: { min: 0, max: Infinity },
