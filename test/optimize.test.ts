@@ -1,0 +1,102 @@
+/**
+ * optimize (issue 13, section 4; paper section 3.6): the cheapest term found equal under the cost
+ * model, with a proof checkProof accepts. The showcase: the forward-derivative gradient of Fig. 33
+ * (quadratic in the input) of a layer with tanh and a mean, a two-layer MLP and scaled dot-product
+ * attention. Figures of FLOPs before and after, against backpropagation, are in bench/search.md
+ * (npm run bench:search); these tests assert only what does not depend on time.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import {
+  type Term,
+  attention,
+  broadcast,
+  checkProof,
+  cost,
+  einsum,
+  evaluate,
+  forwardGradient,
+  lawCatalogue,
+  linearLayer,
+  mean,
+  normalize,
+  optimize,
+  randomInputs,
+  randomParams,
+  seq,
+  sigmoid,
+  tanh,
+} from '../src/index.js'
+
+const catalogue = lawCatalogue()
+
+const agree = (a: Term, b: Term, sizes: Record<string, number>): boolean => {
+  const inputs = randomInputs(a.dom, sizes, 3)
+  const params = randomParams(a, sizes, 4)
+  const x = evaluate(a, sizes, inputs, params)
+  const y = evaluate(b, sizes, inputs, params)
+  return x.every((l, o) =>
+    Array.from(l).every((p, j) => {
+      const q = (y[o] as Float64Array)[j] as number
+      return Math.abs(p - q) <= 1e-9 * Math.max(1, Math.abs(p), Math.abs(q))
+    }),
+  )
+}
+
+/** The networks of section 3.6 and the sizes their cost is measured at. */
+export const showcase: ReadonlyArray<readonly [string, () => Term, Record<string, number>]> = [
+  [
+    'L(W) ; tanh ; mean',
+    () => seq(linearLayer('W', 'a', 'b'), tanh('b'), mean('b')),
+    { a: 16, b: 8 },
+  ],
+  [
+    'two-layer MLP',
+    () =>
+      seq(
+        linearLayer('W1', 'a', 'h'),
+        tanh('h'),
+        linearLayer('W2', 'h', 'c'),
+        sigmoid('c'),
+        mean('c'),
+      ),
+    { a: 8, h: 6, c: 4 },
+  ],
+  [
+    'scaled dot-product attention ; mean',
+    () => seq(attention({ y: 'y', x: 'x', k: 'k' }), broadcast(mean('k'), ['y']), mean('y')),
+    { y: 3, x: 3, k: 2 },
+  ],
+]
+
+describe('optimize', () => {
+  it('returns a term no costlier than the input, with a proof checkProof accepts', () => {
+    const t = seq(einsum('a b, b c -> a c'), einsum('a c -> c a'))
+    const sizes = { a: 8, b: 8, c: 8 }
+    for (const model of ['flops', 'memory', { flops: 1, memory: 10 }] as const) {
+      const r = optimize(t, { cost: model, sizes, limits: { timeMs: 20000 } })
+      expect(r.score.after).toBeLessThanOrEqual(r.score.before)
+      expect(E.isRight(checkProof(r.proof, catalogue))).toBe(true)
+      expect(agree(t, r.term, sizes)).toBe(true)
+    }
+  })
+
+  for (const [name, f, sizes] of showcase)
+    it(`section 3.6: the forward gradient of ${name} gets cheaper, by a checked proof`, () => {
+      const fg = forwardGradient(f())
+      const r = optimize(fg, {
+        cost: 'flops',
+        sizes,
+        limits: { iterations: 1, nodes: 800, timeMs: 60000 },
+      })
+      expect(E.isRight(checkProof(r.proof, catalogue))).toBe(true)
+      expect(r.proof.lhs).toBe(fg)
+      // Never costlier than the input or its structural normal form; for the layers the normal
+      // form (the unit fused into the layer's einsum) is already cheaper than the input.
+      expect(r.after.flops).toBeLessThanOrEqual(
+        Math.min(r.before.flops, cost(normalize(fg), sizes).flops),
+      )
+      if (!name.includes('attention')) expect(r.after.flops).toBeLessThan(r.before.flops)
+      expect(agree(fg, r.term, sizes)).toBe(true)
+    })
+})
