@@ -66,7 +66,12 @@ describe('render', () => {
     const mha = drawing(multiHeadAttention({ y: 'y', x: 'x', m: 'm', k: 'k', h: 'h' }), {
       expand: ['MultiHeadAttention'],
     })
-    expect(mha.glyphs.filter((g) => g.kind === 'linear').map((g) => g.sup)).toEqual(['Q', 'K', 'V'])
+    expect(mha.glyphs.filter((g) => g.kind === 'linear').map((g) => g.sup)).toEqual([
+      'Q',
+      'K',
+      'V',
+      'O',
+    ])
     expect(mha.frames.filter((f) => f.kind === 'model').map((f) => f.title)).toEqual([
       'MultiHeadAttention',
     ])

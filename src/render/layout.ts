@@ -10,11 +10,11 @@
  */
 import type { Dim } from '../core/dim.js'
 import { dimKey } from '../core/dim.js'
+import { show } from '../core/show.js'
 import type { Term } from '../core/term.js'
 import type { Shape, TupleType } from '../core/types.js'
 import {
   BEND,
-  GAP,
   type Block,
   type Frame,
   type Glyph,
@@ -120,8 +120,10 @@ export const connector = (t: TupleType, isWidth: IsWidth, where: string): Block 
     if (!r.scalar) items.labels.push(wireLabel(4, r.y, r.label, r.overline))
   }
   const tops = segmentTops(t)
+  // The dash runs between the last wire of a segment and the label above the next one's first
+  // wire (which stands in the upper part of the gap), so the two never cross.
   for (let s = 1; s < tops.length; s++) {
-    const y = (tops[s] as number) - (GAP + ROW) / 2
+    const y = (tops[s] as number) - ROW - 4
     items.dashes.push({ x0: 0, x1: w, y })
   }
   items.sections.push({ x: w / 2, axes: axesOf(rows), where })
@@ -147,7 +149,7 @@ const bends = (
  * to each output row, the glyph spanning the rows.
  */
 const leaf = (
-  t: Term,
+  t: Pick<Term, 'dom' | 'cod'>,
   ctx: Ctx,
   kind: GlyphKind,
   fields: Omit<Glyph, 'kind' | 'x' | 'y' | 'w' | 'h'> & { minW?: number },
@@ -306,7 +308,18 @@ const layBroadcast = (t: Extract<Term, { kind: 'broadcast' }>, ctx: Ctx, path: s
   const body = lay(t.body, ctx, `${path}/0`)
   const n = t.axes.length
   const axisRows = t.axes.map((d) => ({ label: dimText(d), overline: ctx.isWidth(d) }))
-  const dy = (n - 1) * ROW + 12 - body.top
+  // Axes placed last in every segment pass under the body, as the paper draws them (Fig. 23's
+  // heads); otherwise over it.
+  const under =
+    t.body.dom.some((shape) => shape.length > 0) &&
+    t.body.dom.every((shape, s) => {
+      const at = t.inputs[s] ?? 'shared'
+      return at === 'shared' || at === shape.length
+    }) &&
+    t.body.cod.every((shape, s) => (t.outputs[s] ?? 0) === shape.length)
+  const dy = under ? 0 : (n - 1) * ROW + 12 - body.top
+  const ub = body.bottom + 14 + ROW / 2
+  const overY = (j: number): number => (under ? ub + j * ROW : j * ROW)
   const items = noItems()
   const overW = Math.max(...axisRows.map((a) => textWidth(a.label, 12) + 14), 0)
   const mid = Math.max(body.w, overW)
@@ -323,7 +336,7 @@ const layBroadcast = (t: Extract<Term, { kind: 'broadcast' }>, ctx: Ctx, path: s
       shape.length === 0 && at === 'shared' ? [{ body: 0 }] : rowsWithAxes(shape, at, n)
     for (const lr of layoutRows) {
       const r = domRows[k++] as Row
-      if ('over' in lr) items.wires.push(line(0, r.y, L, lr.over * ROW, axisOfRow(r)))
+      if ('over' in lr) items.wires.push(line(0, r.y, L, overY(lr.over), axisOfRow(r)))
       else {
         const br = bodyRowsOfSeg[lr.body] as Row
         items.wires.push(line(0, r.y, L, br.y + dy, axisOfRow(r)))
@@ -347,7 +360,7 @@ const layBroadcast = (t: Extract<Term, { kind: 'broadcast' }>, ctx: Ctx, path: s
       items.glyphs.push({
         kind: 'dot',
         x: L - 3,
-        y: j * ROW - 3,
+        y: overY(j) - 3,
         w: 6,
         h: 6,
         title: 'one index for every input',
@@ -355,8 +368,8 @@ const layBroadcast = (t: Extract<Term, { kind: 'broadcast' }>, ctx: Ctx, path: s
   // Over the body: the broadcast axes, labelled.
   for (let j = 0; j < n; j++) {
     const a = axisRows[j] as { label: string; overline: boolean }
-    items.wires.push(line(L, j * ROW, L + mid, j * ROW, a.label))
-    items.labels.push(wireLabel(L + 6, j * ROW, a.label, a.overline))
+    items.wires.push(line(L, overY(j), L + mid, overY(j), a.label))
+    items.labels.push(wireLabel(L + 8, overY(j), a.label, a.overline))
   }
   if (body.w < mid)
     for (const r of rowsOf(t.body.cod, ctx.isWidth)) {
@@ -373,7 +386,7 @@ const layBroadcast = (t: Extract<Term, { kind: 'broadcast' }>, ctx: Ctx, path: s
     for (const lr of rowsWithAxes(shape, at, n)) {
       const r = codRows[k++] as Row
       if ('over' in lr)
-        items.wires.push(line(L + mid, lr.over * ROW, L + mid + BEND, r.y, axisOfRow(r)))
+        items.wires.push(line(L + mid, overY(lr.over), L + mid + BEND, r.y, axisOfRow(r)))
       else
         items.wires.push(
           line(L + mid, (segRows[lr.body] as Row).y + dy, L + mid + BEND, r.y, axisOfRow(r)),
@@ -385,7 +398,7 @@ const layBroadcast = (t: Extract<Term, { kind: 'broadcast' }>, ctx: Ctx, path: s
       items.glyphs.push({
         kind: 'dot',
         x: L + mid - 3,
-        y: j * ROW - 3,
+        y: overY(j) - 3,
         w: 6,
         h: 6,
         title: 'one index for every output',
@@ -395,15 +408,24 @@ const layBroadcast = (t: Extract<Term, { kind: 'broadcast' }>, ctx: Ctx, path: s
     title: '',
     color: '#f4d9f0',
     x: L - 2,
-    y: -ROW / 2 + 2,
+    y: under ? Math.min(body.top, -ROW / 2) + 2 : -ROW / 2 + 2,
     w: mid + 4,
-    h: dy + body.bottom + ROW / 2 - 2,
+    h: under
+      ? overY(n - 1) + ROW / 2 - 2 - Math.min(body.top, -ROW / 2)
+      : dy + body.bottom + ROW / 2 - 2,
   }
   items.frames.push(frame)
-  const kids: Placed[] = [{ dx: L, dy, block: body, context: { above: axisRows, below: [] } }]
-  const top = -ROW / 2 - 10
+  const kids: Placed[] = [
+    {
+      dx: L,
+      dy,
+      block: body,
+      context: under ? { above: [], below: axisRows } : { above: axisRows, below: [] },
+    },
+  ]
+  const top = under ? Math.min(body.top - 2, -ROW / 2 - 10) : -ROW / 2 - 10
   const bottom = Math.max(
-    dy + body.bottom + 2,
+    under ? overY(n - 1) + ROW / 2 : dy + body.bottom + 2,
     typeSpan(t.dom) - ROW / 2,
     typeSpan(t.cod) - ROW / 2,
   )
@@ -488,7 +510,7 @@ const layEinsum = (t: Extract<Term, { kind: 'einsum' }>, ctx: Ctx): Block => {
   let prev = -Infinity
   const placedY: number[] = []
   for (const j of junctions) {
-    const y = Math.max(j.want, prev + 16)
+    const y = Math.max(j.want, prev + 24)
     placedY.push(y)
     prev = y
   }
@@ -513,7 +535,7 @@ const layEinsum = (t: Extract<Term, { kind: 'einsum' }>, ctx: Ctx): Block => {
       items.wires.push({ shape: 'turn', x0: cx + 8, y0: a, x1: cx - 4, y1: b, axis: j.label })
       return
     }
-    const size = j.kind === 'contract' ? 12 : 6
+    const size = j.kind === 'contract' ? 20 : 6
     items.glyphs.push({
       kind: j.kind,
       x: cx - size / 2,
@@ -686,10 +708,12 @@ const layBox = (
 const scalarGlyph = (t: Extract<Term, { kind: 'scalar' }>, ctx: Ctx): Block => {
   switch (t.op) {
     case 'scale': {
-      const c = t.bySize === undefined ? '' : `${dimKey(t.bySize.dim)}^${num(t.bySize.power)}`
+      // The factor and the size raised to its power, the exponent as a superscript (Fig. 22).
+      const c = t.bySize === undefined ? '' : dimKey(t.bySize.dim)
       const f = t.factor === 1 && c !== '' ? '' : num(t.factor)
       return leaf(t, ctx, 'scale', {
         text: `* ${f}${f !== '' && c !== '' ? ' ' : ''}${c}`,
+        ...(t.bySize === undefined ? {} : { sup: num(t.bySize.power).replace('-', '−') }),
         title: 'scale',
       })
     }
@@ -745,6 +769,27 @@ const layRaw = (t: Term, ctx: Ctx, path: string, depth: number): Block => {
     case 'id':
       return straight(t.type, ctx)
     case 'seq': {
+      if (ctx.highlight === undefined) {
+        // A parameter contracted by the next einsum is a learned linear map: the bold L with the
+        // parameter's name (Fig. 23's output layer L^O), not a parameter box and a half-disc.
+        const parts: Block[] = []
+        for (let i = 0; i < t.parts.length; i++) {
+          const weight = learnedWeight(t.parts[i] as Term, t.parts[i + 1])
+          if (weight !== undefined) {
+            const next = t.parts[i + 1] as Term
+            parts.push(
+              leaf({ dom: (t.parts[i] as Term).dom, cod: next.cod }, ctx, 'linear', {
+                text: 'L',
+                sup: weight.replace(/\.weight$/, ''),
+                title: `the learned linear map of parameter ${weight} (${show(next, { maxLength: 80 })})`,
+                minW: 26,
+              }),
+            )
+            i++
+          } else parts.push(lay(t.parts[i] as Term, ctx, `${path}/${i}`, depth))
+        }
+        return chain(parts, ctx, path)
+      }
       const parts = t.parts.map((p, i) => lay(p, ctx, `${path}/${i}`, depth))
       return chainHighlighted(parts, ctx, path)
     }
@@ -835,6 +880,20 @@ const layRaw = (t: Term, ctx: Ctx, path: string, depth: number): Block => {
       })
     }
   }
+}
+
+/**
+ * The parameter's name when `p ; q` is `id ⊗ param(name) ; einsum` with the einsum contracting
+ * the parameter with the other input (every axis of the parameter summed or kept): a learned
+ * linear map drawn as its bold L.
+ */
+const learnedWeight = (p: Term, q: Term | undefined): string | undefined => {
+  if (q?.kind !== 'einsum' || p.kind !== 'par' || p.parts.length !== 2) return undefined
+  const [a, w] = p.parts as [Term, Term]
+  if (a.kind !== 'id' || w.kind !== 'param' || q.inputs.length !== 2) return undefined
+  const mine = new Set(q.inputs[1])
+  const shared = (q.inputs[0] ?? []).some((l) => mine.has(l) && !q.output.includes(l))
+  return shared ? w.name : undefined
 }
 
 const chainHighlighted = (parts: Block[], ctx: Ctx, path: string): Block => {

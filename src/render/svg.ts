@@ -72,8 +72,15 @@ const glyphSvg = (g: Glyph): string => {
         )
       case 'elementwise':
         return rect(g, '#f2b8e6') + centred(g, g.text ?? '')
-      case 'scale':
-        return rect(g, '#fff3a8', 1) + centred(g, g.text ?? '', 11)
+      case 'scale': {
+        // `* k` with the exponent raised: one text, the superscript a smaller tspan.
+        const sup =
+          g.sup === undefined ? '' : `<tspan dy="-5" font-size="8">${escapeXml(g.sup)}</tspan>`
+        return (
+          rect(g, '#fff3a8', 1) +
+          `<text x="${r(cx)}" y="${r(g.y + g.h / 2 + 4)}" font-size="11" text-anchor="middle">${escapeXml(g.text ?? '')}${sup}</text>`
+        )
+      }
       case 'softmax': {
         // The triangle points against the flow (Fig. 22), its name above it.
         const h = 14
