@@ -18,6 +18,7 @@ import { codegen } from './codegen.js'
 import { type Command, runCommand } from './command.js'
 import { costCmd } from './cost.js'
 import { derive } from './derive.js'
+import { optimizeCmd, proveCmd } from './prove.js'
 import { renderCmd } from './render.js'
 import { wrapText } from './wrap.js'
 
@@ -29,6 +30,8 @@ export const COMMANDS: ReadonlyArray<Command> = [
   check,
   derive,
   costCmd,
+  proveCmd,
+  optimizeCmd,
   codegen,
   renderCmd,
 ]
