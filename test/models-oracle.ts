@@ -221,3 +221,50 @@ export const checkModel = (
     entries: ours.reduce((s, v) => s + v.length, 0),
   }
 }
+
+/** The transformer's layers with TensorFlow ops, on `[t m]` tensors, for sizes m, k, h. */
+export const tfLayers = (
+  p: Get,
+  sizes: { readonly m: number; readonly k: number; readonly h: number },
+) => {
+  const { m, k, h } = sizes
+  const linear = (v: tf.Tensor, w: tf.Tensor): tf.Tensor =>
+    tf.matMul(v as tf.Tensor2D, w as tf.Tensor2D, false, true)
+  /** Layer norm over the last axis with `name.gain` and `name.bias`, ε = 1e-5. */
+  const ln = (v: tf.Tensor, name: string): tf.Tensor => {
+    const { mean, variance } = tf.moments(v, [1], true)
+    const z = tf.div(tf.sub(v, mean), tf.sqrt(tf.add(variance, 1e-5)))
+    return tf.add(tf.mul(z, p(`${name}.gain`)), p(`${name}.bias`))
+  }
+  // Ours: Q.weight [k h m], O.weight [m k h]; head g is the column c h + g of (k h).
+  const heads = (v: tf.Tensor, w: tf.Tensor): tf.Tensor =>
+    tf.transpose(tf.reshape(linear(v, tf.reshape(w, [k * h, m])), [-1, k, h]), [2, 0, 1])
+  /** Multi-head attention (Fig. 23) with an optional additive mask. */
+  const mha = (q: tf.Tensor, kv: tf.Tensor, prefix: string, additive?: tf.Tensor): tf.Tensor => {
+    const [Q, K, V] = ['Q', 'K', 'V'].map((n) =>
+      heads(n === 'Q' ? q : kv, p(`${prefix}${n}.weight`)),
+    ) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]
+    let scores = tf.div(tf.matMul(Q, K, false, true), Math.sqrt(k))
+    if (additive !== undefined) scores = tf.add(scores, additive)
+    const mixed = tf.matMul(tf.softmax(scores) as tf.Tensor3D, V) // [h y k]
+    const joined = tf.reshape(tf.transpose(mixed, [1, 2, 0]), [-1, k * h])
+    return linear(joined, tf.reshape(p(`${prefix}O.weight`), [m, k * h]))
+  }
+  /** The feed-forward layer, ReLU or the exact (erf) GELU. */
+  const ff = (v: tf.Tensor, name: string, activation: 'relu' | 'gelu' = 'relu'): tf.Tensor => {
+    const z = tf.add(linear(v, p(`${name}.1.weight`)), p(`${name}.1.bias`))
+    const a =
+      activation === 'relu'
+        ? tf.relu(z)
+        : tf.mul(tf.mul(z, 0.5), tf.add(1, tf.erf(tf.div(z, Math.SQRT2))))
+    return tf.add(linear(a, p(`${name}.2.weight`)), p(`${name}.2.bias`))
+  }
+  /** A residual sub-layer, post-norm `LN(v + f(v))` or pre-norm `v + f(LN(v))`. */
+  const sub = (
+    norm: 'post' | 'pre',
+    v: tf.Tensor,
+    lnName: string,
+    f: (u: tf.Tensor) => tf.Tensor,
+  ): tf.Tensor => (norm === 'post' ? ln(tf.add(v, f(v)), lnName) : tf.add(v, f(ln(v, lnName))))
+  return { linear, ln, mha, ff, sub }
+}

@@ -22,7 +22,7 @@ import {
   transformer,
   transformerParamCount,
 } from '../src/index.js'
-import { type Get, checkModel } from './models-oracle.js'
+import { type Get, checkModel, tfLayers } from './models-oracle.js'
 import { useTensorFlowCpu } from './tf-setup.js'
 
 useTensorFlowCpu()
@@ -43,33 +43,10 @@ const tokens = (n: number, v: number): Float64Array =>
 const tfTransformer =
   (norm: NormPlacement, layers: number) =>
   ([source, target, mask]: ReadonlyArray<tf.Tensor>, p: Get): tf.Tensor => {
-    const { m, k, h } = sizes
-    const ln = (v: tf.Tensor, name: string): tf.Tensor => {
-      const { mean, variance } = tf.moments(v, [1], true)
-      const z = tf.div(tf.sub(v, mean), tf.sqrt(tf.add(variance, 1e-5)))
-      return tf.add(tf.mul(z, p(`${name}.gain`)), p(`${name}.bias`))
-    }
-    const linear = (v: tf.Tensor, w: tf.Tensor): tf.Tensor =>
-      tf.matMul(v as tf.Tensor2D, w as tf.Tensor2D, false, true)
-    // Ours: Q.weight [k h m], O.weight [m k h]; a head g is the column c h + g of (k h).
-    const heads = (v: tf.Tensor, w: tf.Tensor): tf.Tensor =>
-      tf.transpose(tf.reshape(linear(v, tf.reshape(w, [k * h, m])), [-1, k, h]), [2, 0, 1])
-    const mha = (q: tf.Tensor, kv: tf.Tensor, prefix: string, additive?: tf.Tensor) => {
-      const [Q, K, V] = ['Q', 'K', 'V'].map((n) =>
-        heads(n === 'Q' ? q : kv, p(`${prefix}${n}.weight`)),
-      ) as [tf.Tensor, tf.Tensor, tf.Tensor]
-      let scores = tf.div(tf.matMul(Q as tf.Tensor3D, K as tf.Tensor3D, false, true), Math.sqrt(k))
-      if (additive !== undefined) scores = tf.add(scores, additive)
-      const mixed = tf.matMul(tf.softmax(scores), V as tf.Tensor3D) // [h y k]
-      const joined = tf.reshape(tf.transpose(mixed, [1, 2, 0]), [-1, k * h])
-      return linear(joined, tf.reshape(p(`${prefix}O.weight`), [m, k * h]))
-    }
-    const ff = (v: tf.Tensor, name: string): tf.Tensor => {
-      const hidden = tf.relu(tf.add(linear(v, p(`${name}.1.weight`)), p(`${name}.1.bias`)))
-      return tf.add(linear(hidden, p(`${name}.2.weight`)), p(`${name}.2.bias`))
-    }
+    const { m } = sizes
+    const { linear, ln, mha, ff, sub: residual } = tfLayers(p, sizes)
     const sub = (v: tf.Tensor, lnName: string, f: (u: tf.Tensor) => tf.Tensor): tf.Tensor =>
-      norm === 'post' ? ln(tf.add(v, f(v)), lnName) : tf.add(v, f(ln(v, lnName)))
+      residual(norm, v, lnName, f)
     const embed = (t: tf.Tensor, name: string): tf.Tensor =>
       tf.add(tf.mul(linear(t, p(`${name}.embed.weight`)), Math.sqrt(m)), p(`${name}.position`))
     let memory = embed(source as tf.Tensor, 'src')
