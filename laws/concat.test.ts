@@ -1,12 +1,31 @@
 /**
  * The concatenation laws (src/rewrite/rules/concat.ts, paper Fig. 28), each checked by the law
  * contract: both sides evaluated and compared on random sizes (1 to 4), random parts and random
- * sub-terms, rewriting deterministic. False neighbours (the parts in the wrong order, a split at
- * the wrong place) are refuted with a numeric counterexample.
+ * sub-terms, rewriting deterministic. False neighbours (the parts in the wrong order, a split
+ * rejoined in the other order, flattening reordered) are refuted with a numeric counterexample.
+ * The search (`equivalent`) proves equations of concatenations with them, and its proofs replay.
  */
 import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
-import { P, type Term, broadcast, concat, dimSum, id, par, rule, seq, v } from '../src/index.js'
+import {
+  P,
+  type Term,
+  broadcast,
+  checkProof,
+  concat,
+  dimSum,
+  equivalent,
+  id,
+  lawCatalogue,
+  par,
+  relu,
+  rule,
+  seq,
+  split,
+  tanh,
+  v,
+} from '../src/index.js'
 import { concatEinsum, concatRules } from '../src/rewrite/rules/concat.js'
 import { einsumArb } from '../src/testing/einsums.js'
 import { checkLaw, refuteLaw } from '../src/testing/laws.js'
@@ -105,5 +124,50 @@ describe('plausible false concatenation laws are refuted', () => {
       { oneWay: true },
     )
     refutedNumerically(refuteLaw(reordered, 'forward', coarse))
+  })
+})
+
+describe('the search proves equations of concatenations with these laws (and replays them)', () => {
+  const ab = [['a'], ['b']]
+  const proves = (lhs: Term, rhs: Term, law: string): void => {
+    const r = equivalent(lhs, rhs)
+    if (r.kind !== 'proof') throw new Error(`${r.kind}: not proved`)
+    expect(r.proof.steps.map((s) => s.rule)).toContain(law)
+    expect(E.isRight(checkProof(r.proof, lawCatalogue()))).toBe(true)
+  }
+  it('split ; concat = id and concat ; split = id', () => {
+    proves(seq(split(0, ab), concat(0, ab)), id([[dimSum('a', 'b')]]), 'concat/split-concat')
+    proves(seq(concat(0, ab), split(0, ab)), id(ab), 'concat/concat-split')
+    proves(
+      seq(split(0, ['a h', 'b h']), concat(0, ['a h', 'b h'])),
+      id([[dimSum('a', 'b'), 'h']]),
+      'concat/split-concat',
+    )
+  })
+  it('relu commutes with a concatenation, over one axis and broadcast over another', () => {
+    proves(
+      seq(par(relu('a'), relu('b')), concat(0, ab)),
+      seq(concat(0, ab), relu([dimSum('a', 'b')])),
+      'concat/elementwise',
+    )
+    proves(
+      seq(par(relu('a h'), relu('b h')), concat(0, ['a h', 'b h'])),
+      seq(concat(0, ['a h', 'b h']), relu([dimSum('a', 'b'), 'h'])),
+      'concat/broadcast',
+    )
+  })
+  it('a concatenation of a concatenation is one concatenation', () => {
+    proves(
+      seq(par(id([['a']]), concat(0, [['b'], ['c']])), concat(0, [['a'], [dimSum('b', 'c')]])),
+      concat(0, [['a'], ['b'], ['c']]),
+      'concat/flatten-right',
+    )
+  })
+  it('relu on one part and tanh on the other is not relu after the concatenation', () => {
+    const r = equivalent(
+      seq(par(relu('a'), tanh('b')), concat(0, ab)),
+      seq(concat(0, ab), relu([dimSum('a', 'b')])),
+    )
+    expect(r.kind).toBe('counterexample')
   })
 })

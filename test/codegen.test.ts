@@ -46,6 +46,8 @@ import {
   linearLayer,
   split,
   tanh,
+  unet,
+  dimProduct,
 } from '../src/index.js'
 import { termWithSizesArb } from '../src/testing/arbitraries.js'
 import { termParams } from '../src/testing/walk.js'
@@ -191,6 +193,17 @@ const concatSkip = seq(
 
 const models: ReadonlyArray<Case> = [
   withData('concat skip', concatSkip, { h: 3, c: 2, d: 3 }),
+  // Fig. 28: native conv2d and max_pool2d, the up-sampling from its input, the skips by torch.cat.
+  withData(
+    'U-Net',
+    unet({
+      h: dimProduct(4, 'm'),
+      w: dimProduct(4, 'n'),
+      channels: ['c0', 'c1', 'c2', 'c3'],
+      out: 'y',
+    }),
+    { m: 2, n: 1, c0: 2, c1: 2, c2: 3, c3: 2, y: 2 },
+  ),
   // The second part is shared by every h: torch.cat needs it expanded along h.
   withData(
     'concat of an inner broadcast',
@@ -348,6 +361,7 @@ describe.runIf(runs)('generated NumPy and PyTorch code', () => {
     const gradModels = models.filter((m) =>
       [
         'concat skip',
+        'U-Net',
         'mlp',
         'attention',
         'multi-head attention',
