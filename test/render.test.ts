@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { examples } from '../src/cli/examples.js'
 import { broadcast, par, seq } from '../src/core/construct.js'
 import { add, relu, softmax } from '../src/core/primitives.js'
+import { einsum } from '../src/linear/einsum.js'
 import type { Term } from '../src/core/term.js'
 import { attention, multiHeadAttention } from '../src/models/attention.js'
 import { conv1d, conv2d, convTranspose1d, pool1d } from '../src/models/conv.js'
@@ -75,6 +76,16 @@ describe('render', () => {
     expect(mha.frames.filter((f) => f.kind === 'model').map((f) => f.title)).toEqual([
       'MultiHeadAttention',
     ])
+  })
+
+  it('marks a transpose (the wires of one tensor crossing) with a green frame, and nothing else', () => {
+    const frames = (t: Term) => drawing(t).frames.filter((f) => f.kind === 'transpose')
+    expect(frames(einsum('a b -> b a'))).toHaveLength(1)
+    expect(frames(einsum('a b c -> a c b'))).toHaveLength(1)
+    // The same order, or wires of two tensors side by side: no transpose.
+    expect(frames(einsum('a b -> a b'))).toHaveLength(0)
+    expect(frames(einsum('a, b -> b a'))).toHaveLength(0)
+    expect(render(einsum('a b -> b a'))).toContain('class="frame transpose"')
   })
 
   it('the checks catch a missing wire, a dangling wire and an overlap', () => {

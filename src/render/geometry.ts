@@ -117,9 +117,12 @@ export interface Label {
   readonly role: 'wire' | 'title' | 'note'
 }
 
-/** A frame: a named component (coloured, titled), a broadcast's region, or a highlight. */
+/**
+ * A frame: a named component (coloured, titled), a broadcast's region, the green mark of a
+ * transpose (wires of one tensor crossing), or a highlight.
+ */
 export interface Frame extends Rect {
-  readonly kind: 'model' | 'broadcast' | 'highlight'
+  readonly kind: 'model' | 'broadcast' | 'transpose' | 'highlight'
   readonly title: string
   readonly color: string
 }

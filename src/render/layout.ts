@@ -556,6 +556,28 @@ const layEinsum = (t: Extract<Term, { kind: 'einsum' }>, ctx: Ctx): Block => {
     items.wires.push(
       line(0, (din[p.from] as Row).y, W, outRow(p.to).y, axisOfRow(din[p.from] as Row)),
     )
+  // A transpose: wires of one input tensor that cross on their way out (their order changes) are
+  // marked by a green frame around the crossing, as the paper marks Kᵀ (Fig. 22).
+  const segOf = (row: number): number => (din[row] as Row).segment
+  const crossing = passes.filter((p) =>
+    passes.some(
+      (q) => q !== p && segOf(q.from) === segOf(p.from) && q.from < p.from !== q.to < p.to,
+    ),
+  )
+  if (crossing.length > 0) {
+    const ys = crossing.flatMap((p) => [(din[p.from] as Row).y, outRow(p.to).y])
+    const lo = Math.min(...ys)
+    const hi = Math.max(...ys)
+    items.frames.push({
+      kind: 'transpose',
+      title: 'transpose',
+      color: '#9fd9a8',
+      x: 6,
+      y: lo - ROW / 2 + 4,
+      w: W - 12,
+      h: hi - lo + ROW - 8,
+    })
+  }
   if (t.output.length === 0 && dout.length > 0) {
     const r = dout[0] as Row
     const j = junctions.findIndex((x) => x.turn === undefined)
