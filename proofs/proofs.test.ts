@@ -12,6 +12,7 @@ import {
   type Term,
   applyAt,
   checkProof,
+  cost,
   nodeAt,
   lawCatalogue,
   proofFromJson,
@@ -29,6 +30,7 @@ import {
 } from '../src/index.js'
 import { checkProofFiles } from '../src/cli/check.js'
 import { backpropNetworks, theorems } from './theorems.js'
+import { backpropShowcase, searchTheorems } from './search.js'
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'json')
 const laws = lawCatalogue()
@@ -66,7 +68,9 @@ describe('the proof documents of proofs/json (ncd check)', () => {
 
   it('ncd check passes on the folder, and there is no stray document', () => {
     const results = checkProofFiles([dir], laws)
-    expect(results.map((r) => r.ok)).toEqual(theorems.map(() => true))
+    expect(results.map((r) => r.ok)).toEqual(
+      [...theorems, ...searchTheorems, ...backpropShowcase].map(() => true),
+    )
   })
 
   it('ncd check reports a broken document with its step', () => {
@@ -208,4 +212,29 @@ describe('Fig. 33 = Fig. 37: the backpropagation theorems mean what they say', (
       })
     },
   )
+})
+
+describe('the proofs found by the search (proofs/json/search-*, npm run proofs)', () => {
+  const read = (file: string): Proof => {
+    const p = proofFromJson(fs.readFileSync(path.join(dir, file), 'utf8'))
+    if (E.isLeft(p)) throw new Error(`${file} does not decode`)
+    return p.right
+  }
+  for (const t of searchTheorems)
+    it(`search-${t.slug}: replays, and proves the stated equation (either way round)`, () => {
+      const p = read(`search-${t.slug}.proof.json`)
+      expect(E.isRight(checkProof(p, laws))).toBe(true)
+      const [a, b] = t.sides()
+      const same = (x: Term, y: Term) => termEquals(p.lhs, x) && termEquals(p.rhs, y)
+      expect(same(a, b) || same(b, a)).toBe(true)
+      // Found by search: named laws, not one normal-form conversion of the whole term.
+      expect(p.steps.some((s) => s.rule !== 'structural/normal-form')).toBe(true)
+    })
+  for (const [slug, , f, sizes] of backpropShowcase)
+    it(`optimize-${slug}: replays from the forward gradient, to a term no costlier`, () => {
+      const p = read(`optimize-${slug}.proof.json`)
+      expect(E.isRight(checkProof(p, laws))).toBe(true)
+      expect(termEquals(p.lhs, forwardGradient(f()))).toBe(true)
+      expect(cost(p.rhs, sizes).flops).toBeLessThanOrEqual(cost(p.lhs, sizes).flops)
+    })
 })
