@@ -5,9 +5,13 @@
  * forward-derivative gradient of Fig. 33 against the reverse derivative of Fig. 37 at growing
  * input sizes (Fig. 34: quadratic against linear).
  *
- * Run: `npm run bench:derive` (under a minute; writes `bench/derive-results.md`, formatted with
+ * Run: `npm run bench:derive` (a few minutes; writes `bench/derive-results.md`, formatted with
  * the repository's prettier config) or `npx tsx bench/derive.ts --quick` (small sizes, prints
  * only). A benchmark, never a test: nothing here fails on a slow machine.
+ *
+ * The MLP 784-128-10 over a batch of 64 (the MLP broadcast over `b`, its weights shared by the
+ * rows) is the workload where the raw gradient is furthest from the cheap-gradient bound: compare
+ * its `grad / loss time` with `normal / loss time`.
  *
  * Columns:
  * - FLOPs: `cost(term, sizes).flops` (the model of src/cost/cost.ts: 2 × the joint index space of
@@ -25,6 +29,9 @@
  *   and `grad(f)` for `f = L(W: x -> y); tanh; mean`, FLOPs, peak memory (entries) and time at
  *   growing x, with the fitted growth exponents (least-squares slope of log cost over log x).
  *   Below a millisecond a time is mostly the evaluator's fixed cost per term node, not FLOPs.
+ * - build table: the time to build `jvp`, `vjp`, `transpose` and `grad` of generated terms at
+ *   growing n, cold (a fresh term per timing), with the growth exponent of the build time (1 is
+ *   linear in the term's size).
  * - ratios: gradient over loss, for FLOPs and for time. The cheap-gradient principle says a
  *   reverse derivative costs a small constant times the function; Fig. 33's forward gradient
  *   costs the input size times the function.
@@ -41,6 +48,7 @@ import {
   type Sizes,
   type Term,
   attention,
+  broadcast,
   conv2d,
   cost,
   evaluate,
@@ -52,6 +60,7 @@ import {
   mlp,
   multiHeadAttention,
   normalize,
+  par,
   pool2d,
   randomInputs,
   randomParams,
@@ -60,6 +69,9 @@ import {
   sumLoss,
   tanh,
   termSize,
+  transpose,
+  vjp,
+  jvp,
 } from '../src/index.js'
 
 const quick = process.argv.includes('--quick')
@@ -148,6 +160,12 @@ const ARCHS: ReadonlyArray<Arch> = [
     name: 'MLP (Fig. 21)',
     term: mlp({ input: 'h w', hidden: ['n', 'n'], output: 'c' }),
     sizes: quick ? { h: 4, w: 4, n: 8, c: 3 } : { h: 32, w: 32, n: 512, c: 10 },
+  },
+  {
+    // The workload of issue 12: the weights are shared by every row of the batch.
+    name: 'MLP 784-128-10 over a batch (Fig. 21, broadcast over b)',
+    term: broadcast(mlp({ input: 'x', hidden: ['h'], output: 'c' }), ['b']),
+    sizes: quick ? { b: 3, x: 6, h: 4, c: 2 } : { b: 64, x: 784, h: 128, c: 10 },
   },
   {
     name: 'attention (Fig. 22)',
@@ -314,17 +332,82 @@ const quadraticVersusLinear = (): string => {
   )
 }
 
+/**
+ * Build times of the derivatives at growing sizes, cold (a fresh term per timing: jvp and split
+ * memos are keyed by term object), with growth exponents. A family stops growing once one size
+ * takes over 20 s.
+ */
+const buildTimes = (): string => {
+  const families: ReadonlyArray<{
+    name: string
+    sizes: ReadonlyArray<number>
+    make: (n: number) => Term
+    derive: (t: Term) => Term
+  }> = [
+    {
+      name: 'jvp of a par of n tanh',
+      sizes: quick ? [25, 50, 100] : [100, 200, 400, 800],
+      make: (n) => par(...Array.from({ length: n }, () => tanh('k'))),
+      derive: jvp,
+    },
+    {
+      name: 'vjp of a par of n tanh',
+      sizes: quick ? [25, 50, 100] : [50, 100, 200, 400],
+      make: (n) => par(...Array.from({ length: n }, () => tanh('k'))),
+      derive: vjp,
+    },
+    {
+      name: 'transpose of a par of n linear layers',
+      sizes: quick ? [25, 50, 100] : [50, 100, 200, 400],
+      make: (n) => par(...Array.from({ length: n }, (_, i) => linearLayer(`W${i}`, 'k', 'k'))),
+      derive: transpose,
+    },
+    {
+      name: 'grad (all params) of an MLP of n layers',
+      sizes: quick ? [2, 4, 8] : [4, 8, 16, 32],
+      make: (n) =>
+        sumLoss(mlp({ input: 'k', hidden: Array.from({ length: n - 1 }, () => 'k'), output: 'k' })),
+      derive: (t) => grad(t, { params: Object.keys(randomParams(t, { k: 1 }, 1)) }),
+    },
+  ]
+  const rows: string[][] = []
+  for (const fam of families) {
+    process.stderr.write(`bench:derive: build times, ${fam.name} ...\n`)
+    const points: Array<readonly [number, number]> = []
+    for (const n of fam.sizes) {
+      if (
+        points.length > 0 &&
+        (points[points.length - 1] as readonly [number, number])[1] > 20000
+      ) {
+        rows.push([fam.name, String(n), 'skipped (the size before took over 20 s)', ''])
+        continue
+      }
+      const t = fam.make(n)
+      const start = performance.now()
+      const d = fam.derive(t)
+      const built = performance.now() - start
+      points.push([n, built])
+      rows.push([fam.name, String(n), ms(built), String(termSize(d))])
+    }
+    if (points.length >= 2)
+      rows.push([`${fam.name}: growth exponent`, '', growthExponent(points).toFixed(2), ''])
+  }
+  return table(['derivative', 'n', 'build ms', 'nodes'], rows)
+}
+
 const main = async (): Promise<void> => {
   const start = performance.now()
   const loadBefore = os.loadavg()[0] ?? 0
   const first = architectures()
   const second = quadraticVersusLinear()
+  const third = buildTimes()
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   const load = `load average (1 min) ${loadBefore.toFixed(2)} before, ${(os.loadavg()[0] ?? 0).toFixed(2)} after`
   const machine = `Node ${process.version}, ${cpu}, ${os.cpus().length} CPU(s), ${os.platform()} ${os.arch()}; ${load}; ${((performance.now() - start) / 1000).toFixed(0)} s in all`
   const text =
     `## Gradient of the sum of the outputs, with respect to every input and parameter\n\n${first}\n\n` +
-    `## Fig. 34: forward-derivative gradient (Fig. 33) against reverse derivative (Fig. 37)\n\n${second}\n`
+    `## Fig. 34: forward-derivative gradient (Fig. 33) against reverse derivative (Fig. 37)\n\n${second}\n\n` +
+    `## Build time of derivatives at growing sizes (cold)\n\n${third}\n`
   process.stdout.write(`\n${machine}${quick ? ' (--quick: small sizes)' : ''}\n\n${text}`)
   if (sink === 0.123456789) process.stdout.write('\n')
   if (!quick) {
