@@ -138,7 +138,7 @@ export const seq = (...parts: ReadonlyArray<Term>): Term => {
   }
   const first = flat[0] as Term
   const last = flat[flat.length - 1] as Term
-  return make({ kind: 'seq', parts: frozen(flat), dom: first.dom, cod: last.cod, poly })
+  return make({ kind: 'seq', parts: sealFresh(flat), dom: first.dom, cod: last.cod, poly })
 }
 
 /**

@@ -13,11 +13,23 @@
  */
 import { isTermNode } from './term.js'
 
-/** Data known to be deeply frozen: built by {@link sealData}, never held by a caller. */
-const sealed = new WeakSet<object>()
+/**
+ * The mark of data known to be deeply frozen (built by {@link sealData}, never held by a
+ * caller): a non-enumerable own property under a symbol no other module sees, set just before
+ * freezing. A property, not a WeakSet: marking costs a third, and a WeakSet of millions of
+ * entries (one per shape, dim and array of a large term) dominated building and its garbage
+ * collection.
+ */
+const SEALED: unique symbol = Symbol('neural-circuit-diagrams/sealed')
+
+/** Mark `x` sealed, then freeze it. */
+const seal = (x: object): void => {
+  Object.defineProperty(x, SEALED, { value: true })
+  Object.freeze(x)
+}
 
 /** Whether `x` is data {@link sealData} returned (so built by a constructor). @internal */
-export const isSealed = (x: object): boolean => sealed.has(x)
+export const isSealed = (x: object): boolean => Object.prototype.hasOwnProperty.call(x, SEALED)
 
 /**
  * A deeply frozen copy of constructor data, shared as it is when it is already sealed (a term,
@@ -37,8 +49,7 @@ export const sealData = <A>(x: A): A => sealWith(x, new Map())
  * @internal
  */
 export const sealFresh = <A>(a: A[]): ReadonlyArray<A> => {
-  Object.freeze(a)
-  sealed.add(a)
+  seal(a)
   return a
 }
 
@@ -49,7 +60,7 @@ export const sealFresh = <A>(a: A[]): ReadonlyArray<A> => {
 const sealWith = <A>(x: A, copies: Map<object, object>): A => {
   if (typeof x === 'number') return (x === 0 ? 0 : x) as A
   if (typeof x !== 'object' || x === null) return x
-  if (sealed.has(x) || isTermNode(x)) return x
+  if (isSealed(x) || isTermNode(x)) return x
   const done = copies.get(x)
   if (done !== undefined) return done as A
   let out: object
@@ -68,8 +79,7 @@ const sealWith = <A>(x: A, copies: Map<object, object>): A => {
     }
     out = o
   }
-  Object.freeze(out)
-  sealed.add(out)
+  seal(out)
   copies.set(x, out)
   return out as A
 }

@@ -23,9 +23,20 @@ const freeze = <A>(a: A[]): ReadonlyArray<A> => Object.freeze(a)
 const sortedUnique = (xs: ReadonlyArray<string>): ReadonlyArray<string> =>
   freeze([...new Set(xs)].sort())
 
+/**
+ * The monomial list `[String(i)]` (the output is input segment i), one frozen array per i shared
+ * by every term: identities and wiring on n segments then cost n references, not n new arrays
+ * and strings.
+ */
+const segmentMonomials: Array<ReadonlyArray<string>> = []
+const segment = (i: number): ReadonlyArray<string> => {
+  for (let j = segmentMonomials.length; j <= i; j++) segmentMonomials.push(freeze([String(j)]))
+  return segmentMonomials[i] as ReadonlyArray<string>
+}
+
 /** The identity's structure on n segments: output i is input i. */
 export const identityPoly = (n: number): Poly =>
-  freeze(Array.from({ length: n }, (_, i) => freeze([String(i)])))
+  freeze(Array.from({ length: n }, (_, i) => segment(i)))
 
 /** Every output the product of all inputs (an einsum of n inputs), `outputs` times. */
 export const multilinearPoly = (inputs: number, outputs = 1): Poly => {
@@ -59,17 +70,22 @@ export const parPoly = (parts: ReadonlyArray<{ poly: Poly; domLength: number }>)
   let shift = 0
   for (const p of parts) {
     for (const o of p.poly) {
-      out.push(
-        o === undefined
-          ? undefined
-          : freeze(
-              o.map((m) =>
-                parseMono(m)
-                  .map((i) => i + shift)
-                  .join(','),
+      const first = o?.[0]
+      // One input passed on (the wiring of identities and swaps): the shared monomial list.
+      if (o !== undefined && o.length === 1 && first !== '' && !(first as string).includes(','))
+        out.push(segment(Number(first) + shift))
+      else
+        out.push(
+          o === undefined
+            ? undefined
+            : freeze(
+                o.map((m) =>
+                  parseMono(m)
+                    .map((i) => i + shift)
+                    .join(','),
+                ),
               ),
-            ),
-      )
+        )
     }
     shift += p.domLength
   }
@@ -110,15 +126,16 @@ export const seqPoly = (f: Poly, g: Poly): Poly =>
 /** Read the linearity off the structure of a term with `inputs` segments. */
 export const linearityOf = (poly: Poly, inputs: number): Linearity => {
   let linear = true
-  let multilinear = inputs >= 1
-  const all = Array.from({ length: inputs }, (_, i) => String(i)).join(',')
   for (const o of poly) {
     if (o === undefined) return 'nonlinear'
-    for (const m of o) {
-      if (m === '' || m.includes(',')) linear = false
-      if (m !== all) multilinear = false
-    }
+    for (const m of o) if (m === '' || m.includes(',')) linear = false
   }
   if (linear) return 'linear'
-  return multilinear ? 'multilinear' : 'nonlinear'
+  if (inputs < 1) return 'nonlinear'
+  // Multilinear: every monomial the product of all the inputs (joined only now: a wide linear
+  // term would pay its width for nothing).
+  const all = Array.from({ length: inputs }, (_, i) => String(i)).join(',')
+  return poly.every((o) => (o as ReadonlyArray<string>).every((m) => m === all))
+    ? 'multilinear'
+    : 'nonlinear'
 }

@@ -59,7 +59,11 @@ export const toShape = (s: ShapeLike): Shape => {
   )
 }
 
-/** Read a tuple type given as a list of shapes. */
+/**
+ * Read a tuple type given as a list of shapes. A shape given several times (one object, as in
+ * `Array(k).fill(['x'])`) is read once and shared by its segments: a type costs its number of
+ * segments, not that many copies of its shapes.
+ */
 export const toType = (t: ReadonlyArray<ShapeLike>): TupleType => {
   if (Array.isArray(t) && isSealed(t)) return t as TupleType
   if (!Array.isArray(t))
@@ -67,7 +71,14 @@ export const toType = (t: ReadonlyArray<ShapeLike>): TupleType => {
       expected: "a list of shapes such as [['y', 'k'], ['x']]",
       got: describeValue(t),
     })
-  return sealFresh(t.map(toShape))
+  const read = new Map<ShapeLike, Shape>()
+  return sealFresh(
+    t.map((s) => {
+      let shape = read.get(s)
+      if (shape === undefined) read.set(s, (shape = toShape(s)))
+      return shape
+    }),
+  )
 }
 
 /** Structural equality of shapes. */
