@@ -41,44 +41,139 @@ export const wireKey = (w: Wire): number | string =>
   w.out < 4096 ? (w.node + 2 ** 31) * 4096 + w.out : `${w.node}.${w.out}`
 
 /**
+ * Below this many wires a permutation is written as block swaps (one per output position, each
+ * naming every wire: quadratic in size, but the shortest to read); from it on, by recursive
+ * stable partition (`n log² n` in size, `n log n` for an interleaving).
+ */
+const SMALL_PERMUTATION = 16
+
+/** Below this many uses a copied input is copied in a chain, from it on by a balanced tree. */
+const SMALL_FAN = 8
+
+/**
  * A wiring term `T -> T'` whose output j is input `sources[j]`: inputs used several times are
- * copied, unused ones dropped, the rest permuted. Canonical for given types and sources.
+ * copied, unused ones dropped, the rest permuted. Canonical for given types and sources; its size
+ * and the time to build it are about linear in the number of wires (see {@link permutation}).
  */
 export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term => {
   if (sources.length === type.length && sources.every((s, i) => s === i)) return id(type)
   // Copy or drop each input as many times as it is used: the stack then holds, for input i,
   // uses(i) copies in a row.
-  const uses = type.map((_, i) => sources.filter((s) => s === i).length)
-  const fan = par(
-    ...type.map((s, i) => {
-      const n = uses[i] as number
-      if (n === 0) return drop([s])
-      let t: Term = id([s])
-      for (let k = 1; k < n; k++)
-        t = k === 1 ? copy([s]) : seq(t, par(copy([s]), id(Array.from({ length: k - 1 }, () => s))))
-      return t
-    }),
-  )
-  // The order the copies stand in, and the order wanted: for each output position in turn, one
-  // block swap brings the wanted copy forward (n steps, not the n^2 of adjacent swaps).
-  const current: number[] = type.flatMap((_, i) =>
-    Array.from({ length: uses[i] as number }, () => i),
-  )
-  const steps: Term[] = []
-  const typeOf = (i: number) => type[i] as Shape
-  for (let j = 0; j < sources.length; j++) {
-    const k = current.indexOf(sources[j] as number, j)
-    if (k <= j) continue
-    const before = current.slice(0, j).map(typeOf)
-    const block = current.slice(j, k).map(typeOf)
-    const after = current.slice(k + 1).map(typeOf)
-    steps.push(par(id(before), swap(block, [typeOf(current[k] as number)]), id(after)))
-    current.splice(j, 0, ...current.splice(k, 1))
+  const uses: number[] = type.map(() => 0)
+  for (const s of sources) uses[s] = (uses[s] as number) + 1
+  const fan = par(...type.map((s, i) => copies(s, uses[i] as number)))
+  // The k-th copy of input i goes to the k-th output that reads i.
+  const first: number[] = []
+  let at = 0
+  for (const u of uses) {
+    first.push(at)
+    at += u
   }
+  const targets: number[] = new Array<number>(sources.length)
+  sources.forEach((s, j) => {
+    targets[first[s] as number] = j
+    first[s] = (first[s] as number) + 1
+  })
+  const typesInOrder: Shape[] = []
+  type.forEach((s, i) => {
+    for (let k = 0; k < (uses[i] as number); k++) typesInOrder.push(s)
+  })
+  const perm = permutation(typesInOrder, targets)
   // Inputs used once each need no fan.
-  return uses.every((u) => u === 1)
-    ? seq(...(steps.length > 0 ? steps : [id(type)]))
-    : seq(fan, ...steps)
+  if (uses.every((u) => u === 1)) return perm
+  return perm.kind === 'id' ? fan : seq(fan, perm)
+}
+
+/** `[s] -> [s]^n`: n copies (none: drop). */
+const copies = (s: Shape, n: number): Term => {
+  if (n === 0) return drop([s])
+  if (n === 1) return id([s])
+  if (n >= SMALL_FAN) {
+    const half = Math.ceil(n / 2)
+    return seq(copy([s]), par(copies(s, half), copies(s, n - half)))
+  }
+  let t: Term = copy([s])
+  for (let k = 2; k < n; k++) t = seq(t, par(copy([s]), id(Array.from({ length: k - 1 }, () => s))))
+  return t
+}
+
+const isSorted = (xs: ReadonlyArray<number>): boolean =>
+  xs.every((x, i) => i === 0 || (xs[i - 1] as number) < x)
+
+/**
+ * The permutation term bringing wires of the given types, standing in this order, into the order
+ * of their targets (distinct numbers): the wire with the smallest target first.
+ */
+const permutation = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<number>): Term => {
+  if (isSorted(targets)) return id(types)
+  if (targets.length < SMALL_PERMUTATION) return blockSwaps(types, targets)
+  // The lower half of the targets first (a stable partition), then each half in order.
+  const pivot = [...targets].sort((a, b) => a - b)[targets.length >> 1] as number
+  const low = targets.map((t) => t < pivot)
+  const side = (want: boolean) => {
+    const ts: Shape[] = []
+    const xs: number[] = []
+    targets.forEach((t, i) => {
+      if (low[i] === want) {
+        ts.push(types[i] as Shape)
+        xs.push(t)
+      }
+    })
+    return permutation(ts, xs)
+  }
+  return chain([partition(types, low), par(side(true), side(false))])
+}
+
+/** A sequence without its identity parts. */
+const chain = (parts: ReadonlyArray<Term>): Term => {
+  const kept = parts.filter((p) => p.kind !== 'id')
+  return kept.length === 0 ? (parts[0] as Term) : seq(...kept)
+}
+
+/**
+ * The stable partition of wires: those marked `low` first, each side in its order. Both halves
+ * partitioned, then one swap brings the low wires of the right half before the others of the
+ * left half.
+ */
+const partition = (types: ReadonlyArray<Shape>, low: ReadonlyArray<boolean>): Term => {
+  const firstHigh = low.indexOf(false)
+  if (firstHigh < 0 || low.indexOf(true, firstHigh) < 0) return id(types)
+  const mid = types.length >> 1
+  const left = partition(types.slice(0, mid), low.slice(0, mid))
+  const right = partition(types.slice(mid), low.slice(mid))
+  const sides = (ts: ReadonlyArray<Shape>, ls: ReadonlyArray<boolean>) => [
+    ts.filter((_, i) => ls[i] === true),
+    ts.filter((_, i) => ls[i] !== true),
+  ]
+  const [l1, h1] = sides(types.slice(0, mid), low.slice(0, mid)) as [Shape[], Shape[]]
+  const [l2, h2] = sides(types.slice(mid), low.slice(mid)) as [Shape[], Shape[]]
+  const exchange =
+    h1.length === 0 || l2.length === 0
+      ? id(types)
+      : par(...[id(l1), swap(h1, l2), id(h2)].filter((t) => t.dom.length > 0))
+  return chain([par(left, right), exchange])
+}
+
+/**
+ * A permutation as block swaps: for each output position in turn, one block swap brings the
+ * wanted wire forward (n steps, not the n² of adjacent swaps).
+ */
+const blockSwaps = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<number>): Term => {
+  const order = [...targets].sort((a, b) => a - b)
+  const current = targets.map((t) => order.indexOf(t))
+  const typeAt = [...types]
+  const steps: Term[] = []
+  for (let j = 0; j < current.length; j++) {
+    const k = current.indexOf(j, j)
+    if (k <= j) continue
+    const before = typeAt.slice(0, j)
+    const block = typeAt.slice(j, k)
+    const after = typeAt.slice(k + 1)
+    steps.push(par(id(before), swap(block, [typeAt[k] as Shape]), id(after)))
+    current.splice(j, 0, ...current.splice(k, 1))
+    typeAt.splice(j, 0, ...typeAt.splice(k, 1))
+  }
+  return steps.length === 0 ? id(types) : seq(...steps)
 }
 
 /**
@@ -117,6 +212,131 @@ export const postOrder = (dag: Dag): number[] => {
  * to right), so equal DAGs read back to equal terms; each layer costs its width.
  */
 export const fromDag = (dag: Dag): Term => {
+  const pieces = independentParts(dag)
+  if (pieces === undefined) return fromDagLayered(dag)
+  return dropIdentities(par(...pieces.map(fromDagLayered)), dag.dom)
+}
+
+/**
+ * The DAG as side-by-side independent pieces, when it is one: consecutive inputs and consecutive
+ * outputs per piece, no node shared between pieces (a wide `par` of maps, the derivative of one).
+ * Reading each piece back on its own keeps the wiring between layers local, where one layered
+ * read-back of the whole would permute wires across the whole width (quadratic in it). The finest
+ * such split is unique, so equal DAGs still read back to equal terms. An input no output reads
+ * joins the piece of the next input that is read (the last piece when none follows).
+ */
+const independentParts = (dag: Dag): Dag[] | undefined => {
+  const d = dag.dom.length
+  const m = dag.outputs.length
+  if (m < 2) return undefined
+  const live = postOrder(dag)
+  // Union-find over the inputs (0 .. d-1) and the live nodes (d + node).
+  const parent = new Map<number, number>()
+  const find = (x: number): number => {
+    let r = x
+    while ((parent.get(r) ?? r) !== r) r = parent.get(r) as number
+    let y = x
+    while (y !== r) {
+      const next = parent.get(y) as number
+      parent.set(y, r)
+      y = next
+    }
+    return r
+  }
+  const itemOf = (w: Wire): number => (w.node < 0 ? -1 - w.node : d + w.node)
+  for (const n of live)
+    for (const w of (dag.nodes[n] as Node).inputs) {
+      const a = find(d + n)
+      const b = find(itemOf(w))
+      if (a !== b) parent.set(a, b)
+    }
+  // Each output's piece; pieces are runs of outputs whose components do not reach past the run.
+  const outRoot = dag.outputs.map((w) => find(itemOf(w)))
+  const lastOut = new Map<number, number>()
+  outRoot.forEach((r, j) => lastOut.set(r, j))
+  const inMin = new Map<number, number>()
+  const inMax = new Map<number, number>()
+  for (let i = 0; i < d; i++) {
+    const r = find(i)
+    if (!inMin.has(r)) inMin.set(r, i)
+    inMax.set(r, i)
+  }
+  interface Piece {
+    outFrom: number
+    outTo: number
+    inFrom: number // the inputs its components read (Infinity / -1 when none)
+    inTo: number
+    below: number
+  }
+  const pieces: Piece[] = []
+  let open: Piece | undefined
+  let reach = -1
+  outRoot.forEach((r, j) => {
+    open ??= { outFrom: j, outTo: j, inFrom: Infinity, inTo: -1, below: -1 }
+    reach = Math.max(reach, lastOut.get(r) as number)
+    open.inFrom = Math.min(open.inFrom, inMin.get(r) ?? Infinity)
+    open.inTo = Math.max(open.inTo, inMax.get(r) ?? -1)
+    if (reach === j) {
+      open.outTo = j
+      // Inputs must come in the order of the outputs: merge with the earlier pieces back to the
+      // first one reading an input at or after this piece's first (`below`: the last input any
+      // piece up to there reads).
+      let top = pieces[pieces.length - 1]
+      while (top !== undefined && open.inTo >= 0 && top.below >= open.inFrom) {
+        pieces.pop()
+        open = {
+          outFrom: top.outFrom,
+          outTo: open.outTo,
+          inFrom: Math.min(top.inFrom, open.inFrom),
+          inTo: Math.max(top.inTo, open.inTo),
+          below: -1,
+        }
+        top = pieces[pieces.length - 1]
+      }
+      open.below = Math.max(open.inTo, top?.below ?? -1)
+      pieces.push(open)
+      open = undefined
+    }
+  })
+  if (pieces.length < 2) return undefined
+  // Input ranges: from just after the previous piece's to the last input this piece reads.
+  let next = 0
+  const ranges = pieces.map((p, k) => {
+    const from = next
+    const to = k === pieces.length - 1 ? d : Math.max(p.inTo + 1, from)
+    next = to
+    return [from, to] as const
+  })
+  // Each piece's nodes, renumbered in their old order.
+  const pieceOfRoot = new Map<number, number>()
+  pieces.forEach((p, k) => {
+    for (let j = p.outFrom; j <= p.outTo; j++) pieceOfRoot.set(outRoot[j] as number, k)
+  })
+  const renumber = new Map<number, number>()
+  const nodesOf: Node[][] = pieces.map(() => [])
+  const byIndex = [...live].sort((a, b) => a - b)
+  for (const n of byIndex) {
+    const k = pieceOfRoot.get(find(d + n)) as number
+    renumber.set(n, (nodesOf[k] as Node[]).length)
+    ;(nodesOf[k] as Node[]).push(dag.nodes[n] as Node)
+  }
+  return pieces.map((p, k) => {
+    const [from, to] = ranges[k] as readonly [number, number]
+    const wire = (w: Wire): Wire =>
+      w.node < 0
+        ? { node: -1 - (-1 - w.node - from), out: 0 }
+        : { node: renumber.get(w.node) as number, out: w.out }
+    return {
+      dom: dag.dom.slice(from, to),
+      cod: dag.cod.slice(p.outFrom, p.outTo + 1),
+      nodes: (nodesOf[k] as Node[]).map((node) => ({ op: node.op, inputs: node.inputs.map(wire) })),
+      outputs: dag.outputs.slice(p.outFrom, p.outTo + 1).map(wire),
+    }
+  })
+}
+
+/** {@link fromDag} in one piece: layer by layer across the whole width. */
+const fromDagLayered = (dag: Dag): Term => {
   const order = postOrder(dag)
   // Layers: a node runs one layer after the latest of its inputs.
   const layerOf = new Map<number | string, number>()
@@ -197,13 +417,23 @@ const dropIdentities = (t: Term, dom: TupleType): Term => {
     }
     if (x.kind === 'par') {
       const parts = x.parts.map(clean).filter((p) => !(p.kind === 'id' && p.dom.length === 0))
+      // Each run of adjacent identities is one identity (built once: merging them one by one
+      // would cost the square of the run).
       const merged: Term[] = []
-      for (const p of parts) {
-        const last = merged[merged.length - 1]
-        if (p.kind === 'id' && last?.kind === 'id')
-          merged[merged.length - 1] = id([...last.dom, ...p.dom])
-        else merged.push(p)
+      let run: Term[] = []
+      const flush = () => {
+        if (run.length === 1) merged.push(run[0] as Term)
+        else if (run.length > 1) merged.push(id(run.flatMap((r) => r.dom)))
+        run = []
       }
+      for (const p of parts) {
+        if (p.kind === 'id') run.push(p)
+        else {
+          flush()
+          merged.push(p)
+        }
+      }
+      flush()
       return merged.length === 0 ? id([]) : par(...merged)
     }
     return x
