@@ -182,7 +182,19 @@ const density = (x: Wire, apply: (op: Term, ...ins: Wire[]) => Wire[]): Wire => 
  * evaluate(derivativeOfScalar('exp'), {}, [[0], [5]]).map((v) => v[0]) // [1, 5]
  * ```
  */
-export const derivativeOfScalar = (op: ScalarOp, factor = 1): Term =>
+export const derivativeOfScalar = (op: ScalarOp, factor = 1): Term => {
+  // A function of the op alone (no dims; the factor only counts for offset, whose derivatives
+  // are not kept): built once per op, so the derivative of a stack of n element-wise maps shares
+  // one body instead of building n graphs.
+  if (op === 'offset') return buildScalarDerivative(op, factor)
+  let d = scalarDerivatives.get(op)
+  if (d === undefined) scalarDerivatives.set(op, (d = buildScalarDerivative(op, factor)))
+  return d
+}
+
+const scalarDerivatives = new Map<ScalarOp, Term>()
+
+const buildScalarDerivative = (op: ScalarOp, factor: number): Term =>
   graph([[], []], ([x, dx], apply) => {
     const at = x as Wire
     const dt = dx as Wire
