@@ -17,9 +17,9 @@ import { showTyped } from '../core/show.js'
 import { type Cost, cost, costTable, sumLoss } from '../cost/cost.js'
 import { grad } from '../derive/vjp.js'
 import { normalize } from '../rewrite/normal.js'
-import type { Example } from './examples.js'
 import { type Command, runCommand, stringOptions, usageError } from './command.js'
-import { findExample, namedExamples, sizesFor } from './select.js'
+import { modelZoo } from '../models/registry.js'
+import { type Named, findExample, namedExamples, sizesFor } from './select.js'
 import { wrapText } from './wrap.js'
 
 const ratio = (a: number, b: number): string => (b === 0 ? '-' : `${(a / b).toFixed(2)}x`)
@@ -31,7 +31,7 @@ const totals = (c: Cost): string =>
   `${count(c.flops)} FLOPs, peak ${count(c.peakMemory)} entries, ${count(c.allocated)} entries written`
 
 /** The cost report of one example at the given sizes (the text `ncd cost` prints). */
-export const costReport = (example: Example, sizes: Sizes): string => {
+export const costReport = (example: Named, sizes: Sizes): string => {
   const f = example.term
   const loss = sumLoss(f)
   const params = [...paramsOf(loss).keys()]
@@ -76,6 +76,8 @@ const listing = (): string =>
       (e, i) =>
         `  ${String(i + 1).padStart(2)}  ${e.names.join(', ').padEnd(26)} ${e.example.title}`,
     ),
+    'models (src/models/registry.ts, small default sizes):',
+    ...modelZoo().map((m) => `      ${m.names.join(', ').padEnd(26)} ${m.figure}: ${m.title}`),
   ]
     .map((l) => wrapText(l, { indent: ' '.repeat(33) }))
     .join('\n')

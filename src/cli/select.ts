@@ -9,6 +9,10 @@ import { type Dim, type Sizes, dimVars } from '../core/dim.js'
 import { type Term, children } from '../core/term.js'
 import { usageError } from './command.js'
 import { type Example, examples } from './examples.js'
+import { findModel } from '../models/registry.js'
+
+/** What a command can be given by name: an example, or a model of the zoo (without a reference). */
+export type Named = Pick<Example, 'figure' | 'title' | 'term' | 'sizes'>
 
 /** An example and the names `ncd cost` knows it by (the first is its own). */
 export interface NamedExample {
@@ -38,13 +42,22 @@ export const namedExamples = (): ReadonlyArray<NamedExample> => {
   })
 }
 
-/** Find an example by name, figure (`Fig. 21`) or position (1-based). */
-export const findExample = (query: string): Example | undefined => {
+/**
+ * Find an example by name, figure (`Fig. 21`) or position (1-based), else a model of the zoo
+ * (`src/models/registry.ts`) by name or figure (`idresnet`, `vit`, `Fig. 38`), built at its
+ * small default configuration.
+ */
+export const findExample = (query: string): Named | undefined => {
   const all = namedExamples()
   const n = Number(query)
   if (Number.isInteger(n) && n >= 1 && n <= all.length) return all[n - 1]?.example
   const q = slug(query)
-  return all.find((e) => e.names.includes(q))?.example
+  const found = all.find((e) => e.names.includes(q))?.example
+  if (found !== undefined) return found
+  const model = findModel(query)
+  return model === undefined
+    ? undefined
+    : { figure: model.figure, title: model.title, term: model.build(), sizes: model.sizes }
 }
 
 /** Parse `--sizes a=2,b=3`; a message when it is not that. */
