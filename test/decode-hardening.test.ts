@@ -5,6 +5,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import {
   MAX_DOCUMENT_DEPTH,
+  MAX_DOCUMENT_VALUES,
   TermCodec,
   decodeTerm,
   encodeTerm,
@@ -149,5 +150,30 @@ describe('the fast path of variable dims reads exactly what the general decoder 
     expect(Object.keys(table)).toEqual(['__proto__', 'b'])
     expect(Object.getPrototypeOf(table)).toBe(Object.prototype)
     expect(Object.isFrozen(table)).toBe(true)
+  })
+})
+
+describe('documents that share objects are counted as the tree they stand for', () => {
+  // JSON text cannot share, but a JavaScript value can: one array of 10^4 parts held 10^4 times
+  // is a par of 10^8 leaves, which decoded for seconds and then made evaluate throw a RangeError
+  // (found by npm run fuzz, "long array + long array").
+  const leaf = { kind: 'id', type: [[]] }
+  const shared = (outer: number, inner: number): unknown => {
+    const part = { kind: 'par', parts: Array.from({ length: inner }, () => leaf) }
+    return { kind: 'par', parts: Array.from({ length: outer }, () => part) }
+  }
+  it('over 2^24 values counting repeats: refused before decoding, by every decoder', () => {
+    const doc = shared(10_000, 10_000)
+    for (const r of [decodeTerm(doc), TermCodec.decode(doc)]) {
+      expect(E.isLeft(r)).toBe(true)
+      const message = E.isLeft(r) ? (r.left[0] as { message?: string }).message : ''
+      expect(message).toMatch(
+        new RegExp(`more than ${MAX_DOCUMENT_VALUES} values, counting an object as often`),
+      )
+    }
+  })
+  it('a shared document within the limit decodes to the tree it stands for', () => {
+    const r = decodeTerm(shared(100, 100))
+    expect(E.isRight(r) && r.right.dom.length).toBe(10_000)
   })
 })

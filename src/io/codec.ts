@@ -82,7 +82,12 @@ import {
   encodeTermDocument,
 } from './term-json.js'
 
-export { type DecodeProblem, MAX_DOCUMENT_DEPTH, showProblems } from './decode.js'
+export {
+  type DecodeProblem,
+  MAX_DOCUMENT_DEPTH,
+  MAX_DOCUMENT_VALUES,
+  showProblems,
+} from './decode.js'
 export {
   type DimConstJson,
   type DimConvJson,

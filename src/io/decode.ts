@@ -378,12 +378,27 @@ export const rootProblem = (message: string): ReadonlyArray<DecodeProblem> =>
 export const MAX_DOCUMENT_DEPTH = 1000
 
 /**
- * The nesting depth of objects and arrays in `u` (0 for a number or string), or `undefined` once
- * it passes `limit` or meets a cycle. Iterative, so it cannot overflow the stack itself; a
- * sub-object reached twice (not possible in JSON text) is measured once. @internal
+ * The most values (objects, arrays, numbers, strings, ...) a document may hold, counting an
+ * object as often as it is reached: JSON text never shares, but a JavaScript value can hold one
+ * array 10^5 times, each holding the same 10^5 parts, a term of 10^10 leaves that every pass
+ * would walk in full. 2^24 is about 100 MB of JSON text. Refused up front, in time linear in the
+ * distinct objects.
  */
-export const nestingDepth = (u: unknown, limit: number): number | undefined => {
+export const MAX_DOCUMENT_VALUES = 2 ** 24
+
+/**
+ * The nesting depth of objects and arrays in `u` (0 for a number or string) and the number of
+ * values it holds counting repeats, or `undefined` once the depth passes `limit`, the count
+ * passes `maxValues`, or it meets a cycle. Iterative, so it cannot overflow the stack itself; a
+ * sub-object reached twice (not possible in JSON text) is walked once. @internal
+ */
+export const documentShape = (
+  u: unknown,
+  limit: number,
+  maxValues = MAX_DOCUMENT_VALUES,
+): { readonly depth: number; readonly values: number } | undefined => {
   const height = new Map<object, number>()
+  const count = new Map<object, number>()
   const onPath = new Set<object>()
   const stack: Array<{
     readonly node: object
@@ -397,9 +412,10 @@ export const nestingDepth = (u: unknown, limit: number): number | undefined => {
     return true
   }
   const isNode = (x: unknown): x is object => typeof x === 'object' && x !== null
-  if (!isNode(u)) return 0
+  if (!isNode(u)) return { depth: 0, values: 1 }
   if (!push(u)) return undefined
   let result = 0
+  let values = 1
   while (stack.length > 0) {
     const top = stack[stack.length - 1] as (typeof stack)[number]
     if (top.next < top.kids.length) {
@@ -408,29 +424,50 @@ export const nestingDepth = (u: unknown, limit: number): number | undefined => {
       continue
     }
     let h = 1
-    for (const kid of top.kids) if (isNode(kid)) h = Math.max(h, 1 + (height.get(kid) ?? 0))
+    let n = 1
+    for (const kid of top.kids)
+      if (isNode(kid)) {
+        h = Math.max(h, 1 + (height.get(kid) ?? 0))
+        n += count.get(kid) ?? 0
+      } else n += 1
+    if (n > maxValues) return undefined
     height.set(top.node, h)
+    count.set(top.node, n)
     onPath.delete(top.node)
     stack.pop()
     result = h
+    values = n
   }
-  return result <= limit ? result : undefined
+  return result <= limit ? { depth: result, values } : undefined
 }
 
+/** The nesting depth of `u`, as {@link documentShape} (any number of values). @internal */
+export const nestingDepth = (u: unknown, limit: number): number | undefined =>
+  documentShape(u, limit, Infinity)?.depth
+
 /**
- * The problem of a document nested deeper than {@link MAX_DOCUMENT_DEPTH}, or `undefined`.
+ * The problem of a document nested deeper than {@link MAX_DOCUMENT_DEPTH}, or holding more than
+ * {@link MAX_DOCUMENT_VALUES} values counting repeats, or `undefined`.
  * @internal
  */
 export const depthProblem = (u: unknown): string | undefined => {
-  let depth: number | undefined
+  let shape: ReturnType<typeof documentShape>
   try {
-    depth = nestingDepth(u, MAX_DOCUMENT_DEPTH)
+    shape = documentShape(u, MAX_DOCUMENT_DEPTH)
   } catch (e) {
     return `could not read the document: ${errorText(e)}`
   }
-  return depth === undefined
+  if (shape !== undefined) return undefined
+  // Which limit: the depth alone decides.
+  let deep: number | undefined
+  try {
+    deep = nestingDepth(u, MAX_DOCUMENT_DEPTH)
+  } catch (e) {
+    return `could not read the document: ${errorText(e)}`
+  }
+  return deep === undefined
     ? `the document nests objects and arrays more than ${MAX_DOCUMENT_DEPTH} deep (or in a cycle): refused before decoding`
-    : undefined
+    : `the document holds more than ${MAX_DOCUMENT_VALUES} values, counting an object as often as it is reached (2^24, about 100 MB of JSON): refused before decoding`
 }
 
 /**
