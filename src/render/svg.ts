@@ -16,8 +16,16 @@ export const escapeXml = (s: string): string =>
 const r = (v: number): string => String(Math.round(v * 10) / 10)
 
 const wireSvg = (w: Wire): string => {
-  const dash = w.axis === undefined ? ' stroke-dasharray="1.5 3"' : ''
-  const cls = `class="wire"${dash}`
+  // A scalar (a 1-length axis, R¹) is the paper's arrow ↣ (Fig. 15): a thin line whose right end
+  // is an arrowhead; an axis is a plain wire.
+  const cls = w.axis === undefined ? 'class="wire scalar"' : 'class="wire"'
+  if (w.shape === 'line' && w.axis === undefined) {
+    const x = Math.max(w.x0, w.x1)
+    const y = w.x1 >= w.x0 ? w.y1 : w.y0
+    const head =
+      Math.abs(w.x1 - w.x0) >= 8 ? `<path class="head" d="M${r(x)} ${r(y)}l-5 -2.5v5z"/>` : ''
+    return `<line ${cls} x1="${r(w.x0)}" y1="${r(w.y0)}" x2="${r(w.x1)}" y2="${r(w.y1)}"/>${head}`
+  }
   if (w.shape === 'line')
     return `<line ${cls} x1="${r(w.x0)}" y1="${r(w.y0)}" x2="${r(w.x1)}" y2="${r(w.y1)}"/>`
   if (w.shape === 'bend') {
@@ -167,7 +175,7 @@ export const toSvg = (d: Drawing, options: { title?: string } = {}): string => {
   )
   if (options.title !== undefined) out.push(`<title>${escapeXml(options.title)}</title>`)
   out.push(
-    '<style>.wire{fill:none;stroke:#111;stroke-width:1.2}.over{stroke:#111;stroke-width:0.9}.dash{stroke:#111;stroke-width:1.4;stroke-dasharray:5 4}</style>',
+    '<style>.wire{fill:none;stroke:#111;stroke-width:1.2}.scalar{stroke-width:0.8}.head{fill:#111}.over{stroke:#111;stroke-width:0.9}.dash{stroke:#111;stroke-width:1.4;stroke-dasharray:5 4}</style>',
   )
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`)
   for (const f of d.frames) {
