@@ -14,14 +14,20 @@ import {
   constDim,
   convTensor,
   cup,
+  derivative,
   dimProduct,
+  drop,
   einsum,
+  forwardGradient,
   generator,
+  grad,
   id,
   index,
   linearLayer,
   linearMap,
   mean,
+  offset,
+  par,
   relu,
   seq,
   sigmoid,
@@ -29,6 +35,7 @@ import {
   tanh,
   unit,
   view,
+  zero,
 } from '../src/index.js'
 
 /** A theorem for the search: its two sides, and the limits it needs. */
@@ -37,7 +44,25 @@ export interface SearchTheorem {
   readonly name: string
   readonly sides: () => readonly [Term, Term]
   readonly limits?: SaturationLimits
+  /** Intermediate terms given to the search (`EquivalentOptions.via`). */
+  readonly via?: () => ReadonlyArray<Term>
 }
+
+/**
+ * Fig. 33 for `f : [a] -> []`, the seed r = 1 fed in: `(id ⊗ 1) ; (id ⊗ η_a) ;
+ * bcast[a @in(=, 0)](D(f) ; drop ⊗ id)`, the tangent part of D(f) once per row of the unit. It
+ * has the normal form of `forwardGradient(f)`, and the laws of the derivative and
+ * `transpose/unit-broadcast` take it to backpropagation (proofs/theorems.ts, backprop-*).
+ */
+export const fig33Form = (f: Term): Term =>
+  seq(
+    par(id(f.dom), seq(zero([[]]), offset(1))),
+    par(id(f.dom), unit('a')),
+    broadcast(seq(derivative(f), par(drop([[]]), id([[]]))), ['a'], {
+      inputs: ['shared', 0],
+      outputs: [0],
+    }),
+  )
 
 const ONE = constDim(1)
 const ab = () => dimProduct('a', 'b')
@@ -147,6 +172,16 @@ export const searchTheorems: ReadonlyArray<SearchTheorem> = [
     slug: 'conv-1x1-dilated-section33',
     name: 'section 3.3: a dilated 1x1 convolution layer is its linear map broadcast over positions',
     sides: () => [oneByOneLayer(3), broadcast(linearMap('W', ['c'], ['d']), ['x'])],
+    limits: { timeMs: 20000 },
+  },
+  {
+    slug: 'forward-gradient-is-grad-fig33-37',
+    name: 'Fig. 33 = Fig. 37: forwardGradient(f) = grad(f) for f = L(W) ; tanh ; mean',
+    sides: () => {
+      const f = seq(linearLayer('W', 'a', 'b'), tanh('b'), mean('b'))
+      return [forwardGradient(f), grad(f)]
+    },
+    via: () => [fig33Form(seq(linearLayer('W', 'a', 'b'), tanh('b'), mean('b')))],
     limits: { timeMs: 20000 },
   },
   {

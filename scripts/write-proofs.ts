@@ -20,7 +20,11 @@ for (const t of theorems) {
 }
 for (const t of searchTheorems) {
   const [a, b] = t.sides()
-  const r = equivalent(a, b, { name: t.name, limits: { timeMs: 5000, ...t.limits } })
+  const r = equivalent(a, b, {
+    name: t.name,
+    limits: { timeMs: 5000, ...t.limits },
+    ...(t.via === undefined ? {} : { via: t.via() }),
+  })
   if (r.kind !== 'proof') throw new Error(`${t.slug}: the search found no proof (${r.kind})`)
   const file = path.join(dir, `search-${t.slug}.proof.json`)
   fs.writeFileSync(file, `${proofToJson(r.proof, { indent: 1 })}\n`)

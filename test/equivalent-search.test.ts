@@ -7,10 +7,12 @@
 import * as E from 'fp-ts/lib/Either.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { fig33Form } from '../proofs/search.js'
 import { theorems } from '../proofs/theorems.js'
 import {
   P,
   type Term,
+  applyAt,
   broadcast,
   catalogueOf,
   checkProof,
@@ -26,7 +28,10 @@ import {
   equivalent,
   evaluate,
   exp,
+  findMatches,
+  forwardGradient,
   generator,
+  grad,
   id,
   index,
   lawCatalogue,
@@ -34,6 +39,7 @@ import {
   linearLayer,
   linearMap,
   mean,
+  optimize,
   par,
   randomInputs,
   randomParams,
@@ -386,6 +392,32 @@ describe('theorems over generators (Fig. 20)', () => {
   })
 })
 
+describe('Fig. 33 = Fig. 37: forwardGradient(f) = grad(f) for f = L(W) ; tanh ; mean', () => {
+  const f = () => seq(linearLayer('W', 'a', 'b'), tanh('b'), mean('b'))
+
+  it('is proved with the Fig. 33 form as the one intermediate term', () => {
+    const [a, b] = [forwardGradient(f()), grad(f())]
+    const r = equivalent(a, b, { via: [fig33Form(f())], limits: { timeMs: 30000 } })
+    if (r.kind !== 'proof') throw new Error(`${r.kind}: ${'reason' in r ? r.reason : ''}`)
+    expect(E.isRight(checkProof(r.proof, catalogue))).toBe(true)
+    expect(r.proof.steps.map((s) => s.rule)).toContain('transpose/unit-broadcast')
+    expect(evaluatesEqual(a, b, { a: 4, b: 3 })).toBe(true)
+  })
+
+  it('a via term of another normal form is not used, and proves nothing false', () => {
+    const wrong = fig33Form(seq(linearLayer('W', 'a', 'b'), relu('b'), mean('b')))
+    const r = equivalent(
+      forwardGradient(f()),
+      grad(seq(linearLayer('W', 'a', 'b'), relu('b'), mean('b'))),
+      {
+        via: [wrong],
+        limits: { timeMs: 2000 },
+      },
+    )
+    expect(r.kind).toBe('counterexample')
+  })
+})
+
 describe('soundness of the search', () => {
   const laws = lawFamilies.flatMap(([, rules]) => rules)
   it('never returns a proof checkProof rejects, nor one whose sides evaluate differently', () => {
@@ -403,6 +435,32 @@ describe('soundness of the search', () => {
       { numRuns: 25, seed: 13 },
     )
     expect(laws.length).toBeGreaterThan(50)
+  })
+
+  it('on pairs one law step apart: every proof replays and evaluates equal; optimize too', () => {
+    // b is a rewritten by one step of a law (so a true equation the search may find), and the
+    // optimized form of a: both must come with proofs checkProof accepts, sides equal in value.
+    fc.assert(
+      fc.property(termArb([['k']], { depth: 3 }), fc.nat(), fc.nat(), (a, pick, where) => {
+        const usable = laws.filter((r) => r.given.length === 0)
+        const law = usable[pick % usable.length] as (typeof usable)[number]
+        const matches = findMatches(law, a)
+        const m = matches[where % Math.max(1, matches.length)]
+        const step =
+          m === undefined ? undefined : applyAt(law, a, m.location, 'forward', m.bindings)
+        const b = step !== undefined && E.isRight(step) ? step.right.term : seq(a, id(a.cod))
+        const r = equivalent(a, b, { limits: { timeMs: 300, nodes: 400 } })
+        if (r.kind === 'proof') {
+          expect(E.isRight(checkProof(r.proof, catalogue))).toBe(true)
+          expect(evaluatesEqual(a, b, sizesOf(par(a, b)))).toBe(true)
+        }
+        const o = optimize(a, { sizes: sizesOf(a), limits: { timeMs: 200, nodes: 300 } })
+        expect(E.isRight(checkProof(o.proof, catalogue))).toBe(true)
+        expect(o.score.after).toBeLessThanOrEqual(o.score.before)
+        expect(evaluatesEqual(a, o.term, sizesOf(par(a, o.term)))).toBe(true)
+      }),
+      { numRuns: 20, seed: 31 },
+    )
   })
 
   it('a user rule takes part in the search and its proofs cite it', () => {

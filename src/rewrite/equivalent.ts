@@ -111,6 +111,13 @@ export interface EquivalentOptions {
   readonly rules?: ReadonlyArray<Rule>
   /** A name for the proof (default 'equivalent'). */
   readonly name?: string
+  /**
+   * Intermediate terms (a hint, like the lemma of a proof by hand): each is added to the e-graph
+   * and merged, by a `structural/normal-form` step, with the side whose normal form it shares;
+   * the laws then work on it like on the sides. A term that shares neither normal form is not
+   * used. Soundness does not depend on it: every proof is replayed by `checkProof`.
+   */
+  readonly via?: ReadonlyArray<Term>
 }
 
 /** The laws the search uses and the catalogue its proofs are checked against. */
@@ -151,11 +158,19 @@ const search = (
   rules: ReadonlyArray<Rule>,
   catalogue: Catalogue,
   limits: SaturationLimits,
+  via: ReadonlyArray<Term> = [],
 ): Searched => {
   const g = new EGraph()
   const xa = g.add(a)
   const xb = g.add(b)
   const keys = new Map<Term, string | undefined>()
+  for (const t of via) {
+    const k = nfKey(t, keys)
+    if (k === undefined) continue
+    const side = k === nfKey(a, keys) ? xa : k === nfKey(b, keys) ? xb : undefined
+    if (side !== undefined) g.union(side, g.add(t), { kind: 'normal-form' })
+  }
+  g.rebuild()
   // The goal: one class, or a member of each with one normal form (merged as a conversion).
   const goal = (): boolean => {
     if (g.equal(xa, xb)) return true
@@ -342,7 +357,7 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
   let searched: Searched | undefined
   if (options.limits !== false) {
     const { rules, catalogue } = lawsOf(options.rules ?? [])
-    searched = search(a, b, name, rules, catalogue, options.limits ?? {})
+    searched = search(a, b, name, rules, catalogue, options.limits ?? {}, options.via)
     if ('proof' in searched) return proofOf(searched)
     // A one-way law read backwards: without it (and then without any one-way law) the search
     // may still find a proof.
@@ -358,6 +373,7 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         rules.filter((r) => !excluded.has(r.name)),
         catalogue,
         options.limits ?? {},
+        options.via,
       )
       if ('proof' in again) return proofOf(again)
       if (!/cannot be written/.test(again.reason)) break
@@ -371,6 +387,7 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         rules.filter((r) => r.bidirectional),
         catalogue,
         options.limits ?? {},
+        options.via,
       )
       if ('proof' in again) return proofOf(again)
     }

@@ -271,6 +271,11 @@ export const saturate = (
     substitution: for (let node = 0; node < n2; node++) {
       const kids = g.kids(node)
       for (let i = 0; i < kids.length; i++) {
+        const late = over()
+        if (late !== undefined) {
+          halt(late, 'substituting')
+          break substitution
+        }
         const k = kids[i] as number
         const members = g
           .classOf(k)

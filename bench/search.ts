@@ -1,0 +1,225 @@
+/**
+ * Proof search and optimisation (issue 13, section 7): for each theorem of proofs/theorems.ts and
+ * proofs/search.ts, the time `equivalent` takes to prove it from its two sides (no step list), the
+ * e-graph size and iterations, and the steps of the proof; `optimize` on the forward gradients of
+ * section 3.6 (time, FLOPs before and after, against `normalize(grad(f))`); saturation of
+ * generated terms of about 10^2, 10^3 and 10^4 nodes (time, e-nodes, iterations, why it stopped,
+ * growth exponents).
+ *
+ * Run: `npm run bench:search` (a few minutes on a shared machine; writes `bench/search.md`). A
+ * benchmark, never a test: nothing here fails on a slow machine.
+ *
+ * @packageDocumentation
+ */
+import { writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { format, resolveConfig } from 'prettier'
+import {
+  EGraph,
+  type Term,
+  cost,
+  equivalent,
+  forwardGradient,
+  grad,
+  growthExponent,
+  id,
+  lawFamilies,
+  linearLayer,
+  normalize,
+  optimize,
+  par,
+  relu,
+  saturate,
+  seq,
+  swap,
+  tanh,
+  termSize,
+} from '../src/index.js'
+import { backpropShowcase, searchTheorems } from '../proofs/search.js'
+import { theorems } from '../proofs/theorems.js'
+
+const rules = lawFamilies.flatMap(([, r]) => r)
+const lines: string[] = []
+const out = (s = ''): void => {
+  lines.push(s)
+  console.log(s)
+}
+
+const ms = (t0: number): number => Math.round(performance.now() - t0)
+
+out('# Proof search and optimize (npm run bench:search)')
+out()
+out(
+  `Node ${process.version}, ${os.cpus().length} cores, load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} at the start, ${new Date().toISOString()}.`,
+)
+out()
+out('## Theorems proved by search (no step list)')
+out()
+out(
+  '`equivalent(lhs, rhs, { limits: { timeMs: 20000 } })` (search: forward-gradient-is-grad also with `via: [fig33Form(f)]`, the Fig. 33 form with its seed, see proofs/search.ts). `e-nodes` and `iterations` are those of the saturation (0 when the normal form or the counterexample search settled it first); `steps` the proof found; `kind` the answer.',
+)
+out()
+out('| theorem | kind | steps | ms | e-nodes | classes | iterations | stop |')
+out('| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |')
+const statements: Array<
+  readonly [string, () => readonly [Term, Term], (() => ReadonlyArray<Term>) | undefined]
+> = [
+  ...theorems.map(
+    (t) => [t.slug, () => [t.proof().lhs, t.proof().rhs] as const, undefined] as const,
+  ),
+  ...searchTheorems.map((t) => [`search: ${t.slug}`, t.sides, t.via] as const),
+]
+let proved = 0
+const times: number[] = []
+for (const [name, sides, via] of statements) {
+  const [a, b] = sides()
+  const t0 = performance.now()
+  const r = equivalent(a, b, {
+    name,
+    limits: { timeMs: 20000 },
+    ...(via === undefined ? {} : { via: via() }),
+  })
+  const t = ms(t0)
+  times.push(t)
+  if (r.kind === 'proof') proved++
+  const s = r.kind === 'different-types' ? undefined : r.search
+  out(
+    `| ${name} | ${r.kind}${r.kind === 'proof' && r.reversed === true ? ' (reversed)' : ''} | ${r.kind === 'proof' ? r.proof.steps.length : '-'} | ${t} | ${s?.nodes ?? 0} | ${s?.classes ?? 0} | ${s?.iterations.length ?? 0} | ${s?.stop ?? 'normal form'} |`,
+  )
+}
+const sorted = [...times].sort((x, y) => x - y)
+out()
+out(
+  `${proved} of ${statements.length} proved; median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms; ${times.filter((t) => t < 1000).length} under 1 s.`,
+)
+out()
+
+out('## optimize on the forward gradients of section 3.6 (Fig. 33 -> Fig. 37)')
+out()
+out(
+  "`optimize(forwardGradient(f), { cost: 'flops', sizes, limits: { iterations: 1, nodes: 800 } })`, FLOPs by `src/cost` at the sizes given; the target is `normalize(grad(f))` (backpropagation).",
+)
+out()
+out(
+  '| f | sizes | ms | FLOPs before | FLOPs after | normalize(forwardGradient) | normalize(grad) | after / grad |',
+)
+out('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+for (const [, title, f, sizes] of backpropShowcase) {
+  const fg = forwardGradient(f())
+  const t0 = performance.now()
+  const r = optimize(fg, {
+    cost: 'flops',
+    sizes,
+    limits: { iterations: 1, nodes: 800, timeMs: 60000 },
+  })
+  const t = ms(t0)
+  const target = cost(normalize(grad(f())), sizes).flops
+  const nf = cost(normalize(fg), sizes).flops
+  out(
+    `| ${title} | ${JSON.stringify(sizes)} | ${t} | ${r.before.flops} | ${r.after.flops} | ${nf} | ${target} | ${(r.after.flops / target).toFixed(2)}x |`,
+  )
+}
+out()
+
+out('## Saturation of generated terms')
+out()
+out(
+  'A sequence of linear layers (50 names), relu, tanh, identities and stacks of two maps crossed by a swap, grown to about n nodes (`termSize`); `saturate` with every law, limits `{ nodes: 50000, iterations: 8, timeMs: 5000 }`. `add ms` builds the e-graph; `stop` says which limit cut it and in which phase.',
+)
+out()
+out('| n (term nodes) | parts | add ms | saturate ms | e-nodes | classes | iterations | stop |')
+out('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+const generated = (target: number): Term => {
+  const parts: Term[] = []
+  let size = 0
+  for (let i = 0; size < target; i++) {
+    const p = [
+      linearLayer(`L${i % 50}`, 'k', 'k'),
+      relu('k'),
+      seq(par(tanh('k'), relu('k')), swap([['k']], [['k']])),
+      id([['k'], ['k']]),
+      linearLayer(`M${i % 50}`, 'k', 'k'),
+    ][i % 5] as Term
+    const q = i % 5 === 2 || i % 5 === 3 ? p : par(p, id([['k']]))
+    parts.push(q)
+    size += termSize(q)
+  }
+  return seq(...parts)
+}
+const sizePoints: Array<readonly [number, number]> = []
+const timePoints: Array<readonly [number, number]> = []
+for (const target of [100, 1000, 10000]) {
+  const t = generated(target)
+  const n = termSize(t)
+  const g = new EGraph()
+  const t0 = performance.now()
+  g.add(t)
+  const added = ms(t0)
+  const t1 = performance.now()
+  const r = saturate(g, rules, { nodes: 50000, iterations: 8, timeMs: 5000 })
+  const sat = ms(t1)
+  sizePoints.push([n, r.nodes])
+  timePoints.push([n, Math.max(1, sat)])
+  out(
+    `| ${n} | ${(t as { parts?: unknown[] }).parts?.length ?? 1} | ${added} | ${sat} | ${r.nodes} | ${r.classes} | ${r.iterations.length} | ${r.reason} |`,
+  )
+}
+out()
+out(
+  `Growth exponents over the three terms (least-squares slope of log y over log n): e-nodes ${growthExponent(sizePoints).toFixed(2)}, saturation time ${growthExponent(timePoints).toFixed(2)} (time is capped by the 5 s limit where the stop says so, which flattens it).`,
+)
+out()
+out(
+  'One iteration with a 60 s cap, to measure how the work of an iteration grows (every law at every node and every window of pattern width to width + 1, then the substitutions):',
+)
+out()
+out('| n (term nodes) | parts | ms | e-nodes | stop |')
+out('| ---: | ---: | ---: | ---: | --- |')
+const onePoints: Array<readonly [number, number]> = []
+const oneNodes: Array<readonly [number, number]> = []
+for (const target of [100, 300, 1000]) {
+  const t = generated(target)
+  const n = termSize(t)
+  const g = new EGraph()
+  g.add(t)
+  const t1 = performance.now()
+  const r = saturate(g, rules, { nodes: 200000, iterations: 1, timeMs: 60000 })
+  const sat = ms(t1)
+  if (r.stop === 'iterations') {
+    onePoints.push([n, Math.max(1, sat)])
+    oneNodes.push([n, r.nodes])
+  }
+  out(
+    `| ${n} | ${(t as { parts?: unknown[] }).parts?.length ?? 1} | ${sat} | ${r.nodes} | ${r.reason} |`,
+  )
+}
+out()
+out(
+  onePoints.length >= 2
+    ? `Growth exponents of one iteration: time ${growthExponent(onePoints).toFixed(2)}, e-nodes ${growthExponent(oneNodes).toFixed(2)} (each rewrite of a window builds a new n-part sequence, so an iteration is about quadratic in the parts).`
+    : 'Fewer than two sizes finished one iteration within 60 s.',
+)
+out()
+
+out('## equivalent(forwardGradient(f), grad(f)) for f = L(W) ; tanh ; mean, without a hint')
+out()
+{
+  const f = backpropShowcase[0]?.[2]() as Term
+  const t0 = performance.now()
+  const r = equivalent(forwardGradient(f), grad(f), { limits: { timeMs: 30000 } })
+  out(
+    `${r.kind} in ${ms(t0)} ms${r.kind === 'proof' ? `, ${r.proof.steps.length} steps` : 'reason' in r ? `: ${r.reason.slice(0, 600)}` : ''}`,
+  )
+}
+out()
+
+const file = fileURLToPath(new URL('./search.md', import.meta.url))
+const text = lines.join('\n')
+const config = await resolveConfig(file)
+writeFileSync(file, await format(text, { ...config, filepath: file }))
+console.log(`wrote ${file}`)
