@@ -304,8 +304,25 @@ describe('canonical forms of issue 14', () => {
     expect(dimKey(dimConv(dimPadded(h, 1, 1), three, 1, 1))).toBe('h')
     expect(dimKey(dimConv(dimPadded(h, 2, 2), three, 1, 2))).toBe('h')
     expect(dimKey(dimConv(dimPadded(h, 0, 2), three, 1, 1))).toBe('h')
-    // Not same: stays a conv dim (h + 1 is not h).
-    expect(dimKey(dimConv(dimPadded(h, 1, 2), three, 1, 1))).toBe('conv((h+3),3,s1,d1)')
+    // Not same: h + 1, a padding of h, not h.
+    expect(dimKey(dimConv(dimPadded(h, 1, 2), three, 1, 1))).toBe('(h+1)')
+    expect(dimEquals(dimConv(dimPadded(h, 1, 2), three, 1, 1), h)).toBe(false)
+  })
+  it('a valid stride-1 convolution is a crop; pooling halves an even offset (the unpadded U-Net)', () => {
+    const valid = dimConv(h, three, 1, 1)
+    expect(dimKey(valid)).toBe('(h-2)')
+    expect(dimEquals(valid, dimCropped(h, 1, 1))).toBe(true)
+    expect(dimSize(valid, { h: 5 })).toBe(3)
+    expect(() => dimSize(valid, { h: 2 })).toThrow(/would be empty/)
+    // 572 = 16 · 28 + 124: two valid 3x3 convolutions, then a 2x2 stride-2 pooling.
+    const x1 = dimPadded(dimProduct(16, 'm'), 124, 0)
+    const pooled = dimConv(dimConv(dimConv(x1, three, 1, 1), three, 1, 1), constDim(2), 2, 1)
+    expect(dimKey(pooled)).toBe('((8*m)+60)')
+    expect(dimSize(pooled, { m: 28 })).toBe(284)
+    // The up-sampling of (m + 4) is 2m + 8, and the pooling undoes it.
+    const up = dimConvT(dimPadded(dim('m'), 4, 0), constDim(2), 2, 1, 0)
+    expect(dimKey(up)).toBe('((2*m)+8)')
+    expect(dimKey(dimConv(up, constDim(2), 2, 1))).toBe('(m+4)')
   })
   it('a kernel as wide as the axis gives 1; with dilation 2 it does not', () => {
     expect(dimKey(dimConv(h, h, 1, 1))).toBe('1')

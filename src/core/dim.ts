@@ -338,6 +338,24 @@ export const dimCropped = (base: Dim, before: number, after: number): Dim => {
   return sealData({ kind: 'cropped' as const, base: b, before, after })
 }
 
+/**
+ * The constant `n` with `a = b + n` for every binding, when `a` and `b` are paddings or crops of
+ * one dim (or that dim); `undefined` when no constant does (the crop of a skip connection in the
+ * unpadded U-Net is half of it).
+ *
+ * @example
+ * ```ts
+ * import { dim, dimCropped, dimDifference, dimPadded } from 'neural-circuit-diagrams'
+ * dimDifference(dimPadded(dim('m'), 8, 0), dimCropped(dim('m'), 1, 1)) // 10
+ * dimDifference(dim('m'), dim('n')) // undefined
+ * ```
+ */
+export const dimDifference = (a: Dim, b: Dim): number | undefined => {
+  const u = offsetView(unnamed(a))
+  const v = offsetView(unnamed(b))
+  return dimEquals(u.base, v.base) ? u.offset - v.offset : undefined
+}
+
 /** `d / s` when `d` is a product whose fixed factor is a multiple of `s`. */
 const divideBy = (d: Dim, s: number): Dim | undefined => {
   if (s === 1) return d
@@ -358,10 +376,16 @@ const divideBy = (d: Dim, s: number): Dim | undefined => {
  *   input (the 1x1 convolution tensor is the identity, section 3.3), and strides compose,
  *   `conv(conv(x, k, s, d), 1, t, 1) = conv(x, k, s t, d)` (`⌊⌊n / s⌋ / t⌋ = ⌊n / (s t)⌋`);
  * - a kernel as wide as the axis with dilation 1 gives 1 (global pooling): `⌊(x - x) / s⌋ + 1`;
- * - a fixed kernel on `pad(s m, a, b)` (or a crop, or no padding) whose excess
- *   `e = a + b - d (k - 1)` lies in `[1 - s, 0]` gives `m`: `⌊(s m + e - 1) / s⌋ + 1 = m`. With
- *   stride 1 this is the "same" convolution (`a + b = d (k - 1)` gives its input); with stride s
- *   the input must be written as a multiple of s, a product with a fixed factor (`dimProduct(2, 'h')`);
+ * - a fixed kernel on `pad(s m, a, b)` (or a crop, or no padding) of excess
+ *   `e = a + b - d (k - 1)` gives `m + ⌊(e - 1) / s⌋ + 1`, a padding or crop of `m`
+ *   (`⌊(s m + e - 1) / s⌋ + 1`, defined exactly when the crop is), and `m` itself when e lies in
+ *   `[1 - s, 0]`. With stride 1 this is the "same" convolution (`a + b = d (k - 1)` gives its
+ *   input) and the "valid" one (`conv(x, 3, s1, d1)` is `crop(x, 2, 0)`, the dim `(x-2)`); with
+ *   stride s the input must be written as a multiple of s, a product with a fixed factor
+ *   (`dimProduct(2, 'h')`), and a pooling of `2 m + 120` gives `m + 60` (the unpadded U-Net);
+ *   otherwise a strided fixed kernel is written as its span cropped, then a one-wide kernel of
+ *   that stride: `conv(x, 3, s2, d1)` is `conv(crop(x,2,0), 1, s2, d1)`, the dim the stride-1
+ *   convolution followed by every second block has;
  * - a convolution undoes the transposed convolution it is the adjoint of:
  *   `conv(convT(y, k, s, d, op), k, s, d) = y` for output padding `op < s`.
  *
@@ -394,8 +418,10 @@ export const dimConv = (input: Dim, kernel: Dim, stride: number, dilation: numbe
   if (k.kind === 'const' && k.value === 1) {
     if (stride === 1) return x
     if (x.kind === 'conv') return dimConv(x.input, x.kernel, x.stride * stride, x.dilation)
-    const m = divideBy(x, stride)
-    if (m !== undefined) return m
+    // Every s-th entry of s m + n: m + ⌊(n - 1) / s⌋ + 1 (m itself for n = 0).
+    const v = offsetView(x)
+    const m = v.base.kind === 'const' ? undefined : divideBy(v.base, stride)
+    if (m !== undefined) return offsetDim(m, Math.floor((v.offset - 1) / stride) + 1)
     if (x.kind === 'const') return constDim(Math.floor((x.value - 1) / stride) + 1)
     return sealData({ kind: 'conv' as const, input: x, kernel: k, stride, dilation: 1 })
   }
@@ -412,10 +438,14 @@ export const dimConv = (input: Dim, kernel: Dim, stride: number, dilation: numbe
     const span = dilation * (k.value - 1)
     const v = offsetView(x)
     const e = v.offset - span
-    if (e <= 0 && e >= 1 - stride) {
-      const m = divideBy(v.base, stride)
-      if (m !== undefined) return m
-    }
+    const m = v.base.kind === 'const' ? undefined : divideBy(v.base, stride)
+    // ⌊(s m + e - 1) / s⌋ + 1 = m + ⌊(e - 1) / s⌋ + 1, and both sides are defined (at least 1)
+    // exactly when s m + e >= 1: a padding or a crop of m (m itself for e in [1 - s, 0]).
+    if (m !== undefined) return offsetDim(m, Math.floor((e - 1) / stride) + 1)
+    // Otherwise the kernel's span is a crop, then every s-th entry: one form for a fixed kernel,
+    // so that the stride-1 convolution then every s-th block (convolution/stride) is the same dim.
+    if (stride > 1 && v.base.kind !== 'const')
+      return dimConv(offsetDim(v.base, e), constDim(1), stride, 1)
     if (x.kind === 'const') {
       const y = Math.floor((x.value - span - 1) / stride) + 1
       if (y >= 1) return constDim(y)
@@ -430,7 +460,8 @@ export const dimConv = (input: Dim, kernel: Dim, stride: number, dilation: numbe
  * input axis this is). The output padding `op` must be below the stride or the dilation, as in
  * PyTorch. Canonical forms (identities of integers): with a fixed kernel and stride 1 it is
  * `pad(y, 0, d (k - 1) + op)`; when `d (k - 1) + 1 + op = s` (kernel as wide as the stride, the
- * up-sampling of U-Net) it is the product `s y`. `dimConv` undoes it.
+ * up-sampling of U-Net) it is the product `s y`, multiplied out over a padding or crop of y
+ * (`s (b + n)` is `s b + s n`). `dimConv` undoes it.
  *
  * @example
  * ```ts
@@ -465,7 +496,11 @@ export const dimConvT = (
     const span = dilation * (k.value - 1)
     if (y.kind === 'const') return constDim((y.value - 1) * stride + span + 1 + outputPadding)
     if (stride === 1) return dimPadded(y, 0, span + outputPadding)
-    if (span + 1 + outputPadding === stride) return dimProduct(y, constDim(stride))
+    if (span + 1 + outputPadding === stride) {
+      // s y, with the offset of a padded or cropped y multiplied out: s (b + n) = s b + s n.
+      const v = offsetView(y)
+      return offsetDim(dimProduct(v.base, constDim(stride)), stride * v.offset)
+    }
   }
   return sealData({
     kind: 'convT' as const,
