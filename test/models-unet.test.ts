@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import {
   TermError,
   constDim,
+  dimPadded,
   dimProduct,
   evaluate,
   paramsOf,
@@ -36,14 +37,26 @@ const small = {
 const net = unet(small)
 const channelSizes = { c0: 1, c1: 2, c2: 3, c3: 4, y: 2 }
 
-/** The same network with TensorFlow ops, input and output `[H W c]` as ours (batch of one). */
-const tfUNet = (input: tf.Tensor, p: Get, depth: number): tf.Tensor => {
+/**
+ * The same network with TensorFlow ops, input and output `[H W c]` as ours (batch of one);
+ * `valid`: unpadded convolutions, each saved value cropped at its centre to the up-sampled size.
+ */
+const tfUNet = (input: tf.Tensor, p: Get, depth: number, valid = false): tf.Tensor => {
   const conv = (x: tf.Tensor, name: string, k: number): tf.Tensor => {
     // Ours [cOut cIn kh kw] (PyTorch's), TensorFlow's filter [kh kw cIn cOut].
     const filter = tf.transpose(p(`${name}.weight`), [2, 3, 1, 0]) as tf.Tensor4D
     return tf.add(
-      tf.conv2d(x as tf.Tensor4D, filter, 1, k === 3 ? 'same' : 'valid'),
+      tf.conv2d(x as tf.Tensor4D, filter, 1, k === 3 && !valid ? 'same' : 'valid'),
       p(`${name}.bias`),
+    )
+  }
+  const centre = (x: tf.Tensor, like: tf.Tensor): tf.Tensor => {
+    const [, sh, sw, sc] = x.shape as [number, number, number, number]
+    const [, uh, uw] = like.shape as [number, number, number, number]
+    return tf.slice(
+      x,
+      [0, Math.floor((sh - uh) / 2), Math.floor((sw - uw) / 2), 0],
+      [1, uh, uw, sc],
     )
   }
   const double = (x: tf.Tensor, name: string): tf.Tensor =>
@@ -68,7 +81,7 @@ const tfUNet = (input: tf.Tensor, p: Get, depth: number): tf.Tensor => {
       p(`${name}.bias`),
     )
     // Fig. 28: the up-sampled features first, then the saved ones.
-    v = double(tf.concat([up, skip], 3), `U.up${l}`)
+    v = double(tf.concat([up, valid ? centre(skip, up) : skip], 3), `U.up${l}`)
   }
   return tf.squeeze(conv(v, 'U.out', 1), [0])
 }
@@ -143,7 +156,9 @@ describe('U-Net (Fig. 28)', () => {
     expect(plain.message).toMatch(/dimProduct\(4, 'm'\)/)
     // A multiple of 2 but not of 4: the second pooling would floor. 12 = 4 · 3 passes.
     expect(showType(unet({ ...small, h: constDim(12) }).dom)).toBe('[12 (4*n) c0]')
-    expect(attempt(dimProduct(2, 'm')).message).toMatch(/at level 2, m pools to conv\(m,2,s2,d1\)/)
+    expect(attempt(dimProduct(2, 'm')).message).toMatch(
+      /at level 2, m pools to conv\(crop\(m,1,0\),1,s2,d1\)/,
+    )
     expect(attempt(constDim(6)).message).toMatch(/at level 2, 3 pools to 1, which up-samples to 2/)
     expect(attempt(constDim(10)).message).toMatch(/at level 2, 5 pools to 2, which up-samples to 4/)
     expect(() => unet({ ...small, channels: ['c0'] })).toThrow(/two levels or more/)
@@ -179,5 +194,59 @@ describe('U-Net (Fig. 28)', () => {
     // The image, the weights, and the loss weights R of the output's shape.
     expect(report.entries).toBe(8 * 4 * 1 + 903 + 8 * 4 * 2)
     expect(shapeExtents(net.cod[0]!, sizes)).toEqual([8, 4, 2])
+  }, 300_000)
+})
+
+describe('the unpadded U-Net of Ronneberger et al. (padding: valid): crops where needed', () => {
+  it('maps 572 x 572 to 388 x 388 at depth 4, every size by canonical dims', () => {
+    const x = dimPadded(dimProduct(16, 'm'), 124, 0)
+    const classic = unet({
+      h: x,
+      w: x,
+      channels: ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'],
+      out: 'y',
+      padding: 'valid',
+    })
+    expect(showTyped(classic)).toBe(
+      'UNet : [pad((16*m),124,0) pad((16*m),124,0) c0] -> [crop((16*m),60,0) crop((16*m),60,0) y]',
+    )
+    expect(shapeExtents(classic.dom[0]!, { m: 28, c0: 1 })).toEqual([572, 572, 1])
+    expect(shapeExtents(classic.cod[0]!, { m: 28, y: 2 })).toEqual([388, 388, 2])
+    // The same parameters as the padded one: padding has none.
+    const sizes = { c0: 1, c1: 64, c2: 128, c3: 256, c4: 512, c5: 1024, y: 2 }
+    const options = {
+      h: x,
+      w: x,
+      channels: ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'],
+      out: 'y',
+      padding: 'valid',
+    } as const
+    expect(unetParameterCount(options, sizes)).toBe(byHand([1, 64, 128, 256, 512, 1024], 2))
+  })
+
+  it('refuses a saved value that no constant crop fits to the up-sampled one', () => {
+    expect(() => unet({ ...small, h: 'h', padding: 'valid' })).toThrow(
+      /saved features of level 2 cannot be cropped/,
+    )
+  })
+
+  it('agrees with TensorFlow (tf.slice for the crops), forward and every gradient', () => {
+    // Depth 1: 2m + 4 = 18 and 2n + 4 = 20 in, 2 x 4 out.
+    const net1 = unet({
+      h: dimPadded(dimProduct(2, 'm'), 4, 0),
+      w: dimPadded(dimProduct(2, 'n'), 4, 0),
+      channels: ['c0', 'c1', 'c2'],
+      out: 'y',
+      padding: 'valid',
+    })
+    const sizes = { m: 7, n: 8, c0: 1, c1: 2, c2: 3, y: 2 }
+    expect(shapeExtents(net1.cod[0]!, sizes)).toEqual([2, 4, 2])
+    const report = checkModel(
+      { name: 'U-Net valid', term: net1, tf: ([x], p) => tfUNet(x as tf.Tensor, p, 1, true) },
+      sizes,
+      13,
+    )
+    console.info(`U-Net (valid) oracle: worst/tolerance ${JSON.stringify(report)}`)
+    expect(report.entries).toBe(18 * 20 + byHand([1, 2, 3], 2) + 2 * 4 * 2)
   }, 300_000)
 })

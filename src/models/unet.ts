@@ -1,7 +1,7 @@
 /**
  * U-Net (Ronneberger et al., 2015) as the paper draws it in Fig. 28: the variant with padded
  * ("same") convolutions, so that every convolution keeps its spatial axes and no skip connection
- * needs a crop. The down path saves each level's features (the `→ C_λ` of the figure: a copy
+ * needs a crop; and, as an option, the original unpadded one, whose skips are cropped. The down path saves each level's features (the `→ C_λ` of the figure: a copy
  * carried along the tuple), the up path loads them (`C_λ →`) and concatenates them with the
  * up-sampled features on the channel axis, "a view over a tuple" (Fig. 28's remark).
  *
@@ -15,6 +15,7 @@ import {
   constDim,
   dimConv,
   dimConvT,
+  dimDifference,
   dimEquals,
   dimKey,
   dimSum,
@@ -25,9 +26,9 @@ import { fail } from '../core/errors.js'
 import { paramsOf } from '../core/params.js'
 import { add, param, relu } from '../core/primitives.js'
 import type { Term } from '../core/term.js'
-import { type Shape, type TupleType, shapeSize } from '../core/types.js'
+import { type Shape, shapeSize } from '../core/types.js'
 import { einsum } from '../linear/einsum.js'
-import { concat, convTensorTransposeFrom } from '../linear/structural.js'
+import { concat, convTensorTransposeFrom, cropAxis } from '../linear/structural.js'
 import { conv2d, pool2d } from './conv.js'
 
 /** The configuration of {@link unet}, with the legend of Fig. 28. */
@@ -49,37 +50,85 @@ export interface UNetOptions {
   readonly out: DimLike
   /** The prefix of the parameter names (default `'U'`). */
   readonly name?: string
+  /**
+   * `'same'` (default): padded 3x3 convolutions, the variant Fig. 28 draws, every level's axes
+   * `x̄₁ / 2^(λ-1)`. `'valid'`: unpadded ones, as Ronneberger et al.: each convolution crops 2,
+   * and each saved value is cropped to the up-sampled size before the concatenation (572 = 16 ·
+   * 28 + 124 in, 388 out for depth 4: write `h` as `dimPadded(dimProduct(16, 'm'), 124, 0)`).
+   */
+  readonly padding?: 'same' | 'valid'
 }
 
 const THREE = constDim(3)
 const TWO = constDim(2)
 const ONE = constDim(1)
 
-/** `[h w a] -> [h w b]`: a padded 3x3 convolution with a bias, then ReLU (one `★3 ➤R➤`). */
-const convRelu = (name: string, h: Dim, w: Dim, a: Dim, b: Dim): Term =>
-  seq(
-    conv2d(name, {
-      h,
-      w,
-      kh: THREE,
-      kw: THREE,
-      cIn: a,
-      cOut: b,
-      padding: [
-        [1, 1],
-        [1, 1],
-      ],
-      bias: true,
-    }),
-    relu([h, w, b]),
-  )
+/**
+ * `[h w a] -> [h′ w′ b]`: a 3x3 convolution with a bias, padded (`h′ = h`) or not
+ * (`h′ = h - 2`), then ReLU (one `★3 ➤R➤`).
+ */
+const convRelu = (name: string, h: Dim, w: Dim, a: Dim, b: Dim, valid: boolean): Term => {
+  const conv = conv2d(name, {
+    h,
+    w,
+    kh: THREE,
+    kw: THREE,
+    cIn: a,
+    cOut: b,
+    ...(valid
+      ? {}
+      : {
+          padding: [
+            [1, 1],
+            [1, 1],
+          ] as const,
+        }),
+    bias: true,
+  })
+  return seq(conv, relu(conv.cod[0] as Shape))
+}
 
-/** The Double Convolution of Fig. 28: `[h w a] -> [h w b]`, two padded 3x3 convolutions. */
-const doubleConv = (name: string, h: Dim, w: Dim, a: Dim, b: Dim): Term =>
-  box(
+/** The Double Convolution of Fig. 28: `[h w a] -> [h′ w′ b]`, two 3x3 convolutions. */
+const doubleConv = (name: string, h: Dim, w: Dim, a: Dim, b: Dim, valid: boolean): Term => {
+  const first = convRelu(`${name}.conv1`, h, w, a, b, valid)
+  const [h1, w1] = first.cod[0] as Shape
+  return box(
     `DoubleConv(${dimKey(a)} -> ${dimKey(b)})`,
-    seq(convRelu(`${name}.conv1`, h, w, a, b), convRelu(`${name}.conv2`, h, w, b, b)),
+    seq(first, convRelu(`${name}.conv2`, h1 as Dim, w1 as Dim, b, b, valid)),
   )
+}
+
+/**
+ * `[s t c] -> [u v c]`: the saved features cropped at both ends of each spatial axis to the
+ * up-sampled size (half the difference at each end, the extra one at the end), or nothing when
+ * they agree; refused when no constant crop does (the sizes do not line up for every binding).
+ */
+const cropTo = (skip: Shape, to: Shape, level: number): Term | undefined => {
+  const [s, t, c] = skip as [Dim, Dim, Dim]
+  const amounts = [0, 1].map((i) => {
+    const n = dimDifference(skip[i] as Dim, to[i] as Dim)
+    if (n === undefined || n < 0)
+      fail(
+        'bad-size',
+        `unet: the saved features of level ${level} cannot be cropped to the up-sampled ones`,
+        {
+          expected: `a saved axis equal to the up-sampled one plus a constant >= 0, for every size`,
+          got: `saved ${showDim(skip[i] as Dim)}, up-sampled ${showDim(to[i] as Dim)}`,
+          hint: "for depth 4 write the input axis as dimPadded(dimProduct(16, 'm'), 124, 0) (572 for m = 28)",
+        },
+      )
+    return n as number
+  })
+  const [dh, dw] = amounts as [number, number]
+  if (dh === 0 && dw === 0) return undefined
+  const cropH = cropAxis(s, Math.floor(dh / 2), dh - Math.floor(dh / 2))
+  const h = cropH.cod[0]?.[0] as Dim
+  const cropW = cropAxis(t, Math.floor(dw / 2), dw - Math.floor(dw / 2))
+  return seq(
+    broadcast(cropH, [t, c], { at: 'last' }),
+    broadcast(broadcast(cropW, [c], { at: 'last' }), [h]),
+  )
+}
 
 /**
  * The up-sampling of Fig. 28 (`★2ᵀ` then `L₊`): a transposed convolution with kernel 2 and
@@ -140,6 +189,12 @@ const levels = (axis: Dim, depth: number, which: string): Dim[] => {
  *   concatenated after it on the channels (`2 c_λ`), a Double Convolution `2 c_λ -> c_λ`;
  * - a 1x1 convolution `c₁ -> y` (`★1`).
  *
+ * With `padding: 'valid'` the convolutions are unpadded, as in Ronneberger et al. (each crops 2:
+ * the canonical dim of a valid 3x3 convolution of x is `crop(x,2,0)`), and each saved value is
+ * cropped at both ends to the up-sampled size before the concatenation (`cropAxis`): 572 in,
+ * 388 out for depth 4 with `h = 16 m + 124`; a saved value that no constant crop fits to the
+ * up-sampled one is refused.
+ *
  * Fig. 28 draws the up blocks as concatenate, convolve, up-sample, starting from the bottom's
  * up-sampling, and stops after the up-sampling to `x̄₁`: `C₁` is saved but not loaded. We follow
  * Ronneberger et al., whose last up step loads `C₁` and convolves `2 c₁ -> c₁` before the 1x1
@@ -158,6 +213,12 @@ const levels = (axis: Dim, depth: number, which: string): Dim[] => {
  */
 export const unet = (options: UNetOptions): Term => {
   const name = options.name ?? 'U'
+  const valid = options.padding === 'valid'
+  if (options.padding !== undefined && options.padding !== 'same' && !valid)
+    fail('bad-argument', "unet: padding must be 'same' or 'valid'", {
+      expected: "'same' (Fig. 28) or 'valid' (Ronneberger et al.)",
+      got: JSON.stringify(options.padding),
+    })
   const h = readDim(options.h, 'unet: the axis h')
   const w = readDim(options.w, 'unet: the axis w')
   if (!Array.isArray(options.channels) || options.channels.length < 2)
@@ -168,49 +229,51 @@ export const unet = (options: UNetOptions): Term => {
   const c = options.channels.map((d, i) => readDim(d, `unet: channels[${i}]`))
   const y = readDim(options.out, 'unet: the output channels')
   const depth = c.length - 2
-  const hs = levels(h, depth, 'h')
-  const ws = levels(w, depth, 'w')
-  const at = (l: number): readonly [Dim, Dim] => [hs[l - 1] as Dim, ws[l - 1] as Dim]
-  const chan = (l: number): Dim => c[l] as Dim
-  const features = (l: number, ch: Dim): Shape => [...at(l), ch]
-  /** The saved features `C_λ ... C_1`, newest first, after the down block λ. */
-  const saved = (l: number): TupleType =>
-    Array.from({ length: l }, (_, i) => features(l - i, chan(l - i)))
-  const steps: Term[] = []
-  for (let l = 1; l <= depth; l++) {
-    const [xh, xw] = at(l)
-    const down = box(
-      `Down ${l}`,
-      seq(
-        doubleConv(`${name}.down${l}`, xh, xw, chan(l - 1), chan(l)),
-        copy([features(l, chan(l))]),
-        par(
-          pool2d('max', { h: xh, w: xw, kh: TWO, kw: TWO, c: chan(l), stride: [2, 2] }),
-          id([features(l, chan(l))]),
-        ),
-      ),
-    )
-    steps.push(par(down, id(saved(l - 1))))
+  // The padded variant halves the input itself: refuse at once an axis that does not halve.
+  if (!valid) {
+    levels(h, depth, 'h')
+    levels(w, depth, 'w')
   }
-  const [bh, bw] = at(depth + 1)
-  steps.push(
-    par(doubleConv(`${name}.bottom`, bh, bw, chan(depth), chan(depth + 1)), id(saved(depth))),
-  )
+  const chan = (l: number): Dim => c[l] as Dim
+  const spatial = (s: Shape): readonly [Dim, Dim] => [s[0] as Dim, s[1] as Dim]
+  const steps: Term[] = []
+  /** The saved features `C_λ ... C_1`, newest first. */
+  const saved: Shape[] = []
+  let current: Shape = [h, w, chan(0)]
+  for (let l = 1; l <= depth; l++) {
+    const [xh, xw] = spatial(current)
+    const double = doubleConv(`${name}.down${l}`, xh, xw, chan(l - 1), chan(l), valid)
+    const kept = double.cod[0] as Shape
+    const [kh, kw] = spatial(kept)
+    const pool = pool2d('max', { h: kh, w: kw, kh: TWO, kw: TWO, c: chan(l), stride: [2, 2] })
+    const down = box(`Down ${l}`, seq(double, copy([kept]), par(pool, id([kept]))))
+    steps.push(par(down, id(saved)))
+    saved.unshift(kept)
+    current = pool.cod[0] as Shape
+  }
+  const [bh, bw] = spatial(current)
+  const bottom = doubleConv(`${name}.bottom`, bh, bw, chan(depth), chan(depth + 1), valid)
+  steps.push(par(bottom, id(saved)))
+  current = bottom.cod[0] as Shape
   for (let l = depth; l >= 1; l--) {
-    const [xh, xw] = at(l)
-    const [yh, yw] = at(l + 1)
-    const here = features(l, chan(l))
+    const skip = saved.shift() as Shape
+    const [yh, yw] = spatial(current)
+    const upsample = upConv(`${name}.up${l}.upconv`, yh, yw, chan(l + 1), chan(l))
+    const here = upsample.cod[0] as Shape
+    const crop = cropTo(skip, here, l)
+    const [uh, uw] = spatial(here)
+    const double = doubleConv(`${name}.up${l}`, uh, uw, dimSum(chan(l), chan(l)), chan(l), valid)
     const up = box(
       `Up ${l}`,
-      seq(
-        par(upConv(`${name}.up${l}.upconv`, yh, yw, chan(l + 1), chan(l)), id([here])),
-        concat(-1, [here, here]),
-        doubleConv(`${name}.up${l}`, xh, xw, dimSum(chan(l), chan(l)), chan(l)),
-      ),
+      seq(par(upsample, crop ?? id([skip])), concat(-1, [here, here]), double),
     )
-    steps.push(par(up, id(saved(l - 1))))
+    steps.push(par(up, id(saved)))
+    current = double.cod[0] as Shape
   }
-  steps.push(conv2d(`${name}.out`, { h, w, kh: ONE, kw: ONE, cIn: chan(1), cOut: y, bias: true }))
+  const [oh, ow] = spatial(current)
+  steps.push(
+    conv2d(`${name}.out`, { h: oh, w: ow, kh: ONE, kw: ONE, cIn: chan(1), cOut: y, bias: true }),
+  )
   return box('UNet', seq(...steps))
 }
 
