@@ -2,7 +2,7 @@
  * Benchmark of the renderer (issue 10): the time to draw terms of about 10^2, 10^3 and 10^4
  * nodes (layout and flattening, then SVG) and a six-block transformer (after Fig. 38; built here
  * from the models: residual multi-head self-attention and a per-token MLP, each followed by a
- * layer norm), collapsed and expanded, with the growth exponent (the slope of log time over log
+ * layer norm) and the model zoo's transformer of Fig. 38 with N = 6, collapsed and expanded, with the growth exponent (the slope of log time over log
  * nodes from the smallest to the largest term). Medians of several runs after a warm-up, in one
  * process. Figures are recorded in bench/render.md.
  *
@@ -27,6 +27,7 @@ import {
   softmax,
   termSize,
   toSvg,
+  transformer as transformerOfFig38,
 } from '../src/index.js'
 
 const quick = process.argv.includes('--quick')
@@ -141,3 +142,22 @@ for (const [family, make] of [
 const big = transformer(6)
 measure('transformer, 6 blocks, collapsed (expand top)', big, { expand: 'top' })
 measure('transformer, 6 blocks, expanded (expand all)', big, { expand: 'all', width: ['y'] })
+// The model zoo's transformer of Fig. 38 (encoder and decoder stacks), with the paper's N = 6.
+const fig38 = transformerOfFig38({
+  x: 'x',
+  y: 'y',
+  vs: 'vs',
+  vt: 'vt',
+  m: 'm',
+  k: 'k',
+  h: 'h',
+  f: 'f',
+  layers: 6,
+})
+measure('Fig. 38 transformer (src/models), N = 6, collapsed (expand none)', fig38, {
+  expand: 'none',
+})
+measure('Fig. 38 transformer (src/models), N = 6, expand top', fig38, { expand: 'top' })
+measure('Fig. 38 transformer (src/models), N = 6, expanded (expand all)', fig38, {
+  expand: 'all',
+})

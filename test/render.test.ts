@@ -11,6 +11,7 @@ import type { Term } from '../src/core/term.js'
 import { attention, multiHeadAttention } from '../src/models/attention.js'
 import { conv1d, conv2d, convTranspose1d, pool1d } from '../src/models/conv.js'
 import { mlp } from '../src/models/mlp.js'
+import { modelZoo } from '../src/models/registry.js'
 import { checkDrawing } from '../src/render/check.js'
 import { drawing, render } from '../src/render/render.js'
 import { xmlProblems } from './xml.js'
@@ -31,6 +32,7 @@ const models: ReadonlyArray<[string, Term]> = [
 const all: ReadonlyArray<[string, Term]> = [
   ...examples().map((e): [string, Term] => [e.title, e.term]),
   ...models,
+  ...modelZoo().map((m): [string, Term] => [`${m.figure} ${m.names[0]}`, m.build()]),
 ]
 
 describe('render', () => {
