@@ -181,7 +181,6 @@ export const searchTheorems: ReadonlyArray<SearchTheorem> = [
       const f = seq(linearLayer('W', 'a', 'b'), tanh('b'), mean('b'))
       return [forwardGradient(f), grad(f)]
     },
-    via: () => [fig33Form(seq(linearLayer('W', 'a', 'b'), tanh('b'), mean('b')))],
     limits: { timeMs: 20000 },
   },
   {

@@ -395,6 +395,15 @@ describe('theorems over generators (Fig. 20)', () => {
 describe('Fig. 33 = Fig. 37: forwardGradient(f) = grad(f) for f = L(W) ; tanh ; mean', () => {
   const f = () => seq(linearLayer('W', 'a', 'b'), tanh('b'), mean('b'))
 
+  it('is proved by the search, with no hint', () => {
+    const [a, b] = [forwardGradient(f()), grad(f())]
+    const r = equivalent(a, b, { limits: { timeMs: 30000 } })
+    if (r.kind !== 'proof') throw new Error(`${r.kind}: ${'reason' in r ? r.reason : ''}`)
+    expect(E.isRight(checkProof(r.proof, catalogue))).toBe(true)
+    expect(r.proof.steps.map((s) => s.rule)).toContain('transpose/unit-broadcast')
+    expect(evaluatesEqual(a, b, { a: 4, b: 3 })).toBe(true)
+  })
+
   it('is proved with the Fig. 33 form as the one intermediate term', () => {
     const [a, b] = [forwardGradient(f()), grad(f())]
     const r = equivalent(a, b, { via: [fig33Form(f())], limits: { timeMs: 30000 } })

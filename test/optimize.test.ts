@@ -16,6 +16,7 @@ import {
   einsum,
   evaluate,
   forwardGradient,
+  grad,
   lawCatalogue,
   linearLayer,
   mean,
@@ -96,7 +97,12 @@ describe('optimize', () => {
       expect(r.after.flops).toBeLessThanOrEqual(
         Math.min(r.before.flops, cost(normalize(fg), sizes).flops),
       )
-      if (!name.includes('attention')) expect(r.after.flops).toBeLessThan(r.before.flops)
+      if (!name.includes('attention')) {
+        expect(r.after.flops).toBeLessThan(r.before.flops)
+        // Section 3.6's target: within 1.5x of backpropagation's FLOPs (transpose/unit-broadcast
+        // turns Fig. 33 into Fig. 37). Attention's forward gradient of three inputs is not reached.
+        expect(r.after.flops).toBeLessThanOrEqual(1.5 * cost(normalize(grad(f())), sizes).flops)
+      }
       expect(agree(fg, r.term, sizes)).toBe(true)
     })
 })

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { box, broadcast, id, seq } from '../core/construct.js'
+import { box, broadcast, drop, id, par, seq } from '../core/construct.js'
 import { type Wire, graph } from '../core/dag.js'
 import { dimKey } from '../core/dim.js'
 import { fail } from '../core/errors.js'
@@ -14,7 +14,7 @@ import { offset, param } from '../core/primitives.js'
 import { show } from '../core/show.js'
 import { type Term, children } from '../core/term.js'
 import { type Shape, type TupleType, concatTypes, showShape, showType } from '../core/types.js'
-import { einsumOf } from '../linear/einsum.js'
+import { einsumOf, unit } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
 import { jvp } from './jvp.js'
 import { splitLinear, zeroOutputsOf } from './transpose.js'
@@ -260,6 +260,18 @@ export const forwardGradient = (f: Term): Term => {
     })
   const n = f.dom.length
   const d = jvp(f)
+  const only = f.dom[0] as Shape
+  if (n === 1 && only.length === 1) {
+    // Fig. 33 as drawn: the seed r = 1, the unit η_a on it, and the tangent part of D(f) broadcast
+    // over the unit's rows, the point shared, `(id ⊗ 1) ; (id ⊗ η_a) ; bcast[a @in(=, 0)](D(f) ;
+    // drop ⊗ id)`: the form `transpose/unit-broadcast` (Fig. 36-37) rewrites into backpropagation.
+    const a = only[0] as Shape[number]
+    return seq(
+      par(id(f.dom), seq(zero([[]]), offset(1))),
+      par(id(f.dom), unit(a)),
+      broadcast(seq(d, par(drop([[]]), id([[]]))), [a], { inputs: ['shared', 0], outputs: [0] }),
+    )
+  }
   return graph(f.dom, (xs, apply) => {
     const [one] = apply(seq(zero([[]]), offset(1))) as [Wire]
     return f.dom.map((s, i) => {

@@ -66,7 +66,16 @@ export interface Optimized {
 
 const DEFAULT_SIZE = 16
 
-/** Every size variable of a term (and its sub-terms) without a default, at `size`. */
+/**
+ * Every size variable of a term (and its sub-terms) without a default, at `size`: the sizes
+ * `optimize` measures costs at when none are given.
+ *
+ * @example
+ * ```ts
+ * import { defaultSizes, linearLayer } from 'neural-circuit-diagrams'
+ * defaultSizes(linearLayer('W', 'x', 'y')) // { x: 16, y: 16 }
+ * ```
+ */
 export const defaultSizes = (t: Term, size = DEFAULT_SIZE, out: Record<string, number> = {}) => {
   for (const s of [...t.dom, ...t.cod])
     for (const d of s)
