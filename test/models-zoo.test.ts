@@ -26,7 +26,9 @@ import {
   shapeExtents,
   toPyTorch,
 } from '../src/index.js'
+import { examplesCmd } from '../src/cli/check-examples.js'
 import { codegenCommand } from '../src/cli/codegen.js'
+import { runCommand } from '../src/cli/command.js'
 import { runCost } from '../src/cli/cost.js'
 import { deriveCommand } from '../src/cli/derive.js'
 import { findExample } from '../src/cli/select.js'
@@ -106,6 +108,16 @@ describe('the models on the command line', () => {
     const bad = run((o, e) => runCost(['idresnet', '--sizes', 'q=3'], o, e))
     expect(bad.code).toBe(2)
     expect(bad.err).toContain("no dim 'q'")
+  }, 120_000)
+
+  it('ncd examples shows each model with its type and parameter count', () => {
+    const r = run((o, e) => runCommand(examplesCmd, [], { out: o, err: e }))
+    expect(r.code).toBe(0)
+    for (const m of modelZoo()) {
+      const n = entries(m.build(), m.sizes)
+      expect(r.out).toMatch(new RegExp(`model ${m.figure}[^]*?${n} parameters`))
+    }
+    expect(r.out).toContain('Transformer(N = 1, post) : [x vs] × [y vt] × [y y] -> [y vt]')
   }, 120_000)
 
   it('ncd codegen writes a model by name', () => {

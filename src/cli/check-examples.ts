@@ -6,7 +6,10 @@
  */
 import { evaluate } from '../eval/evaluate.js'
 import { randomInputs, randomParams } from '../eval/random.js'
+import { paramsOf } from '../core/params.js'
 import { show, showTyped } from '../core/show.js'
+import { shapeExtents } from '../core/types.js'
+import { modelZoo } from '../models/registry.js'
 import type { Command } from './command.js'
 import { type Example, examples } from './examples.js'
 import { wrapText } from './wrap.js'
@@ -52,7 +55,8 @@ export const examplesCmd: Command = {
   usage: '[--quiet]',
   description: `Every example is evaluated on seeded inputs and compared with a reference
 computed by plain loops over the indexes; its term is printed with its type, and a boxed model's
-body below it.`,
+body below it. The models of the zoo (ncd cost <model>) follow, each with its type and its
+parameter count at its default sizes.`,
   options: {
     quiet: { type: 'boolean', short: 'q', help: 'print only failures and the summary' },
   },
@@ -80,6 +84,18 @@ body below it.`,
           )
       }
     }
+    if (!quiet)
+      for (const m of modelZoo()) {
+        const term = m.build()
+        let n = 0
+        for (const shape of paramsOf(term).values())
+          n += shapeExtents(shape, m.sizes).reduce((a, e) => a * e, 1)
+        const line = `${m.names.join(', ')}: ${m.title} (${m.config}); ${n} parameters at ${JSON.stringify(m.sizes)}`
+        io.out(wrapText(line, { first: `model ${m.figure.padEnd(10)} `, indent: ' '.repeat(16) }))
+        io.out(
+          wrapText(showTyped(term), { first: '       ', indent: '         ', structured: true }),
+        )
+      }
     const failed = results.filter((r) => !r.ok).length
     io.out(`examples: ${results.length - failed} passed, ${failed} failed`)
     return failed === 0 ? 0 : 1
