@@ -90,6 +90,8 @@ interface Context {
   readonly alloc: Allocate
   /** The map of each generator node, made once per evaluation. */
   readonly generator: (g: Generator) => Applied
+  /** Set when a primitive computes an entry that is NaN or infinite ({@link evaluateWatched}). */
+  readonly watch?: { nonFinite: boolean }
 }
 
 const size = (ctx: Context, d: Dim): number => dimSize(d, ctx.sizes)
@@ -142,6 +144,15 @@ const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] =
 }
 
 const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
+  const outs = runNode(t, ctx, inputs)
+  // Only primitives make new entries: structure passes its inputs on.
+  const w = ctx.watch
+  if (w !== undefined && !w.nonFinite && children(t).length === 0)
+    w.nonFinite = outs.some((v) => !v.data.every(Number.isFinite))
+  return outs
+}
+
+const runNode = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
   switch (t.kind) {
     case 'id':
       return [...inputs]
@@ -514,6 +525,33 @@ export const evaluate = (
   inputs: ReadonlyArray<TensorData>,
   params: Readonly<Record<string, TensorData>> = {},
   options: EvalOptions = {},
+): Float64Array[] => evaluateIn(term, sizes, inputs, params, options, undefined)
+
+/**
+ * {@link evaluate}, also telling whether any primitive computed an entry that is NaN or
+ * infinite on the way (an IEEE result outside the reals, such as an overflow, even when the
+ * outputs are finite again: `1/∞ = 0`). `equivalent` reports a counterexample only from an
+ * evaluation whose every value is a real number (README, "Number semantics"). @internal
+ */
+export const evaluateWatched = (
+  term: Term,
+  sizes: Sizes,
+  inputs: ReadonlyArray<TensorData>,
+  params: Readonly<Record<string, TensorData>> = {},
+  options: EvalOptions = {},
+): { readonly outputs: Float64Array[]; readonly nonFinite: boolean } => {
+  const watch = { nonFinite: false }
+  const outputs = evaluateIn(term, sizes, inputs, params, options, watch)
+  return { outputs, nonFinite: watch.nonFinite }
+}
+
+const evaluateIn = (
+  term: Term,
+  sizes: Sizes,
+  inputs: ReadonlyArray<TensorData>,
+  params: Readonly<Record<string, TensorData>>,
+  options: EvalOptions,
+  watch: { nonFinite: boolean } | undefined,
 ): Float64Array[] => {
   const cap = options.memoryCap ?? DEFAULT_MEMORY_CAP
   if (!(Number.isFinite(cap) && cap >= 1))
@@ -629,7 +667,14 @@ export const evaluate = (
     for (const [name, { shape }] of needed)
       checkFinite(paramData.get(name) as Float64Array, shape, sizes, `parameter '${name}'`)
   }
-  const ctx: Context = { sizes, levels: [], params: paramData, alloc, generator: generatorOf }
+  const ctx: Context = {
+    sizes,
+    levels: [],
+    params: paramData,
+    alloc,
+    generator: generatorOf,
+    ...(watch !== undefined ? { watch } : {}),
+  }
   const outs = run(
     term,
     ctx,

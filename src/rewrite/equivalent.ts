@@ -27,8 +27,10 @@
  * Both follow the number semantics of the README ("Number semantics"): the laws are true of real
  * numbers, `-0` is `0`, and default sizes are part of a term. So the search for a counterexample
  * leaves the defaults to apply in every other trial, and reports an entry only where both sides
- * are real numbers: a difference where one side is NaN or ±∞ (IEEE results such as ∞ · 0 or an
- * overflow, outside the reals) gives `unknown`, with that entry in the reason.
+ * are real numbers, from a trial in which every value either side computed is real: a difference
+ * where one side is NaN or ±∞ (IEEE results such as ∞ · 0 or an overflow, outside the reals), or
+ * one after an intermediate NaN or ±∞ (an overflow then `1/∞ = 0` gives finite outputs that the
+ * laws say nothing about), gives `unknown`, with that entry in the reason.
  *
  * @packageDocumentation
  */
@@ -39,7 +41,7 @@ import { dimVars } from '../core/dim.js'
 import { TermError } from '../core/errors.js'
 import { type Term, children } from '../core/term.js'
 import { showType, typeEquals } from '../core/types.js'
-import { evaluate } from '../eval/evaluate.js'
+import { evaluateWatched } from '../eval/evaluate.js'
 import { randomInputs, randomParams, seededRandom } from '../eval/random.js'
 import { EGraph, ExplainError } from './egraph/egraph.js'
 import { type SaturationLimits, type SaturationReport, saturate } from './egraph/saturate.js'
@@ -304,12 +306,18 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
     let params: Record<string, Float64Array>
     let x: Float64Array[]
     let y: Float64Array[]
+    // Whether a side computed a NaN or ±∞ on the way (an overflow, 1/0), even if its outputs
+    // are finite again: the laws speak of real numbers only, so such a trial refutes nothing.
+    let unreal: boolean
     try {
       inputs = randomInputs(a.dom, sizes, seed)
       // One draw over both terms: parameters of different names get independent values.
       params = randomParams(par(a, b), sizes, seed + 1)
-      x = evaluate(a, sizes, inputs, params, { generatorSeed: seed + 2 })
-      y = evaluate(b, sizes, inputs, params, { generatorSeed: seed + 2 })
+      const wx = evaluateWatched(a, sizes, inputs, params, { generatorSeed: seed + 2 })
+      const wy = evaluateWatched(b, sizes, inputs, params, { generatorSeed: seed + 2 })
+      x = wx.outputs
+      y = wy.outputs
+      unreal = wx.nonFinite || wy.nonFinite
     } catch (e) {
       if (!(e instanceof TermError)) throw e
       refused++
@@ -330,6 +338,10 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         // result outside the reals, such as ∞ · 0) refutes nothing. It is reported as unknown.
         if (!isReal(p) || !isReal(q)) {
           outside ??= `output ${o} entry ${j} is ${p} on the left and ${q} on the right at sizes ${JSON.stringify(sizes)}`
+          continue
+        }
+        if (unreal) {
+          outside ??= `output ${o} entry ${j} is ${p} on the left and ${q} on the right at sizes ${JSON.stringify(sizes)}, where a value computed on the way is NaN or infinite`
           continue
         }
         const counterexample: Counterexample = {
