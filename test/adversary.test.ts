@@ -36,9 +36,15 @@ import {
   dimSum,
   add,
   TermError,
+  dimConv,
+  dimConvT,
+  dimCropped,
+  dimKey,
+  dimPadded,
   dimProduct,
   proofFromJson,
   proofToJson,
+  showTyped,
   softmax,
 } from '../src/index.js'
 
@@ -95,6 +101,25 @@ describe('hole: a counterexample through an overflow (checkProof and equivalent 
     expect(equivalent(seq(scale(2, k), reciprocal(k)), seq(scale(3, k), reciprocal(k))).kind).toBe(
       'counterexample',
     )
+  })
+})
+
+describe('hole: derived-dim constructors took a dim name and crashed later', () => {
+  // dimSum('a', 'b') and dimProduct(2, 'a') read names; dimPadded('a', 1, 1) (and dimCropped,
+  // dimConv, dimConvT) kept the string as the base and crashed with a plain Error
+  // ('unreachable: "a"') when the dim was first compared, not a TermError.
+  it('read a name as the dim of that name, like dimSum and dimProduct', () => {
+    expect(dimKey(dimPadded('a', 1, 1))).toBe('(a+2)')
+    expect(dimKey(dimCropped('a', 1, 1))).toBe('(a-2)')
+    expect(dimKey(dimConv('x', 'k', 2, 1))).toBe('conv(x,k,s2,d1)')
+    expect(dimKey(dimConvT('y', 'k', 2, 1, 0))).toBe(dimKey(dimConvT(dim('y'), dim('k'), 2, 1, 0)))
+    expect(showTyped(relu([dimPadded('a', 1, 1)]))).toBe(
+      'relu[(a+2)] : [pad(a,1,1)] -> [pad(a,1,1)]',
+    )
+  })
+  it('refuse a malformed base with a TermError naming the argument', () => {
+    expect(() => dimPadded('1a', 1, 1)).toThrow(TermError)
+    expect(() => dimConv('x', 3 as unknown as string, 1, 1)).toThrow(/dimConv: the kernel/)
   })
 })
 

@@ -284,7 +284,8 @@ const offsetView = (d: Dim): { readonly base: Dim; readonly offset: number } => 
  * split of n between the ends: `pad(pad(x,1,0),0,1)` is `pad(x,1,1)`, `pad(crop(x,1,1),1,1)` is
  * `x`, and `pad(x,1,1)` equals `pad(x,2,0)` (their keys are `(x+2)`). @internal (built by `pad`)
  */
-export const dimPadded = (base: Dim, before: number, after: number): Dim => {
+export const dimPadded = (base0: DimLike, before: number, after: number): Dim => {
+  const base = readDim(base0, 'dimPadded: the base')
   if (!isNatural(before) || !isNatural(after))
     fail('bad-argument', 'pad: padding amounts must be integers >= 0', {
       expected: 'before >= 0 and after >= 0, integers',
@@ -313,7 +314,8 @@ const offsetDim = (base: Dim, n: number): Dim =>
  * showDim(dimCropped(dimPadded(dim('x'), 2, 0), 1, 1)) // 'x'
  * ```
  */
-export const dimCropped = (base: Dim, before: number, after: number): Dim => {
+export const dimCropped = (base0: DimLike, before: number, after: number): Dim => {
+  const base = readDim(base0, 'dimCropped: the base')
   if (!isNatural(before) || !isNatural(after))
     fail('bad-argument', 'crop: crop amounts must be integers >= 0', {
       expected: 'before >= 0 and after >= 0, integers',
@@ -407,7 +409,14 @@ const divideBy = (d: Dim, s: number): Dim | undefined => {
  * showDim(dimConv(dimProduct(2, 'h'), constDim(2), 2, 1)) // 'h'
  * ```
  */
-export const dimConv = (input: Dim, kernel: Dim, stride: number, dilation: number): Dim => {
+export const dimConv = (
+  input0: DimLike,
+  kernel0: DimLike,
+  stride: number,
+  dilation: number,
+): Dim => {
+  const input = readDim(input0, 'dimConv: the input')
+  const kernel = readDim(kernel0, 'dimConv: the kernel')
   if (!isPositive(stride) || !isPositive(dilation))
     fail('bad-argument', 'convTensor: stride and dilation must be positive integers', {
       expected: 'stride >= 1 and dilation >= 1, integers',
@@ -472,12 +481,14 @@ export const dimConv = (input: Dim, kernel: Dim, stride: number, dilation: numbe
  * ```
  */
 export const dimConvT = (
-  input: Dim,
-  kernel: Dim,
+  input0: DimLike,
+  kernel0: DimLike,
   stride: number,
   dilation: number,
   outputPadding: number,
 ): Dim => {
+  const input = readDim(input0, 'dimConvT: the input')
+  const kernel = readDim(kernel0, 'dimConvT: the kernel')
   checkPositive(stride, 'convTranspose', 'the stride')
   checkPositive(dilation, 'convTranspose', 'the dilation')
   checkNatural(outputPadding, 'convTranspose', 'the output padding')
