@@ -941,10 +941,18 @@ const shortTerm = (t: Term): string => {
 }
 
 /** Whether a dim is drawn overlined. */
-export const widthTest =
-  (names: ReadonlyArray<string>): IsWidth =>
-  (d: Dim): boolean =>
-    (d.kind === 'var' && d.mark === 'width') || names.includes(dimKey(d))
+export const widthTest = (names: ReadonlyArray<string>): IsWidth => {
+  // Asked for every row of every port: the answer is kept per dim (dims are frozen objects).
+  const seen = new WeakMap<Dim, boolean>()
+  return (d: Dim): boolean => {
+    const hit = seen.get(d)
+    if (hit !== undefined) return hit
+    const w =
+      (d.kind === 'var' && d.mark === 'width') || (names.length > 0 && names.includes(dimKey(d)))
+    seen.set(d, w)
+    return w
+  }
+}
 
 /**
  * The layout of a term with labelled connectors at both ends.
