@@ -18,6 +18,7 @@ import {
   equivalent,
   id,
   lawCatalogue,
+  mean,
   par,
   relu,
   rule,
@@ -154,6 +155,13 @@ describe('the search proves equations of concatenations with these laws (and rep
       seq(par(relu('a h'), relu('b h')), concat(0, ['a h', 'b h'])),
       seq(concat(0, ['a h', 'b h']), relu([dimSum('a', 'b'), 'h'])),
       'concat/broadcast',
+    )
+  })
+  it('mean pooling of rows commutes with joining the rows (concat/broadcast-reduce)', () => {
+    proves(
+      seq(par(broadcast(mean('k'), ['a']), broadcast(mean('k'), ['b'])), concat(0, ab)),
+      seq(concat(0, ['a k', 'b k']), broadcast(mean('k'), [dimSum('a', 'b')])),
+      'concat/broadcast-reduce',
     )
   })
   it('a concatenation of a concatenation is one concatenation', () => {

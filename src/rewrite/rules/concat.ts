@@ -9,6 +9,8 @@
  *     concat(S) ; split(S) = id([s₁] × ... × [sₙ])                          concat-split
  *     (bcast[a](f) ⊗ bcast[b](f)) ; bcast[Y @1](concat(a, b))
  *       = bcast[X @1](concat(a, b)) ; bcast[j](f)         f : [X] -> [Y]    broadcast
+ *     (bcast[a](f) ⊗ bcast[b](f)) ; concat(a, b)
+ *       = bcast[X @1](concat(a, b)) ; bcast[j](f)          f : [X] -> []     broadcast-reduce
  *     (σ[a] ⊗ σ[b]) ; concat(a, b) = concat(a, b) ; σ[j]                    elementwise
  *     (bcast[X @1](concat(a, b)) ⊗ id([W])) ; bcast[j @in(0,=)](e)
  *       = (id ⊗ id ⊗ copy([W])) ; (id ⊗ swap ⊗ id)
@@ -88,6 +90,28 @@ export const concatBroadcast = rule(
 )
 
 /**
+ * {@link concatBroadcast} for a map to a scalar, `f : [X] -> []` with X not empty (a reduction:
+ * rows pooled, then joined): `(bcast[a](f) ⊗ bcast[b](f)) ; concat(a, b) = bcast[X @1](concat(a,
+ * b)) ; bcast[(a+b)](f)`. Any such f.
+ */
+export const concatBroadcastReduce = rule(
+  'concat/broadcast-reduce',
+  P.seq(P.par(P.broadcast(f, [a], [0], [0]), P.broadcast(f, [b], [0], [0])), P.concat([a, b])),
+  P.seq(concatOver(v.segment('dom', 'f', 0)), P.broadcast(f, [joined], [0], [0])),
+  {
+    source: 'Fig. 13, 28',
+    oneWay: true,
+    when: [
+      typed('f', [[X]], [[]]),
+      holds('?f reads at least one axis', (bs) => {
+        const t = bs.get('f')?.value as { readonly dom: ReadonlyArray<ReadonlyArray<unknown>> }
+        return (t.dom[0]?.length ?? 0) > 0
+      }),
+    ],
+  },
+)
+
+/**
  * An element-wise map commutes with concatenation (Fig. 15, 28): `(σ[a] ⊗ σ[b]) ; concat(a, b)
  * = concat(a, b) ; σ[(a+b)]`, σ a scalar function (any composite `[] -> []`).
  */
@@ -152,6 +176,7 @@ export const concatRules: ReadonlyArray<Rule> = Object.freeze([
   splitConcat,
   concatSplit,
   concatBroadcast,
+  concatBroadcastReduce,
   concatElementwise,
   concatEinsum,
   flattenRight,
