@@ -104,6 +104,40 @@ describe('hole: a counterexample through an overflow (checkProof and equivalent 
   })
 })
 
+describe('hole, not fixed: a counterexample from rounding (checkProof and equivalent disagree)', () => {
+  // f(x) = (10^16 x + x) - 10^16 x is x over the reals and linear, so linear/homogeneity proves
+  // scale(3) ; f = f ; scale(3) in one checked step. In float64 the low bits of x are lost: at
+  // x = 1.5 the left side gives 8 and the right 6, every value on the way finite, and equivalent
+  // answers 'counterexample' from its trials before it searches. Unfixed: a short saturation
+  // after a found difference (which would find this proof) is bounded by wall time and so
+  // depends on the machine's load; see the report (/work/reports/adversary.md) for the fix
+  // proposed (never return a counterexample while a bounded, time-independent search proves it).
+  const k = ['k']
+  const big = scale(1e16, k)
+  const f = seq(
+    copy([k]),
+    par(seq(copy([k]), par(big, id([k])), add(k)), seq(big, scale(-1, k))),
+    add(k),
+  )
+  const lhs = seq(scale(3, k), f)
+  const rhs = seq(f, scale(3, k))
+
+  it('checkProof accepts the one-step proof; the sides differ in float64 with finite values', () => {
+    const step = rewrite('linear/homogeneity', lhs)
+    expect(E.isRight(step)).toBe(true)
+    if (E.isLeft(step)) return
+    expect(E.isRight(checkProof({ name: 'r', lhs, rhs, steps: [step.right.step] }, laws))).toBe(
+      true,
+    )
+    expect(evaluate(lhs, { k: 1 }, [[1.5]])[0]?.[0]).toBe(8)
+    expect(evaluate(rhs, { k: 1 }, [[1.5]])[0]?.[0]).toBe(6)
+  })
+
+  it.fails('equivalent does not refute a theorem that checkProof proves', () => {
+    expect(equivalent(lhs, rhs).kind).not.toBe('counterexample')
+  })
+})
+
 describe('hole: derived-dim constructors took a dim name and crashed later', () => {
   // dimSum('a', 'b') and dimProduct(2, 'a') read names; dimPadded('a', 1, 1) (and dimCropped,
   // dimConv, dimConvT) kept the string as the base and crashed with a plain Error
