@@ -203,6 +203,12 @@ export const saturate = (
     stop = why
     phase = where
   }
+  // Rebuilding restores congruence; past the time limit it is skipped. That is sound: the union-find
+  // holds only merges made by laws, and rebuilding would only add the congruences they imply, so
+  // the e-graph knows fewer equalities, never a false one.
+  const settle = (): void => {
+    if (stop !== 'time') g.rebuild()
+  }
   const apply = (): number => {
     let n = 0
     for (const f of found) {
@@ -218,7 +224,7 @@ export const saturate = (
       if (stop !== 'iterations') break
     }
     found.length = 0
-    g.rebuild()
+    settle()
     return n
   }
   const match = (node: number): void => {
@@ -295,7 +301,7 @@ export const saturate = (
         }
       }
     }
-    g.rebuild()
+    settle()
     iterations.push({ nodes: g.size, classes: g.classes, fired: merged, ms: Date.now() - t0 })
     if (stop !== 'iterations') break
     const why = over()
