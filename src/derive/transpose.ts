@@ -516,7 +516,10 @@ const splitBroadcast = (
   const sums = linIn.map((p: Placement, k) =>
     p === 'shared' ? sumLeading(f.axes, linTypes[k] as Shape) : id([linTypes[k] as Shape]),
   )
-  const backward = sums.some((t) => t.kind !== 'id') ? seq(inner, par(...sums)) : inner
+  // A shared linear input's cotangent summed over the axes: normalised at once, so that the sum
+  // fuses into the contraction that makes it (a weight's gradient over a batch is one einsum
+  // over the batch, not a tensor per row then summed).
+  const backward = sums.some((t) => t.kind !== 'id') ? normalize(seq(inner, par(...sums))) : inner
   return { forward, backward, linearOutputs: lo, zeroOutputs: zeroOutputsOf(s) }
 }
 
