@@ -61,7 +61,7 @@ out()
 out('## Theorems proved by search (no step list)')
 out()
 out(
-  '`equivalent(lhs, rhs, { limits: { timeMs: 20000 } })` (search: forward-gradient-is-grad also with `via: [fig33Form(f)]`, the Fig. 33 form with its seed, see proofs/search.ts). `e-nodes` and `iterations` are those of the saturation (0 when the normal form or the counterexample search settled it first); `steps` the proof found; `kind` the answer.',
+  '`equivalent(lhs, rhs, { limits: { timeMs: 20000 } })`. `e-nodes` and `iterations` are those of the saturation (0 when the normal form or the counterexample search settled it first); `steps` the proof found; `kind` the answer.',
 )
 out()
 out('| theorem | kind | steps | ms | e-nodes | classes | iterations | stop |')
