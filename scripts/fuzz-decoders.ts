@@ -217,7 +217,40 @@ const randomJson = (depth: number): Json => {
   }
 }
 
-const clone = (u: Json): Json => (u === undefined ? u : (structuredClone(u) as Json))
+/**
+ * A deep copy of plain JSON data, iterative (structuredClone overflows the stack on a document
+ * nested 5000 deep by an earlier mutation); an object reached twice is copied once and shared.
+ */
+const clone = (u: Json): Json => {
+  if (typeof u !== 'object' || u === null) return u
+  const copies = new Map<object, Json>()
+  const copyOf = (x: object): Json => {
+    const known = copies.get(x)
+    if (known !== undefined) return known
+    const c: Json = Array.isArray(x) ? [] : {}
+    copies.set(x, c)
+    work.push([x, c])
+    return c
+  }
+  const work: Array<readonly [object, Json]> = []
+  const top = copyOf(u)
+  while (work.length > 0) {
+    const [from, to] = work.pop() as readonly [object, Json]
+    const entries = Object.entries(from)
+    for (const [k, v] of entries) {
+      const value = typeof v === 'object' && v !== null ? copyOf(v) : (v as Json)
+      if (Array.isArray(to)) to.push(value)
+      else
+        Object.defineProperty(to, k, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+    }
+  }
+  return top
+}
 
 /** The places of a document: each with a getter and a setter on its parent. */
 interface Place {
@@ -267,6 +300,7 @@ const MUTATIONS: ReadonlyArray<readonly [string, (root: { v: Json }, all: Place[
     'flip type',
     (_, all) => {
       const p = pick(all.slice(1))
+      if (p === undefined) return
       p.set(flipType(p.value))
     },
   ],
@@ -430,7 +464,11 @@ const mutate = (seed: Json): Input => {
   const hows: string[] = []
   for (let i = 1 + int(3); i > 0; i--) {
     const [name, m] = pick(MUTATIONS)
-    m(root, places(root))
+    try {
+      m(root, places(root))
+    } catch (e) {
+      throw new Error(`mutation '${name}' after ${hows.join(' + ') || 'none'}: ${String(e)}`)
+    }
     hows.push(name)
   }
   return { json: root.v, how: hows.join(' + '), mutated: true }
@@ -469,6 +507,25 @@ const says = (input: Json, encoded: Json): boolean => {
   return input === encoded
 }
 
+/**
+ * The input as the constructors keep it: a `seq` or `par` part of the same kind is spliced into
+ * its parent (both are associative, and terms are kept flattened, README "Terms"), so that
+ * `par(f, par(g, h))` re-encoding as `par(f, g, h)` is not a change of meaning.
+ */
+const flattened = (u: Json): Json => {
+  if (Array.isArray(u)) return u.map(flattened)
+  if (!isObj(u)) return u
+  const out: Record<string, Json> = {}
+  for (const [k, v] of Object.entries(u)) out[k] = flattened(v)
+  if ((u.kind === 'seq' || u.kind === 'par') && Array.isArray(out.parts))
+    out.parts = out.parts.flatMap((p) =>
+      isObj(p) && p.kind === u.kind && Array.isArray(p.parts) && Object.keys(p).length === 2
+        ? (p.parts as Json[])
+        : [p],
+    )
+  return out
+}
+
 const catalogue = lawCatalogue()
 
 /** A term that was accepted must evaluate (or be refused with a TermError) at small sizes. */
@@ -500,7 +557,8 @@ const judgeTerm = (input: Json, t: Term): string | undefined => {
   if (E.isLeft(again)) return `its encoding is refused: ${again.left[0]?.message ?? ''}`
   if (!termEquals(again.right, t)) return 'its encoding decodes to another term'
   const body = isObj(input) && 'format' in input ? input.term : input
-  if (!says(body, json)) return `it re-encodes to another document: ${canon(json).slice(0, 200)}`
+  if (!says(flattened(body), json))
+    return `it re-encodes to another document: ${canon(json).slice(0, 200)}`
   return evaluates(t)
 }
 
