@@ -510,7 +510,8 @@ const says = (input: Json, encoded: Json): boolean => {
 /**
  * The input as the constructors keep it: a `seq` or `par` part of the same kind is spliced into
  * its parent (both are associative, and terms are kept flattened, README "Terms"), so that
- * `par(f, par(g, h))` re-encoding as `par(f, g, h)` is not a change of meaning.
+ * `par(f, par(g, h))` re-encoding as `par(f, g, h)` is not a change of meaning (nor `par()` as
+ * `id([])`, nor `seq(f)` as `f`).
  */
 const flattened = (u: Json): Json => {
   if (Array.isArray(u)) return u.map(flattened)
@@ -523,6 +524,11 @@ const flattened = (u: Json): Json => {
         ? (p.parts as Json[])
         : [p],
     )
+  // The empty stack is the identity of the empty tuple; a stack or sequence of one part is it.
+  if (u.kind === 'par' && Array.isArray(out.parts) && out.parts.length === 0)
+    return { kind: 'id', type: [] }
+  if ((u.kind === 'seq' || u.kind === 'par') && Array.isArray(out.parts) && out.parts.length === 1)
+    return out.parts[0] as Json
   return out
 }
 
