@@ -286,12 +286,21 @@ const places = (root: { v: Json }): Place[] => {
   return out
 }
 
+/** The length of a value's JSON text, or 0 when it has none (nested too deep to print). */
+const textLength = (u: Json): number => {
+  try {
+    return JSON.stringify(u)?.length ?? 0
+  } catch {
+    return 0
+  }
+}
+
 const flipType = (u: Json): Json => {
   if (typeof u === 'number') return pick([String(u), [u], { value: u }, u > 0, null])
   if (typeof u === 'string') return pick([Number(u.length), [u], { [u]: u }, true, null])
   if (Array.isArray(u))
     return pick([Object.fromEntries(u.map((x, i) => [String(i), x])), u.length, 'array'])
-  if (isObj(u)) return pick([Object.values(u), JSON.stringify(u).length, 'object', null])
+  if (isObj(u)) return pick([Object.values(u), textLength(u), 'object', null])
   return pick([0, 'x', [], {}])
 }
 
