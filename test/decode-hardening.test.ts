@@ -8,6 +8,7 @@ import {
   MAX_DOCUMENT_VALUES,
   TermCodec,
   decodeTerm,
+  decodeTermJson,
   encodeTerm,
   proofFromJson,
   proofToJson,
@@ -178,5 +179,26 @@ describe('documents that share objects are counted as the tree they stand for', 
   it('a shared document within the limit decodes to the tree it stands for', () => {
     const r = decodeTerm(shared(100, 100))
     expect(E.isRight(r) && r.right.dom.length).toBe(10_000)
+  })
+})
+
+describe('deeply nested JSON text is refused before it is parsed', () => {
+  // JSON.parse took 6 s on 40 MB of [[[...]]] (found by npm run fuzz), which the decoders then
+  // refused at once: the text decoders now read the depth from the text first.
+  it('decodeTermJson and proofFromJson refuse text nested over the limit', () => {
+    const deep = `{"kind":"box","name":"b","body":${'['.repeat(MAX_DOCUMENT_DEPTH + 1)}${']'.repeat(MAX_DOCUMENT_DEPTH + 1)}}`
+    for (const r of [decodeTermJson(deep), proofFromJson(deep)]) {
+      expect(E.isLeft(r) && r.left[0]?.message).toMatch(
+        new RegExp(`more than ${MAX_DOCUMENT_DEPTH} deep: refused before parsing`),
+      )
+    }
+  })
+  it('brackets inside strings, escaped quotes among them, do not count', () => {
+    const name = `a\\"${'['.repeat(2 * MAX_DOCUMENT_DEPTH)}`
+    const r = decodeTermJson(`{"kind":"param","name":"${name}","shape":[]}`)
+    // The name is refused as a name, not the document as too deep.
+    expect(E.isLeft(r) && r.left[0]?.message).not.toMatch(/deep/)
+    const ok = decodeTermJson(JSON.stringify(encodeTerm(relu())))
+    expect(E.isRight(ok)).toBe(true)
   })
 })

@@ -72,6 +72,7 @@ import {
   string,
   struct,
   tagged,
+  textDepthProblem,
 } from './decode.js'
 import { dimDecoders } from './dim-codec.js'
 import {
@@ -430,6 +431,8 @@ export const termToJson = (term: Term, options: { readonly indent?: number } = {
  * ```
  */
 export const decodeTermJson = (text: string): E.Either<ReadonlyArray<DecodeProblem>, Term> => {
+  const deep = typeof text === 'string' ? textDepthProblem(text) : undefined
+  if (deep !== undefined) return E.left(rootProblem(deep))
   let json: unknown
   try {
     json = JSON.parse(text)

@@ -446,6 +446,30 @@ export const nestingDepth = (u: unknown, limit: number): number | undefined =>
   documentShape(u, limit, Infinity)?.depth
 
 /**
+ * The nesting depth of JSON text, read without parsing it (brackets outside strings), or
+ * `undefined` once it passes `limit`: V8's `JSON.parse` takes seconds on tens of megabytes of
+ * `[[[...]]]`, which the decoders then refuse at once, so text decoders refuse such text before
+ * parsing it. Linear in the text. @internal
+ */
+export const textDepthProblem = (text: string, limit = MAX_DOCUMENT_DEPTH): string | undefined => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92)
+        i++ // a backslash escapes the next character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > limit)
+        return `the document nests objects and arrays more than ${limit} deep: refused before parsing`
+    } else if (c === 93 || c === 125) depth--
+  }
+  return undefined
+}
+
+/**
  * The problem of a document nested deeper than {@link MAX_DOCUMENT_DEPTH}, or holding more than
  * {@link MAX_DOCUMENT_VALUES} values counting repeats, or `undefined`.
  * @internal

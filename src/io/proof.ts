@@ -42,6 +42,7 @@ import {
   runDecoder,
   string,
   struct,
+  textDepthProblem,
 } from './decode.js'
 import {
   DimCodec,
@@ -252,6 +253,8 @@ export const proofToJson = (p: Proof, options: { indent?: number } = {}): string
  * ```
  */
 export const proofFromJson = (text: string): E.Either<ReadonlyArray<DecodeProblem>, Proof> => {
+  const deep = typeof text === 'string' ? textDepthProblem(text) : undefined
+  if (deep !== undefined) return E.left(rootProblem(deep))
   let json: unknown
   try {
     json = JSON.parse(text) as unknown
