@@ -202,3 +202,14 @@ describe('deeply nested JSON text is refused before it is parsed', () => {
     expect(E.isRight(ok)).toBe(true)
   })
 })
+
+describe('JSON text with more objects and arrays than a document may hold', () => {
+  it('is refused before parsing', () => {
+    // 2^24 + 1 empty arrays, about 50 MB: refused by counting brackets, not by JSON.parse.
+    const text = `[${'[],'.repeat(MAX_DOCUMENT_VALUES)}[]]`
+    const r = decodeTermJson(text)
+    expect(E.isLeft(r) && r.left[0]?.message).toMatch(
+      new RegExp(`more than ${MAX_DOCUMENT_VALUES} values .*: refused before parsing`),
+    )
+  })
+})

@@ -446,13 +446,15 @@ export const nestingDepth = (u: unknown, limit: number): number | undefined =>
   documentShape(u, limit, Infinity)?.depth
 
 /**
- * The nesting depth of JSON text, read without parsing it (brackets outside strings), or
- * `undefined` once it passes `limit`: V8's `JSON.parse` takes seconds on tens of megabytes of
- * `[[[...]]]`, which the decoders then refuse at once, so text decoders refuse such text before
- * parsing it. Linear in the text. @internal
+ * The problem of JSON text nested deeper than `limit`, or holding more objects and arrays than
+ * {@link MAX_DOCUMENT_VALUES}, read without parsing it (brackets outside strings), or
+ * `undefined`: V8's `JSON.parse` takes seconds on tens of megabytes of `[[[...]]]`, which the
+ * decoders then refuse at once, so text decoders refuse such text before parsing it. Linear in
+ * the text. @internal
  */
 export const textDepthProblem = (text: string, limit = MAX_DOCUMENT_DEPTH): string | undefined => {
   let depth = 0
+  let containers = 0
   let inString = false
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
@@ -464,6 +466,10 @@ export const textDepthProblem = (text: string, limit = MAX_DOCUMENT_DEPTH): stri
     else if (c === 91 || c === 123) {
       if (++depth > limit)
         return `the document nests objects and arrays more than ${limit} deep: refused before parsing`
+      // Every object and array is a value: more of them than a document may hold is refused
+      // before parsing too.
+      if (++containers > MAX_DOCUMENT_VALUES)
+        return `the document holds more than ${MAX_DOCUMENT_VALUES} values (2^24, about 100 MB of JSON): refused before parsing`
     } else if (c === 93 || c === 125) depth--
   }
   return undefined
