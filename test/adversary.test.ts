@@ -104,13 +104,14 @@ describe('hole: a counterexample through an overflow (checkProof and equivalent 
   })
 })
 
-describe('hole (fixed): a counterexample from rounding (checkProof and equivalent disagreed)', () => {
+describe('hole, not fixed: a counterexample from rounding (checkProof and equivalent disagree)', () => {
   // f(x) = (10^16 x + x) - 10^16 x is x over the reals and linear, so linear/homogeneity proves
   // scale(3) ; f = f ; scale(3) in one checked step. In float64 the low bits of x are lost: at
   // x = 1.5 the left side gives 8 and the right 6, every value on the way finite, and equivalent
-  // answered 'counterexample' from its trials before it searched. Fixed: a difference within
-  // float64 rounding of the largest value computed on the way (here 1.5e16, so up to about 200)
-  // refutes nothing; the answer is no longer a counterexample.
+  // answers 'counterexample' from its trials before it searches. Unfixed: a short saturation
+  // after a found difference (which would find this proof) is bounded by wall time and so
+  // depends on the machine's load; see the report (/work/reports/adversary.md) for the fix
+  // proposed (never return a counterexample while a bounded, time-independent search proves it).
   const k = ['k']
   const big = scale(1e16, k)
   const f = seq(
@@ -132,19 +133,8 @@ describe('hole (fixed): a counterexample from rounding (checkProof and equivalen
     expect(evaluate(rhs, { k: 1 }, [[1.5]])[0]?.[0]).toBe(6)
   })
 
-  it('equivalent does not refute a theorem that checkProof proves', () => {
-    const r = equivalent(lhs, rhs)
-    expect(r.kind).not.toBe('counterexample')
-    if (r.kind === 'unknown')
-      expect(r.reason).toMatch(/within float64 rounding of the largest value/)
-  })
-  it('a difference above rounding at that scale is still a counterexample', () => {
-    // Rounding at 1.5e16 is up to about 640: a factor of 10^6 on one side is far above it, and
-    // an ordinary false law (values near 1) is refuted as before.
-    expect(equivalent(seq(f, scale(1e6, k)), f).kind).toBe('counterexample')
-    expect(equivalent(seq(scale(2, k), tanh(k)), seq(tanh(k), scale(2, k))).kind).toBe(
-      'counterexample',
-    )
+  it.fails('equivalent does not refute a theorem that checkProof proves', () => {
+    expect(equivalent(lhs, rhs).kind).not.toBe('counterexample')
   })
 })
 

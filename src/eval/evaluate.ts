@@ -91,7 +91,7 @@ interface Context {
   /** The map of each generator node, made once per evaluation. */
   readonly generator: (g: Generator) => Applied
   /** Set when a primitive computes an entry that is NaN or infinite ({@link evaluateWatched}). */
-  readonly watch?: Watch
+  readonly watch?: { nonFinite: boolean }
 }
 
 const size = (ctx: Context, d: Dim): number => dimSize(d, ctx.sizes)
@@ -143,24 +143,12 @@ const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] =
   return out
 }
 
-/** What {@link evaluateWatched} records of the entries primitives compute. */
-interface Watch {
-  nonFinite: boolean
-  /** The largest magnitude of a finite entry computed. */
-  largest: number
-}
-
 const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
   const outs = runNode(t, ctx, inputs)
   // Only primitives make new entries: structure passes its inputs on.
   const w = ctx.watch
-  if (w !== undefined && children(t).length === 0)
-    for (const v of outs)
-      for (const x of v.data) {
-        const m = Math.abs(x)
-        if (m === Infinity || Number.isNaN(m)) w.nonFinite = true
-        else if (m > w.largest) w.largest = m
-      }
+  if (w !== undefined && !w.nonFinite && children(t).length === 0)
+    w.nonFinite = outs.some((v) => !v.data.every(Number.isFinite))
   return outs
 }
 
@@ -542,10 +530,8 @@ export const evaluate = (
 /**
  * {@link evaluate}, also telling whether any primitive computed an entry that is NaN or
  * infinite on the way (an IEEE result outside the reals, such as an overflow, even when the
- * outputs are finite again: `1/∞ = 0`), and the largest magnitude of an entry computed (the
- * scale of the rounding errors float64 makes on the way). `equivalent` reports a counterexample
- * only from an evaluation whose every value is a real number, and only for a difference larger
- * than rounding at that scale could make (README, "Number semantics"). @internal
+ * outputs are finite again: `1/∞ = 0`). `equivalent` reports a counterexample only from an
+ * evaluation whose every value is a real number (README, "Number semantics"). @internal
  */
 export const evaluateWatched = (
   term: Term,
@@ -553,10 +539,10 @@ export const evaluateWatched = (
   inputs: ReadonlyArray<TensorData>,
   params: Readonly<Record<string, TensorData>> = {},
   options: EvalOptions = {},
-): { readonly outputs: Float64Array[]; readonly nonFinite: boolean; readonly largest: number } => {
-  const watch: Watch = { nonFinite: false, largest: 0 }
+): { readonly outputs: Float64Array[]; readonly nonFinite: boolean } => {
+  const watch = { nonFinite: false }
   const outputs = evaluateIn(term, sizes, inputs, params, options, watch)
-  return { outputs, nonFinite: watch.nonFinite, largest: watch.largest }
+  return { outputs, nonFinite: watch.nonFinite }
 }
 
 const evaluateIn = (
@@ -565,7 +551,7 @@ const evaluateIn = (
   inputs: ReadonlyArray<TensorData>,
   params: Readonly<Record<string, TensorData>>,
   options: EvalOptions,
-  watch: Watch | undefined,
+  watch: { nonFinite: boolean } | undefined,
 ): Float64Array[] => {
   const cap = options.memoryCap ?? DEFAULT_MEMORY_CAP
   if (!(Number.isFinite(cap) && cap >= 1))

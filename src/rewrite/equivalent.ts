@@ -150,12 +150,6 @@ const NEAR_MISS: SaturationLimits = { iterations: 2, nodes: 400, timeMs: 300 }
 const nearMissTime = (l: SaturationLimits | undefined): SaturationLimits =>
   l?.timeMs === undefined ? {} : { timeMs: Math.min(l.timeMs, 300) }
 
-/**
- * Differences up to this fraction of the largest magnitude computed on the way are taken as
- * float64 rounding (2^-46: 128 roundings of 2^-53 each), not as a counterexample.
- */
-const ROUNDING = 2 ** -46
-
 /** Members of each class compared by normal form at every goal test. */
 const MEET_MEMBERS = 64
 
@@ -315,10 +309,6 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
     // Whether a side computed a NaN or ±∞ on the way (an overflow, 1/0), even if its outputs
     // are finite again: the laws speak of real numbers only, so such a trial refutes nothing.
     let unreal: boolean
-    // The largest magnitude either side computed on the way: float64 rounds every step by up to
-    // 2^-53 of it, so a difference below ROUNDING times it may be rounding, not a refutation
-    // (`(1e16 x + x) - 1e16 x` is x over the reals, and 2 away from it at x = 1.5).
-    let largest: number
     try {
       inputs = randomInputs(a.dom, sizes, seed)
       // One draw over both terms: parameters of different names get independent values.
@@ -328,7 +318,6 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
       x = wx.outputs
       y = wy.outputs
       unreal = wx.nonFinite || wy.nonFinite
-      largest = Math.max(wx.largest, wy.largest)
     } catch (e) {
       if (!(e instanceof TermError)) throw e
       refused++
@@ -349,10 +338,6 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         // result outside the reals, such as ∞ · 0) refutes nothing. It is reported as unknown.
         if (!isReal(p) || !isReal(q)) {
           outside ??= `output ${o} entry ${j} is ${p} on the left and ${q} on the right at sizes ${JSON.stringify(sizes)}`
-          continue
-        }
-        if (Math.abs(p - q) <= ROUNDING * largest) {
-          outside ??= `output ${o} entry ${j} is ${p} on the left and ${q} on the right at sizes ${JSON.stringify(sizes)}, within float64 rounding of the largest value computed on the way (${largest})`
           continue
         }
         if (unreal) {
@@ -421,7 +406,7 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
   }
   const report = searched?.report
   const searchedWhy = searched === undefined || 'proof' in searched ? '' : `; ${searched.reason}`
-  const reason = `the structural normal forms differ${searchedWhy}, and ${trials - refused} random trials (sizes up to ${maxSize}${refused > 0 ? `, ${refused} refused` : ''}) found no difference between real numbers${outside === undefined ? '' : ` (they differ only outside the reals or within float64 rounding: ${outside})`}`
+  const reason = `the structural normal forms differ${searchedWhy}, and ${trials - refused} random trials (sizes up to ${maxSize}${refused > 0 ? `, ${refused} refused` : ''}) found no difference between real numbers${outside === undefined ? '' : ` (they differ only outside the reals: ${outside})`}`
   return report === undefined
     ? { kind: 'unknown', reason }
     : { kind: 'unknown', reason, search: report }
