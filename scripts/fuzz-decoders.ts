@@ -21,6 +21,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import {
+  DIM_KINDS as ALL_DIM_KINDS,
+  TERM_KINDS as ALL_TERM_KINDS,
   DimCodec,
   ProofDocumentCodec,
   ShapeCodec,
@@ -78,28 +80,8 @@ const proofDocs: ReadonlyArray<Json> = readdirSync(proofDir)
 
 const isObj = (u: unknown): u is Record<string, unknown> =>
   typeof u === 'object' && u !== null && !Array.isArray(u)
-const TERM_KINDS = [
-  'id',
-  'seq',
-  'par',
-  'swap',
-  'copy',
-  'drop',
-  'broadcast',
-  'einsum',
-  'scalar',
-  'axisOp',
-  'index',
-  'view',
-  'pad',
-  'convTensor',
-  'concat',
-  'zero',
-  'param',
-  'box',
-  'derivative',
-]
-const DIM_KINDS = ['var', 'const', 'product', 'padded', 'conv']
+const TERM_KINDS: ReadonlyArray<string> = ALL_TERM_KINDS
+const DIM_KINDS: ReadonlyArray<string> = ALL_DIM_KINDS
 
 const walk = (u: Json, visit: (v: Json) => void): void => {
   visit(u)
@@ -461,6 +443,43 @@ const MUTATIONS: ReadonlyArray<readonly [string, (root: { v: Json }, all: Place[
   ],
 ]
 
+/**
+ * About the length of a value's JSON text, counted without printing it (an object reached twice is
+ * measured once and counted twice), stopping once past `cap`. Repeating and grafting can grow a
+ * shared document whose text is beyond what V8 can hold as a string (the fuzz itself then ran out
+ * of memory in `JSON.stringify`), so `mutate` keeps no mutation whose text would pass
+ * {@link MAX_INPUT_CHARS}.
+ */
+const printedLength = (u: Json, cap: number): number => {
+  const known = new Map<object, number>()
+  const scalar = (v: Json): number =>
+    typeof v === 'string' ? v.length + 2 : typeof v === 'number' ? String(v).length : 5
+  if (typeof u !== 'object' || u === null) return scalar(u)
+  const stack: Array<readonly [object, boolean]> = [[u, false]]
+  while (stack.length > 0) {
+    const [x, expanded] = stack.pop() as readonly [object, boolean]
+    if (known.has(x)) continue
+    const entries = Object.entries(x) as Array<[string, Json]>
+    if (!expanded) {
+      stack.push([x, true])
+      for (const [, v] of entries)
+        if (typeof v === 'object' && v !== null && !known.has(v)) stack.push([v, false])
+      continue
+    }
+    let n = 2
+    for (const [k, v] of entries) {
+      n += 1 + (Array.isArray(x) ? 0 : k.length + 3)
+      n += typeof v === 'object' && v !== null ? (known.get(v) ?? 0) : scalar(v)
+      if (n > cap) return n
+    }
+    known.set(x, n)
+  }
+  return known.get(u) ?? 0
+}
+
+/** The longest JSON text a fuzz input may have: past the decoders' limits, within V8's strings. */
+const MAX_INPUT_CHARS = 2 ** 27
+
 interface Input {
   readonly json: Json
   readonly how: string
@@ -473,10 +492,15 @@ const mutate = (seed: Json): Input => {
   const hows: string[] = []
   for (let i = 1 + int(3); i > 0; i--) {
     const [name, m] = pick(MUTATIONS)
+    const before = clone(root.v)
     try {
       m(root, places(root))
     } catch (e) {
       throw new Error(`mutation '${name}' after ${hows.join(' + ') || 'none'}: ${String(e)}`)
+    }
+    if (printedLength(root.v, MAX_INPUT_CHARS) > MAX_INPUT_CHARS) {
+      root.v = before
+      break
     }
     hows.push(name)
   }

@@ -294,6 +294,39 @@ export type Term =
   | Generator
 
 /**
+ * Every term kind, once each (a record over `Term['kind']`, so adding a kind to {@link Term}
+ * without listing it here is a type error). The codecs, the decoder fuzz and the codec tests read
+ * the kinds from here rather than keeping lists of their own.
+ */
+const TERM_KIND_SET: { readonly [K in Term['kind']]: true } = {
+  id: true,
+  seq: true,
+  par: true,
+  swap: true,
+  copy: true,
+  drop: true,
+  broadcast: true,
+  einsum: true,
+  scalar: true,
+  axisOp: true,
+  index: true,
+  view: true,
+  pad: true,
+  convTensor: true,
+  concat: true,
+  zero: true,
+  param: true,
+  box: true,
+  derivative: true,
+  generator: true,
+}
+
+/** The kinds of terms, in the order of {@link Term}. */
+export const TERM_KINDS: ReadonlyArray<Term['kind']> = Object.freeze(
+  Object.keys(TERM_KIND_SET) as Term['kind'][],
+)
+
+/**
  * The brand of built terms: a symbol-keyed, non-enumerable property that no constructor data
  * (einsum labels, dims records) can carry, so a term is told from data by more than its fields.
  * @internal
