@@ -9,6 +9,7 @@
  * @internal
  */
 import { type Allocate, embed, gather, permute, sizeOf, stridesOf, sumAxes } from './strided.js'
+import { wasmBatchedMatmul } from './wasm/gemm.js'
 
 /** One operand: its data and the label of each axis (labels may repeat: a diagonal). */
 export interface Operand {
@@ -53,9 +54,9 @@ const sumPrivate = (
 /**
  * `C[b, i, j] = Σ_p A[b, i, p] B[b, j, p]`: dot products along contiguous rows, blocked 2 rows of
  * A by 4 rows of B so that every loaded entry serves several products (8 accumulators in
- * registers).
+ * registers). The reference of the WebAssembly kernel (src/eval/wasm), which sums in the same order.
  */
-const batchedMatmul = (
+export const batchedMatmul = (
   a: Float64Array,
   b: Float64Array,
   batch: number,
@@ -137,7 +138,7 @@ const batchedMatmul = (
  * rank-one updates along contiguous rows. It spares the transpose of an operand stored with the
  * summed axis first (a transposed matrix-vector product, the backward pass of a linear layer).
  */
-const batchedMatmulInnerFirst = (
+export const batchedMatmulInnerFirst = (
   a: Float64Array,
   b: Float64Array,
   batch: number,
@@ -299,9 +300,12 @@ const contractPair = (
   const p = planPair(withEntries(x0), withEntries(y0), keep, ext, output)
   const a = permute(p.x.data, extentsOf(p.x.labels, size), p.px, alloc)
   const b = permute(p.y.data, extentsOf(p.y.labels, size), p.py, alloc)
+  const [batch, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
   const kernel = p.innerFirst ? batchedMatmulInnerFirst : batchedMatmul
   return {
-    data: kernel(a, b, ext(p.batch), ext(p.left), ext(p.inner), ext(p.right), alloc),
+    data:
+      wasmBatchedMatmul(a, b, batch, m, k, n, p.innerFirst, alloc) ??
+      kernel(a, b, batch, m, k, n, alloc),
     labels: [...p.labels],
   }
 }

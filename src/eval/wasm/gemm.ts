@@ -1,0 +1,191 @@
+/**
+ * The WebAssembly matrix product (issue 12, section 3): the batched products of the einsum
+ * kernel (src/eval/contract.ts) run in `gemm.wat`, a cache-blocked kernel with 128-bit SIMD,
+ * when they are large enough to repay copying the operands into the module's memory.
+ *
+ * Its sums are the plain TypeScript kernel's, term by term in the same order (see the header of
+ * `gemm.wat`), so switching kernels changes no evaluated number; test/wasm-kernel.test.ts checks
+ * that bit for bit on random shapes that cross every edge of the blocking. Where WebAssembly or
+ * its SIMD is missing, or a product is too small or too large, the TypeScript kernel runs.
+ *
+ * Memory: the operands of a run of batches (at most {@link CHUNK_ENTRIES} entries, or one batch)
+ * are copied into the module's memory, multiplied, and the result copied out. A module whose
+ * memory grew past {@link RETAINED_BYTES} is dropped after the call, so a large contraction does
+ * not keep its copy alive.
+ *
+ * @packageDocumentation
+ * @internal
+ */
+import { WASM_BASE64 } from './gemm-binary.js'
+
+/** Which kernel runs the batched products: by size (default), always TypeScript, always wasm. */
+export type MatmulKernel = 'auto' | 'typescript' | 'wasm'
+
+let choice: MatmulKernel = 'auto'
+
+/**
+ * Choose the kernel of the batched products, returning the previous choice (tests and
+ * benchmarks: `'wasm'` runs every product in WebAssembly when it is available, however small).
+ * @internal
+ */
+export const setMatmulKernel = (kernel: MatmulKernel): MatmulKernel => {
+  const old = choice
+  choice = kernel
+  return old
+}
+
+/**
+ * Below this many multiply-adds per batch (`m k n`) the TypeScript kernel runs under `'auto'`:
+ * the copies in and out cost more than the faster loop saves (measured: bench/results.md).
+ */
+export const WASM_MIN_WORK = 2048
+
+/** The most entries (A, B and C of a run of batches) copied into the module at once. */
+export const CHUNK_ENTRIES = 2 ** 15
+
+/** A batch whose A, B and C hold more entries than this stays in TypeScript. */
+export const MAX_BATCH_ENTRIES = 2 ** 24
+
+/** A module whose memory grew past this is dropped after the call. */
+export const RETAINED_BYTES = 64 * 2 ** 20
+
+interface GemmExports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number }
+  readonly gemm: (
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    ras: number,
+    pas: number,
+    b: number,
+    pbs: number,
+    jbs: number,
+    c: number,
+    pa: number,
+    pb: number,
+    tile: number,
+  ) => void
+  readonly MR: { readonly value: number }
+  readonly NR: { readonly value: number }
+  readonly KC: { readonly value: number }
+  readonly MC: { readonly value: number }
+  readonly NC: { readonly value: number }
+}
+
+/** The part of the WebAssembly API used here (the project's lib has no DOM types). */
+interface WasmApi {
+  readonly Module: new (bytes: Uint8Array) => object
+  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown }
+}
+
+const PAGE = 65536
+
+/** The compiled module: undefined until first needed, null when this runtime cannot run it. */
+let compiled: object | null | undefined
+let live: { exports: GemmExports; tile: number; pa: number; pb: number; base: number } | undefined
+
+const api = (): WasmApi | undefined => (globalThis as { WebAssembly?: WasmApi }).WebAssembly
+
+const decode = (text: string): Uint8Array => {
+  const raw = atob(text)
+  const bytes = new Uint8Array(raw.length)
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i)
+  return bytes
+}
+
+/** The module instance, made on first use; undefined when WebAssembly SIMD is unavailable. */
+const instance = (): typeof live => {
+  if (live !== undefined) return live
+  const wasm = api()
+  if (compiled === undefined) {
+    try {
+      compiled = wasm === undefined ? null : new wasm.Module(decode(WASM_BASE64))
+    } catch {
+      // No SIMD (an old engine): the TypeScript kernel serves.
+      compiled = null
+    }
+  }
+  if (compiled === null || wasm === undefined) return undefined
+  const exports = new wasm.Instance(compiled, {}).exports as GemmExports
+  const MR = exports.MR.value
+  const NR = exports.NR.value
+  const KC = exports.KC.value
+  const MC = exports.MC.value
+  const NC = exports.NC.value
+  const tile = 0
+  const pa = 16 * Math.ceil((8 * MR * NR) / 16)
+  const pb = pa + 8 * MC * KC
+  const base = pb + 8 * KC * NC
+  live = { exports, tile, pa, pb, base }
+  return live
+}
+
+/** Whether the WebAssembly kernel can run here (false on an engine without WebAssembly SIMD). */
+export const wasmAvailable = (): boolean => instance() !== undefined
+
+/**
+ * The batched product `C[t, i, j] = Σ_p A[t, i, p] B[t, j, p]` (or, `innerFirst`, of
+ * `A[t, p, i]` and `B[t, p, j]`) into a fresh `C[t, i, j]` from `alloc`, in WebAssembly; or
+ * undefined when the TypeScript kernel should run it (see the module's header).
+ */
+export const wasmBatchedMatmul = (
+  a: Float64Array,
+  b: Float64Array,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  innerFirst: boolean,
+  alloc: (entries: number, what: string) => Float64Array,
+): Float64Array | undefined => {
+  if (choice === 'typescript' || batch === 0 || m === 0 || n === 0 || k === 0) return undefined
+  if (choice === 'auto' && m * k * n < WASM_MIN_WORK) return undefined
+  const per = m * k + k * n + m * n
+  if (per > MAX_BATCH_ENTRIES) return undefined
+  const mod = instance()
+  if (mod === undefined) return undefined
+  const chunk = Math.max(1, Math.min(batch, Math.floor(CHUNK_ENTRIES / per)))
+  const needed = mod.base + 8 * chunk * per
+  const memory = mod.exports.memory
+  if (memory.buffer.byteLength < needed) {
+    try {
+      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE))
+    } catch {
+      return undefined
+    }
+  }
+  const c = alloc(batch * m * n, 'a contraction result')
+  const heap = new Float64Array(memory.buffer)
+  const aAt = mod.base
+  const bAt = aAt + 8 * chunk * m * k
+  const cAt = bAt + 8 * chunk * k * n
+  // Entry (i, p) of A at i ras + p pas, entry (p, j) of B at p pbs + j jbs.
+  const [ras, pas] = innerFirst ? [1, m] : [k, 1]
+  const [pbs, jbs] = innerFirst ? [n, 1] : [1, k]
+  const gemm = mod.exports.gemm
+  for (let t0 = 0; t0 < batch; t0 += chunk) {
+    const t1 = Math.min(batch, t0 + chunk)
+    heap.set(a.subarray(t0 * m * k, t1 * m * k), aAt / 8)
+    heap.set(b.subarray(t0 * k * n, t1 * k * n), bAt / 8)
+    for (let t = 0; t < t1 - t0; t++)
+      gemm(
+        m,
+        n,
+        k,
+        aAt + 8 * t * m * k,
+        ras,
+        pas,
+        bAt + 8 * t * k * n,
+        pbs,
+        jbs,
+        cAt + 8 * t * m * n,
+        mod.pa,
+        mod.pb,
+        mod.tile,
+      )
+    c.set(heap.subarray(cAt / 8, cAt / 8 + (t1 - t0) * m * n), t0 * m * n)
+  }
+  if (memory.buffer.byteLength > RETAINED_BYTES) live = undefined
+  return c
+}

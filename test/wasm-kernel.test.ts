@@ -1,0 +1,225 @@
+/**
+ * The WebAssembly matrix product (src/eval/wasm, issue 12 section 3) against the plain TypeScript
+ * kernels of src/eval/contract.ts, its reference. The two sum every entry in the same order with
+ * the same roundings (no fused multiply-add), so the tolerance is zero: every entry must be the
+ * same float64, bit for bit (NaN against NaN), on random shapes whose extents cross every edge of
+ * the blocking (the 4 x 4 microkernel, KC = 256, MC = 128, NC = 2048), both operand layouts,
+ * batches, and values that include zeros of both signs, infinities and NaN. Through `evaluate`,
+ * random einsums with batch axes, transposes and broadcasts give the same outputs, of the same
+ * lengths, with either kernel.
+ *
+ * The committed binary (src/eval/wasm/gemm-binary.ts) is compiled again from gemm.wat here and
+ * must be identical, so it cannot drift from its source.
+ */
+import { readFileSync } from 'node:fs'
+import fc from 'fast-check'
+import { afterEach, describe, expect, it } from 'vitest'
+import { binaryModule, compileWat } from '../scripts/build-wasm.js'
+import {
+  type Sizes,
+  type Term,
+  broadcast,
+  einsum,
+  evaluate,
+  randomInputs,
+  randomParams,
+  seededRandom,
+} from '../src/index.js'
+import { batchedMatmul, batchedMatmulInnerFirst } from '../src/eval/contract.js'
+import { WASM_BASE64 } from '../src/eval/wasm/gemm-binary.js'
+import {
+  WASM_MIN_WORK,
+  setMatmulKernel,
+  wasmAvailable,
+  wasmBatchedMatmul,
+} from '../src/eval/wasm/gemm.js'
+
+const alloc = (n: number): Float64Array => new Float64Array(n)
+
+/** The index of the first entry where the two differ as float64 values (NaN equals NaN), or -1. */
+const firstDifference = (x: Float64Array, y: Float64Array): number => {
+  if (x.length !== y.length) return Math.min(x.length, y.length)
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i] as number
+    const b = y[i] as number
+    if (!(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)))) return i
+  }
+  return -1
+}
+
+/** Entries drawn from [-1, 1), with a few exact zeros, -0, ±∞, NaN and large magnitudes. */
+const data = (n: number, seed: number, special: boolean): Float64Array => {
+  const next = seededRandom(seed)
+  const specials = [0, -0, Infinity, -Infinity, NaN, 1e300, -1e-300]
+  return Float64Array.from({ length: n }, () => {
+    const u = next()
+    if (special && u < 0.02) return specials[Math.floor(next() * specials.length)] as number
+    return 2 * next() - 1
+  })
+}
+
+afterEach(() => {
+  setMatmulKernel('auto')
+})
+
+describe('the WebAssembly kernel', () => {
+  it('runs here (Node has WebAssembly SIMD)', () => {
+    expect(wasmAvailable()).toBe(true)
+  })
+
+  it('is the binary compiled from gemm.wat (npm run build:wasm writes it)', async () => {
+    const bytes = await compileWat('gemm')
+    expect(Buffer.from(bytes).toString('base64')).toBe(WASM_BASE64)
+    const { file, text } = await binaryModule('gemm')
+    expect(readFileSync(file, 'utf8')).toBe(text)
+  })
+
+  const check = (
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    innerFirst: boolean,
+    seed: number,
+    special: boolean,
+  ): void => {
+    const a = data(batch * m * k, seed, special)
+    const b = data(batch * k * n, seed + 1, special)
+    setMatmulKernel('wasm')
+    const fast = wasmBatchedMatmul(a, b, batch, m, k, n, innerFirst, alloc)
+    const reference = (innerFirst ? batchedMatmulInnerFirst : batchedMatmul)(
+      a,
+      b,
+      batch,
+      m,
+      k,
+      n,
+      alloc,
+    )
+    expect(fast).toBeInstanceOf(Float64Array)
+    const at = firstDifference(fast as Float64Array, reference)
+    if (at >= 0)
+      expect.fail(
+        `batch ${batch}, m ${m}, k ${k}, n ${n}, ${innerFirst ? 'summed axis first' : 'summed axis last'}: entry ${at} is ${fast?.[at]}, the TypeScript kernel gives ${reference[at]}`,
+      )
+  }
+
+  it('agrees bit for bit with the TypeScript kernels on random shapes and both layouts', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 13 }),
+        fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 250, max: 600 })),
+        fc.integer({ min: 1, max: 13 }),
+        fc.boolean(),
+        fc.nat(),
+        fc.boolean(),
+        (batch, m, k, n, innerFirst, seed, special) =>
+          check(batch, m, k, n, innerFirst, seed, special),
+      ),
+      { numRuns: 150 },
+    )
+  })
+
+  it('agrees bit for bit across the edges of every block (MC = 128, KC = 256, NC = 2048)', () => {
+    const shapes: ReadonlyArray<readonly [number, number, number, number]> = [
+      [1, 1, 1, 1],
+      [1, 4, 256, 4],
+      [1, 4, 257, 4],
+      [2, 128, 3, 8],
+      [1, 129, 5, 7],
+      [1, 131, 513, 6],
+      [1, 3, 2, 2048],
+      [1, 5, 3, 2051],
+      [1, 6, 260, 2053],
+      [3, 33, 70, 45],
+    ]
+    for (const [batch, m, k, n] of shapes)
+      for (const innerFirst of [false, true])
+        for (const special of [false, true]) check(batch, m, k, n, innerFirst, m + k + n, special)
+  })
+
+  it("leaves small products to TypeScript under 'auto', and every product under 'typescript'", () => {
+    const a = data(8, 1, false)
+    const b = data(8, 2, false)
+    expect(wasmBatchedMatmul(a, b, 1, 2, 4, 2, false, alloc)).toBeUndefined()
+    const m = 64
+    const big = data(m * m, 3, false)
+    expect(m * m * m).toBeGreaterThanOrEqual(WASM_MIN_WORK)
+    expect(wasmBatchedMatmul(big, big, 1, m, m, m, false, alloc)).toBeInstanceOf(Float64Array)
+    setMatmulKernel('typescript')
+    expect(wasmBatchedMatmul(big, big, 1, m, m, m, false, alloc)).toBeUndefined()
+  })
+})
+
+describe('evaluate with either kernel', () => {
+  const POOL = ['a', 'b', 'c', 'd', 'e'] as const
+
+  /** An einsum of two operands over random labels, with its sizes. */
+  const specArb = fc.record({
+    x: fc.uniqueArray(fc.constantFrom(...POOL), { minLength: 1, maxLength: 4 }),
+    y: fc.uniqueArray(fc.constantFrom(...POOL), { minLength: 1, maxLength: 4 }),
+    keep: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+    sizes: fc.record(
+      Object.fromEntries(POOL.map((l) => [l, fc.integer({ min: 1, max: 19 })])) as Record<
+        (typeof POOL)[number],
+        fc.Arbitrary<number>
+      >,
+    ),
+    broadcastOver: fc.option(fc.integer({ min: 1, max: 3 })),
+    seed: fc.nat(),
+  })
+
+  const outputsBoth = (
+    term: Term,
+    sizes: Sizes,
+    seed: number,
+  ): [Float64Array[], Float64Array[]] => {
+    const inputs = randomInputs(term.dom, sizes, seed)
+    const params = randomParams(term, sizes, seed + 1)
+    setMatmulKernel('typescript')
+    const slow = evaluate(term, sizes, inputs, params)
+    setMatmulKernel('wasm')
+    const fast = evaluate(term, sizes, inputs, params)
+    return [slow, fast]
+  }
+
+  it('random two-operand einsums, some inside a broadcast, give the same outputs', () => {
+    fc.assert(
+      fc.property(specArb, ({ x, y, keep, sizes, broadcastOver, seed }) => {
+        const labels = [...new Set([...x, ...y])]
+        // Shuffled by the keep flags: kept labels in reverse order of first appearance.
+        const output = labels.filter((_, i) => keep[i]).reverse()
+        const spec = `${x.join(' ')}, ${y.join(' ')} -> ${output.join(' ')}`
+        let term: Term = einsum(spec)
+        const all: Record<string, number> = { ...sizes }
+        if (broadcastOver !== null) {
+          term = broadcast(term, ['t'])
+          all['t'] = broadcastOver
+        }
+        const [slow, fast] = outputsBoth(term, all, seed)
+        expect(fast.map((o) => o.length)).toEqual(slow.map((o) => o.length))
+        slow.forEach((s, i) => {
+          const at = firstDifference(fast[i] as Float64Array, s)
+          if (at >= 0)
+            expect.fail(`${spec} at ${JSON.stringify(all)}: output ${i} differs at ${at}`)
+        })
+      }),
+      { numRuns: 120 },
+    )
+  })
+
+  it('the workloads of the benchmark give the same outputs', () => {
+    const cases: ReadonlyArray<readonly [string, Sizes]> = [
+      ['b h q d, b h k d -> b h q k', { b: 2, h: 3, q: 33, k: 17, d: 9 }],
+      ['b h q k, b h k d -> b h q d', { b: 2, h: 3, q: 33, k: 17, d: 9 }],
+      ['a b, b c, c d -> a d', { a: 41, b: 37, c: 29, d: 23 }],
+      ['i j, j -> i', { i: 300, j: 70 }],
+      ['j, i j -> i', { i: 300, j: 70 }],
+    ]
+    for (const [spec, sizes] of cases) {
+      const [slow, fast] = outputsBoth(einsum(spec), sizes, 7)
+      expect(firstDifference(fast[0] as Float64Array, slow[0] as Float64Array), spec).toBe(-1)
+    }
+  })
+})
