@@ -42,13 +42,33 @@ export const gather = (
   const n = sizeOf(shape)
   const out = alloc(n, 'a strided copy')
   if (n === 0) return out
-  const rank = shape.length
+  // The same copy on fewer axes: axes of extent 1 dropped, and an axis merged into the next
+  // when the two are contiguous in the source (they always are in the output).
+  const dims: number[] = []
+  const strides: number[] = []
+  shape.forEach((e, a) => {
+    if (e === 1) return
+    const s = srcStrides[a] as number
+    const last = dims.length - 1
+    if (last >= 0 && strides[last] === s * e) {
+      dims[last] = (dims[last] as number) * e
+      strides[last] = s
+    } else {
+      dims.push(e)
+      strides.push(s)
+    }
+  })
+  const rank = dims.length
   if (rank === 0) {
     out[0] = src[0] as number
     return out
   }
-  const inner = shape[rank - 1] as number
-  const innerStride = srcStrides[rank - 1] as number
+  // A transpose (the innermost axis strided, another contiguous in the source): copied in square
+  // tiles, so that both the source lines and the output lines of a tile stay in cache.
+  const unit = strides.lastIndexOf(1)
+  if (unit >= 0 && unit < rank - 1) return transposeTiles(src, out, dims, strides, unit)
+  const inner = dims[rank - 1] as number
+  const innerStride = strides[rank - 1] as number
   const idx = new Array<number>(rank - 1).fill(0)
   let base = 0
   let o = 0
@@ -63,17 +83,81 @@ export const gather = (
     let a = rank - 2
     while (a >= 0) {
       const next = (idx[a] as number) + 1
-      base += srcStrides[a] as number
-      if (next < (shape[a] as number)) {
+      base += strides[a] as number
+      if (next < (dims[a] as number)) {
         idx[a] = next
         break
       }
-      base -= next * (srcStrides[a] as number)
+      base -= next * (strides[a] as number)
       idx[a] = 0
       a--
     }
     if (a < 0) return out
   }
+}
+
+const TILE = 16
+
+/**
+ * {@link gather} of a transpose: axis `unit` has source stride 1, the last axis a stride `sv`.
+ * For every index of the other axes (an odometer over both offsets), the `unit` by last-axis
+ * block is copied tile by tile.
+ */
+const transposeTiles = (
+  src: Float64Array,
+  out: Float64Array,
+  dims: ReadonlyArray<number>,
+  strides: ReadonlyArray<number>,
+  unit: number,
+): Float64Array => {
+  const rank = dims.length
+  const outStrides = stridesOf(dims)
+  const nu = dims[unit] as number
+  const nv = dims[rank - 1] as number
+  const sv = strides[rank - 1] as number
+  const ou = outStrides[unit] as number
+  const outer = dims.map((_, a) => a).filter((a) => a !== unit && a !== rank - 1)
+  const idx = outer.map(() => 0)
+  let base = 0
+  let o = 0
+  for (;;) {
+    for (let i0 = 0; i0 < nu; i0 += TILE) {
+      const i1 = Math.min(nu, i0 + TILE)
+      for (let j0 = 0; j0 < nv; j0 += TILE) {
+        const j1 = Math.min(nv, j0 + TILE)
+        for (let i = i0; i < i1; i++) {
+          const oi = o + i * ou
+          for (let j = j0, s = base + i + j0 * sv; j < j1; j++, s += sv)
+            out[oi + j] = src[s] as number
+        }
+      }
+    }
+    let t = outer.length - 1
+    while (t >= 0) {
+      const a = outer[t] as number
+      const next = (idx[t] as number) + 1
+      base += strides[a] as number
+      o += outStrides[a] as number
+      if (next < (dims[a] as number)) {
+        idx[t] = next
+        break
+      }
+      base -= next * (strides[a] as number)
+      o -= next * (outStrides[a] as number)
+      idx[t] = 0
+      t--
+    }
+    if (t < 0) return out
+  }
+}
+
+/**
+ * Whether the transpose by `perm` leaves the data where it is: moving axes of extent 1 does not
+ * move data, so it is the identity when the other axes keep their order.
+ */
+export const keepsLayout = (shape: ReadonlyArray<number>, perm: ReadonlyArray<number>): boolean => {
+  const moved = perm.filter((p) => (shape[p] as number) !== 1)
+  return moved.every((p, i) => i === 0 || (moved[i - 1] as number) < p)
 }
 
 /** Transpose: `out` has axes `perm` of `shape` (out axis a is source axis perm[a]). */
@@ -83,9 +167,7 @@ export const permute = (
   perm: ReadonlyArray<number>,
   alloc: Allocate,
 ): Float64Array => {
-  // Moving axes of extent 1 does not move data: the identity when the others keep their order.
-  const moved = perm.filter((p) => (shape[p] as number) !== 1)
-  if (moved.every((p, i) => i === 0 || (moved[i - 1] as number) < p)) return src
+  if (keepsLayout(shape, perm)) return src
   const strides = stridesOf(shape)
   return gather(
     src,
