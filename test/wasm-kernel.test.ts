@@ -74,37 +74,47 @@ describe('the WebAssembly kernel', () => {
     expect(readFileSync(file, 'utf8')).toBe(text)
   })
 
+  /** `[t, r, c]` to `[t, c, r]`. */
+  const transpose = (x: Float64Array, batch: number, rows: number, cols: number): Float64Array => {
+    const out = new Float64Array(x.length)
+    for (let t = 0; t < batch; t++)
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++)
+          out[(t * cols + c) * rows + r] = x[(t * rows + r) * cols + c] as number
+    return out
+  }
+
+  /**
+   * One product in WebAssembly, A stored `[t, m, k]` (or `[t, k, m]` when aFirst), B `[t, n, k]`
+   * (or `[t, k, n]`), against the TypeScript kernel of the same summed-axis position (the other
+   * operand transposed to match when the layouts are mixed).
+   */
   const check = (
     batch: number,
     m: number,
     k: number,
     n: number,
-    innerFirst: boolean,
+    aFirst: boolean,
+    bFirst: boolean,
     seed: number,
     special: boolean,
   ): void => {
     const a = data(batch * m * k, seed, special)
     const b = data(batch * k * n, seed + 1, special)
     setMatmulKernel('wasm')
-    const fast = wasmBatchedMatmul(a, b, batch, m, k, n, innerFirst, alloc)
-    const reference = (innerFirst ? batchedMatmulInnerFirst : batchedMatmul)(
-      a,
-      b,
-      batch,
-      m,
-      k,
-      n,
-      alloc,
-    )
+    const fast = wasmBatchedMatmul(a, aFirst, b, bFirst, batch, m, k, n, alloc)
+    const reference = aFirst
+      ? batchedMatmulInnerFirst(a, bFirst ? b : transpose(b, batch, n, k), batch, m, k, n, alloc)
+      : batchedMatmul(a, bFirst ? transpose(b, batch, k, n) : b, batch, m, k, n, alloc)
     expect(fast).toBeInstanceOf(Float64Array)
     const at = firstDifference(fast as Float64Array, reference)
     if (at >= 0)
       expect.fail(
-        `batch ${batch}, m ${m}, k ${k}, n ${n}, ${innerFirst ? 'summed axis first' : 'summed axis last'}: entry ${at} is ${fast?.[at]}, the TypeScript kernel gives ${reference[at]}`,
+        `batch ${batch}, m ${m}, k ${k}, n ${n}, A ${aFirst ? '[k m]' : '[m k]'}, B ${bFirst ? '[k n]' : '[n k]'}: entry ${at} is ${fast?.[at]}, the TypeScript kernel gives ${reference[at]}`,
       )
   }
 
-  it('agrees bit for bit with the TypeScript kernels on random shapes and both layouts', () => {
+  it('agrees bit for bit with the TypeScript kernels on random shapes and all four layouts', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 3 }),
@@ -112,10 +122,11 @@ describe('the WebAssembly kernel', () => {
         fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 250, max: 600 })),
         fc.integer({ min: 1, max: 13 }),
         fc.boolean(),
+        fc.boolean(),
         fc.nat(),
         fc.boolean(),
-        (batch, m, k, n, innerFirst, seed, special) =>
-          check(batch, m, k, n, innerFirst, seed, special),
+        (batch, m, k, n, aFirst, bFirst, seed, special) =>
+          check(batch, m, k, n, aFirst, bFirst, seed, special),
       ),
       { numRuns: 150 },
     )
@@ -135,20 +146,24 @@ describe('the WebAssembly kernel', () => {
       [3, 33, 70, 45],
     ]
     for (const [batch, m, k, n] of shapes)
-      for (const innerFirst of [false, true])
-        for (const special of [false, true]) check(batch, m, k, n, innerFirst, m + k + n, special)
+      for (const aFirst of [false, true])
+        for (const bFirst of [false, true])
+          for (const special of [false, true])
+            check(batch, m, k, n, aFirst, bFirst, m + k + n, special)
   })
 
   it("leaves small products to TypeScript under 'auto', and every product under 'typescript'", () => {
     const a = data(8, 1, false)
     const b = data(8, 2, false)
-    expect(wasmBatchedMatmul(a, b, 1, 2, 4, 2, false, alloc)).toBeUndefined()
+    expect(wasmBatchedMatmul(a, false, b, false, 1, 2, 4, 2, alloc)).toBeUndefined()
     const m = 64
     const big = data(m * m, 3, false)
     expect(m * m * m).toBeGreaterThanOrEqual(WASM_MIN_WORK)
-    expect(wasmBatchedMatmul(big, big, 1, m, m, m, false, alloc)).toBeInstanceOf(Float64Array)
+    expect(wasmBatchedMatmul(big, false, big, false, 1, m, m, m, alloc)).toBeInstanceOf(
+      Float64Array,
+    )
     setMatmulKernel('typescript')
-    expect(wasmBatchedMatmul(big, big, 1, m, m, m, false, alloc)).toBeUndefined()
+    expect(wasmBatchedMatmul(big, false, big, false, 1, m, m, m, alloc)).toBeUndefined()
   })
 })
 

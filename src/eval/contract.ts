@@ -8,8 +8,17 @@
  * @packageDocumentation
  * @internal
  */
-import { type Allocate, embed, gather, permute, sizeOf, stridesOf, sumAxes } from './strided.js'
-import { wasmBatchedMatmul } from './wasm/gemm.js'
+import {
+  type Allocate,
+  embed,
+  gather,
+  keepsLayout,
+  permute,
+  sizeOf,
+  stridesOf,
+  sumAxes,
+} from './strided.js'
+import { wasmBatchedMatmul, wasmWanted } from './wasm/gemm.js'
 
 /** One operand: its data and the label of each axis (labels may repeat: a diagonal). */
 export interface Operand {
@@ -298,16 +307,45 @@ const contractPair = (
   const ext = (ls: ReadonlyArray<string>) => sizeOf(extentsOf(ls, size))
   const withEntries = (u: Unique) => ({ ...u, entries: u.data.length })
   const p = planPair(withEntries(x0), withEntries(y0), keep, ext, output)
+  const [batch, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
+  const labels = [...p.labels]
+  if (wasmWanted(batch, m, k, n)) {
+    // The WebAssembly kernel reads either layout of either operand: each operand keeps its own
+    // layout when one of the two fits it, and is transposed only otherwise. The sums (over the
+    // summed labels in the same order) are the same either way.
+    const layout = (u: Unique, rest: ReadonlyArray<string>, planned: ReadonlyArray<number>) => {
+      const shape = extentsOf(u.labels, size)
+      const order = (want: ReadonlyArray<string>) => want.map((l) => u.labels.indexOf(l))
+      const last = order([...p.batch, ...rest, ...p.inner])
+      const first = order([...p.batch, ...p.inner, ...rest])
+      const options = [
+        { perm: planned, innerFirst: p.innerFirst },
+        { perm: last, innerFirst: false },
+        { perm: first, innerFirst: true },
+      ]
+      const { perm, innerFirst } =
+        options.find((o) => keepsLayout(shape, o.perm)) ?? (options[0] as (typeof options)[0])
+      return { data: permute(u.data, shape, perm, alloc), innerFirst }
+    }
+    const a = layout(p.x, p.left, p.px)
+    const b = layout(p.y, p.right, p.py)
+    const data = wasmBatchedMatmul(
+      a.data,
+      a.innerFirst,
+      b.data,
+      b.innerFirst,
+      batch,
+      m,
+      k,
+      n,
+      alloc,
+    )
+    if (data !== undefined) return { data, labels }
+  }
   const a = permute(p.x.data, extentsOf(p.x.labels, size), p.px, alloc)
   const b = permute(p.y.data, extentsOf(p.y.labels, size), p.py, alloc)
-  const [batch, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
   const kernel = p.innerFirst ? batchedMatmulInnerFirst : batchedMatmul
-  return {
-    data:
-      wasmBatchedMatmul(a, b, batch, m, k, n, p.innerFirst, alloc) ??
-      kernel(a, b, batch, m, k, n, alloc),
-    labels: [...p.labels],
-  }
+  return { data: kernel(a, b, batch, m, k, n, alloc), labels }
 }
 
 /**

@@ -125,24 +125,35 @@ const instance = (): typeof live => {
 export const wasmAvailable = (): boolean => instance() !== undefined
 
 /**
- * The batched product `C[t, i, j] = Σ_p A[t, i, p] B[t, j, p]` (or, `innerFirst`, of
- * `A[t, p, i]` and `B[t, p, j]`) into a fresh `C[t, i, j]` from `alloc`, in WebAssembly; or
- * undefined when the TypeScript kernel should run it (see the module's header).
+ * Whether {@link wasmBatchedMatmul} takes a batched product of these extents (`m k n`
+ * multiply-adds per batch): the kernel's choice, the size thresholds, and WebAssembly SIMD here.
+ */
+export const wasmWanted = (batch: number, m: number, k: number, n: number): boolean => {
+  if (choice === 'typescript' || batch === 0 || m === 0 || n === 0 || k === 0) return false
+  if (choice === 'auto' && m * k * n < WASM_MIN_WORK) return false
+  if (m * k + k * n + m * n > MAX_BATCH_ENTRIES) return false
+  return instance() !== undefined
+}
+
+/**
+ * The batched product `C[t, i, j] = Σ_p A(t, i, p) B(t, p, j)` into a fresh `C[t, i, j]` from
+ * `alloc`, in WebAssembly. A is stored `[t, i, p]`, or `[t, p, i]` when `aInnerFirst`; B is
+ * stored `[t, j, p]`, or `[t, p, j]` when `bInnerFirst`. Undefined when the TypeScript kernel
+ * should run it ({@link wasmWanted} is false, or the module's memory cannot grow).
  */
 export const wasmBatchedMatmul = (
   a: Float64Array,
+  aInnerFirst: boolean,
   b: Float64Array,
+  bInnerFirst: boolean,
   batch: number,
   m: number,
   k: number,
   n: number,
-  innerFirst: boolean,
   alloc: (entries: number, what: string) => Float64Array,
 ): Float64Array | undefined => {
-  if (choice === 'typescript' || batch === 0 || m === 0 || n === 0 || k === 0) return undefined
-  if (choice === 'auto' && m * k * n < WASM_MIN_WORK) return undefined
+  if (!wasmWanted(batch, m, k, n)) return undefined
   const per = m * k + k * n + m * n
-  if (per > MAX_BATCH_ENTRIES) return undefined
   const mod = instance()
   if (mod === undefined) return undefined
   const chunk = Math.max(1, Math.min(batch, Math.floor(CHUNK_ENTRIES / per)))
@@ -161,8 +172,8 @@ export const wasmBatchedMatmul = (
   const bAt = aAt + 8 * chunk * m * k
   const cAt = bAt + 8 * chunk * k * n
   // Entry (i, p) of A at i ras + p pas, entry (p, j) of B at p pbs + j jbs.
-  const [ras, pas] = innerFirst ? [1, m] : [k, 1]
-  const [pbs, jbs] = innerFirst ? [n, 1] : [1, k]
+  const [ras, pas] = aInnerFirst ? [1, m] : [k, 1]
+  const [pbs, jbs] = bInnerFirst ? [n, 1] : [1, k]
   const gemm = mod.exports.gemm
   for (let t0 = 0; t0 < batch; t0 += chunk) {
     const t1 = Math.min(batch, t0 + chunk)
