@@ -44,6 +44,8 @@ import {
   dimProduct,
   pad,
   convTensor,
+  convTensorAdjoint,
+  cropAxis,
   toType,
   seededRandom,
 } from '../src/index.js'
@@ -452,6 +454,39 @@ describe('bodies of every kind', () => {
       convSizes,
       20,
     )
+  })
+
+  it('pad, crop and the convolution tensors broadcast after their axis (the block kernels)', () => {
+    // The evaluator runs these on the input's own layout, [axis, broadcast axes] (kernels.ts,
+    // convBlockKernel and the others), as conv1d and conv2d cut their spatial axes.
+    agreesWithLoop(broadcast(pad('k', 1, 2), ['y', 'z'], { at: 'last' }), ['y', 'z', 'k'])
+    const wide = sizesArb(['y', 'z', 'e']).map(({ y, z, e }) => ({
+      y: y as number,
+      z: z as number,
+      x: (e as number) + 3,
+    }))
+    agreesWithLoop(broadcast(cropAxis('x', 1, 2), ['y', 'z'], { at: 'last' }), wide)
+    // x = d (k - 1) + e with dilation d = 2: at least one block.
+    const dilated = sizesArb(['y', 'z', 'k', 'e']).map(({ y, z, k, e }) => ({
+      y: y as number,
+      z: z as number,
+      k: k as number,
+      x: 2 * ((k as number) - 1) + (e as number),
+    }))
+    const options = { stride: 2, dilation: 2 }
+    agreesWithLoop(
+      broadcast(convTensor('x', 'k', options), ['y', 'z'], { at: 'last' }),
+      dilated,
+      20,
+    )
+    agreesWithLoop(
+      broadcast(convTensorAdjoint('x', 'k', options), ['y', 'z'], { at: 'last' }),
+      dilated,
+      20,
+    )
+    // Nested as conv2d nests them: the outer broadcast first, the inner one after the axis.
+    const cut = convTensor('x', 'k', options)
+    agreesWithLoop(broadcast(broadcast(cut, ['z'], { at: 'last' }), ['y']), dilated, 20)
   })
 })
 

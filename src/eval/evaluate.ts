@@ -22,13 +22,17 @@ import { jvp } from '../derive/jvp.js'
 import {
   axisKernel,
   concatKernel,
+  convAdjointBlockKernel,
   convAdjointKernel,
+  convBlockKernel,
   convKernel,
+  cropBlockKernel,
   cropKernel,
   indexKernel,
   mapBinary,
   mapUnary,
   oneHotKernel,
+  padBlockKernel,
   padKernel,
   splitKernel,
 } from './kernels.js'
@@ -295,11 +299,57 @@ const runEinsum = (
   return { data, levels: mask }
 }
 
+/**
+ * A pad, crop or convolution tensor broadcast after its axis (`broadcast(f, axes, { at: 'last'
+ * })`, as `conv1d` and `conv2d` cut their spatial axes, src/models/conv.ts): the input's layout
+ * is already the kernel's axis followed by a contiguous block of the broadcast axes, so the block
+ * kernels run on it directly, where the general path transposes in and out. Undefined for any
+ * other broadcast.
+ */
+const blockBroadcast = (
+  t: Extract<Term, { kind: 'broadcast' }>,
+  ctx: Context,
+  inputs: ReadonlyArray<Value>,
+): Value[] | undefined => {
+  const body = t.body
+  if (body.kind !== 'pad' && body.kind !== 'convTensor') return undefined
+  if (t.inputs[0] !== body.dom[0]?.length || t.outputs[0] !== body.cod[0]?.length) return undefined
+  const v = inputs[0] as Value
+  const block = sizeOf(t.axes.map((d) => size(ctx, d)))
+  let data: Float64Array
+  if (body.kind === 'pad')
+    data = (body.adjoint === true ? cropBlockKernel : padBlockKernel)(
+      v.data,
+      size(ctx, body.axis),
+      body.before,
+      body.after,
+      block,
+      ctx.alloc,
+    )
+  else
+    data = (body.adjoint === true ? convAdjointBlockKernel : convBlockKernel)(
+      v.data,
+      size(ctx, body.input),
+      size(ctx, (body.adjoint === true ? body.dom : body.cod)[0]?.[0] as Dim),
+      size(ctx, body.kernel),
+      body.stride,
+      body.dilation,
+      block,
+      ctx.alloc,
+    )
+  // As `run` watches every primitive's output (evaluateWatched).
+  const w = ctx.watch
+  if (w !== undefined && !w.nonFinite) w.nonFinite = !data.every(Number.isFinite)
+  return [{ data, levels: v.levels }]
+}
+
 const runBroadcast = (
   t: Extract<Term, { kind: 'broadcast' }>,
   ctx: Context,
   inputs: ReadonlyArray<Value>,
 ): Value[] => {
+  const fast = blockBroadcast(t, ctx, inputs)
+  if (fast !== undefined) return fast
   const p = sizeOf(t.axes.map((d) => size(ctx, d)))
   const depth = ctx.levels.length
   const extents = (s: Shape) => s.map((d) => size(ctx, d))

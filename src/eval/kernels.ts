@@ -318,3 +318,105 @@ export const splitKernel = (
     return out
   })
 }
+
+/**
+ * The axis maps above on an axis followed by a contiguous block of `block` entries (the layout
+ * of a broadcast placed after the axis, `broadcast(f, axes, { at: 'last' })`): each entry of
+ * the one-axis kernel becomes a block, so the broadcast needs no transpose in or out. Rows are
+ * the leading `rows` slices; `x` and the output extents as in the one-axis kernels.
+ */
+const copyBlock = (
+  src: Float64Array,
+  from: number,
+  out: Float64Array,
+  to: number,
+  block: number,
+): void => {
+  if (block >= 64) out.set(src.subarray(from, from + block), to)
+  else for (let t = 0; t < block; t++) out[to + t] = src[from + t] as number
+}
+
+/** {@link convKernel} with a block after the axis: `out[r, i, j, :] = in[r, s i + d j, :]`. */
+export const convBlockKernel = (
+  src: Float64Array,
+  x: number,
+  y: number,
+  k: number,
+  stride: number,
+  dilation: number,
+  block: number,
+  alloc: Allocate,
+): Float64Array => {
+  const rows = src.length / (x * block)
+  const out = alloc(rows * y * k * block, 'convTensor')
+  for (let r = 0; r < rows; r++) {
+    const s0 = r * x * block
+    let o = r * y * k * block
+    for (let i = 0; i < y; i++)
+      for (let j = 0; j < k; j++, o += block)
+        copyBlock(src, s0 + (stride * i + dilation * j) * block, out, o, block)
+  }
+  return out
+}
+
+/**
+ * {@link convAdjointKernel} with a block after the axes: `out[r, s i + d j, :] += in[r, i, j, :]`
+ * (the sums in the order of i, then j, as there).
+ */
+export const convAdjointBlockKernel = (
+  src: Float64Array,
+  x: number,
+  y: number,
+  k: number,
+  stride: number,
+  dilation: number,
+  block: number,
+  alloc: Allocate,
+): Float64Array => {
+  const rows = src.length / (y * k * block)
+  const out = alloc(rows * x * block, 'convTensorAdjoint')
+  for (let r = 0; r < rows; r++) {
+    let s = r * y * k * block
+    const o0 = r * x * block
+    for (let i = 0; i < y; i++)
+      for (let j = 0; j < k; j++, s += block) {
+        const o = o0 + (stride * i + dilation * j) * block
+        for (let t = 0; t < block; t++) out[o + t] = (out[o + t] as number) + (src[s + t] as number)
+      }
+  }
+  return out
+}
+
+/** {@link padKernel} with a block after the axis: `n` blocks padded with zero blocks. */
+export const padBlockKernel = (
+  src: Float64Array,
+  n: number,
+  before: number,
+  after: number,
+  block: number,
+  alloc: Allocate,
+): Float64Array => {
+  const rows = src.length / (n * block)
+  const m = n + before + after
+  const out = alloc(rows * m * block, 'pad')
+  for (let r = 0; r < rows; r++)
+    out.set(src.subarray(r * n * block, (r + 1) * n * block), (r * m + before) * block)
+  return out
+}
+
+/** {@link cropKernel} with a block after the axis: the middle `n` blocks of every row. */
+export const cropBlockKernel = (
+  src: Float64Array,
+  n: number,
+  before: number,
+  after: number,
+  block: number,
+  alloc: Allocate,
+): Float64Array => {
+  const m = n + before + after
+  const rows = src.length / (m * block)
+  const out = alloc(rows * n * block, 'crop')
+  for (let r = 0; r < rows; r++)
+    out.set(src.subarray((r * m + before) * block, (r * m + before + n) * block), r * n * block)
+  return out
+}
