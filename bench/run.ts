@@ -1,11 +1,13 @@
 /**
- * Speed and memory of the numeric evaluator (DESIGN.md section 4, 8), beside naive loops.
+ * Speed and memory of the numeric evaluator (DESIGN.md section 4, 8), beside NumPy and naive
+ * loops, in one run (issue 12, section 4).
  *
- * Run: `npm run bench` (full sizes, under a minute; writes `bench/results.md`, formatted with the
- * repository's prettier config), or `npx tsx bench/run.ts --quick` (small sizes, a few seconds; a
- * smoke test of this script only, prints but does not write `bench/results.md`). Other words pick
- * cases by name (`npx tsx bench/run.ts conv2d chain`); a partial run does not write the record
- * either. This is a benchmark, never a test: nothing here fails on a slow machine.
+ * Run: `npm run bench` (full sizes, a few minutes; writes `bench/results.md`, formatted with the
+ * repository's prettier config, keeping its "Before" section), or `npx tsx bench/run.ts --quick`
+ * (small sizes, a few seconds; a smoke test of this script only, prints but does not write
+ * `bench/results.md`). Other words pick cases by name (`npx tsx bench/run.ts conv2d chain`); a
+ * partial run does not write the record either. This is a benchmark, never a test: nothing here
+ * fails on a slow machine.
  *
  * The script needs `global.gc`: when started without `--expose-gc` (as `npm run bench` does) it
  * re-spawns itself once as `node <tsx loader flags> --expose-gc bench/run.ts ...`.
@@ -14,62 +16,69 @@
  * - attention scores `b h q d, b h k d -> b h q k` and attention output
  *   `b h q k, b h k d -> b h q d`, at b = 8, h = 8, q = k = 128, d = 64;
  * - the matrix chain `a b, b c, c d -> a d` at n = 200;
- * - conv2d, 'valid', on a 64 x 64 x 16 input with 16 output channels and a 3 x 3 kernel: the
- *   term `[h w c] -> [yh yw o]` is `convTensor` on h (broadcast over w c), `convTensor` on w
- *   (broadcast over yh kh and over c), then one einsum with the weight `param W [o kh kw c]`.
+ * - conv2d 3x3, 16 -> 16 channels on a 64 x 64 x 16 input, 'valid' and with padding 1 ('same'):
+ *   `conv2d` of src/models/conv.ts (`[h w c] -> [yh yw o]`, weight `[o c kh kw]`): pad and cut
+ *   each spatial axis (convTensor, eq. 4), then one einsum with the weight.
  *
- * What the columns mean:
- * - FLOPs: analytic useful work. A single contraction: 2 x the product of all label extents. The
- *   chain: the best pairwise order, 2 n^3 per step, 2 steps. Conv2d: 2 yh yw o kh kw c. Both
- *   GFLOP/s columns divide this same count by the time, so their ratio is the speedup even where
- *   the naive loop does more arithmetic (the chain's 4-index loop does n^4 multiply-adds).
- * - engine ms / naive ms: the median of several timed repetitions (`performance.now()`), after
- *   warm-up, the engine's and the naive loop's runs interleaved so that load from other processes
- *   hits both alike (the header line gives the load average; numbers from a busy machine are
- *   noisy). Inputs and parameters come from `randomInputs` / `randomParams`.
+ * What is timed, interleaved (the next run goes to the side that has used the least time so far,
+ * so a load spike from another process hits every side alike):
+ * - engine: `evaluate`, its products in the WebAssembly kernel (src/eval/wasm) where large enough;
+ * - engine, TypeScript kernel: the same with every product in the plain TypeScript kernel
+ *   (`setMatmulKernel('typescript')`), the reference the WebAssembly kernel is tested against;
+ * - NumPy, one process of Debian's `/usr/bin/python3` (`python3-numpy`, one BLAS thread) started
+ *   once, timing each run itself: `np.einsum(optimize=False)`, `np.einsum(optimize=True)`, and the
+ *   matmul path (`@` on reshaped arrays; the convolutions unfolded with `sliding_window_view`
+ *   first). Without that Python or NumPy, these columns say so and the rest runs.
  * - naive: nested `for` loops over the full index space, written here. When a naive loop would
  *   take over ~10 s at full size (judged from its warm-up runs at the quick size), it runs at the
  *   first smaller size that fits, the row says so, and the engine is timed again at that size for
  *   the speedup. Nothing is extrapolated into the table.
+ *
+ * What the columns mean:
+ * - FLOPs: analytic useful work. A single contraction: 2 x the product of all label extents. The
+ *   chain: the best pairwise order, 2 n^3 per step, 2 steps. Conv2d: 2 yh yw o kh kw c. Every
+ *   GFLOP/s column divides this same count by a median time, so ratios of GFLOP/s are speedups,
+ *   even where a side does more arithmetic (the chain's 4-index loop and NumPy's unoptimised
+ *   einsum do n^4 multiply-adds).
+ * - engine / NumPy: the engine's GFLOP/s over NumPy's (above 1: the engine is faster).
  * - peak MB (engine): the peak of live ArrayBuffer memory during one evaluation, above what the
  *   inputs and parameters already hold. Measured by wrapping the global `Float64Array`
  *   constructor (which the evaluator's internal `alloc` calls) in a Proxy for one untimed run,
  *   after every case is timed (src/ is not touched; the global is restored at once):
  *   at every allocation it forces two full GCs and reads `process.memoryUsage().arrayBuffers`,
  *   so dead intermediates are gone and the figure is the live set at that moment (conservative:
- *   a dead value still held by a stack slot counts). The output is included.
+ *   a dead value still held by a stack slot counts). The output is included, and so is the
+ *   WebAssembly kernel's memory (its packing buffers and operand copies).
  * - largest tensor MB: the analytic bound, the largest input or output of any step of the term
  *   (every wire of the term, times its broadcast multiplicity, and every pairwise intermediate of
  *   a multi-operand einsum in the best order). No engine intermediate should be larger.
  * The second table gives the largest single Float64Array the engine allocated (the figure the
- *   bound constrains), the count and total of its allocations, the arrayBuffers growth after one
- *   evaluation before any GC (what was allocated and not yet collected: a loose upper figure, GC
- *   may already have run), and the largest relative difference between engine and naive outputs.
+ *   bound constrains; views of the WebAssembly memory are not allocations and are not counted),
+ *   the count and total of its allocations, the arrayBuffers growth after one evaluation before
+ *   any GC (what was allocated and not yet collected: a loose upper figure, GC may already have
+ *   run), and the largest relative difference between engine and naive outputs.
  *
  * @packageDocumentation
  */
-import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { format, resolveConfig } from 'prettier'
 import {
   type Shape,
   type Sizes,
   type Term,
-  broadcast,
-  convTensor,
+  conv2d,
   dimSize,
   einsum,
   evaluate,
-  id,
-  par,
-  param,
   randomInputs,
   randomParams,
-  seq,
 } from '../src/index.js'
+import { setMatmulKernel } from '../src/eval/wasm/gemm.js'
 
 // ---------------------------------------------------------------------------------------------
 // Cases
@@ -92,6 +101,8 @@ interface Case {
     inputs: ReadonlyArray<Float64Array>,
     params: Readonly<Record<string, Float64Array>>,
   ) => Float64Array
+  /** The NumPy side's case (see PYTHON). */
+  readonly py: string
 }
 
 const n = (s: Sizes, k: string): number => s[k] as number
@@ -152,42 +163,52 @@ const chainNaive: Case['naive'] = (s, [x, y, z]) => {
   return out
 }
 
-const convNaive: Case['naive'] = (s, [x], params) => {
-  const [H = 0, W = 0, C = 0, O = 0, KH = 0, KW = 0] = extents(s, 'h w c o kh kw')
-  const YH = H - KH + 1
-  const YW = W - KW + 1
-  const img = x as Float64Array
-  const wt = params['W'] as Float64Array
-  const out = new Float64Array(YH * YW * O)
-  for (let i = 0; i < YH; i++)
-    for (let j = 0; j < YW; j++)
-      for (let o = 0; o < O; o++) {
-        let acc = 0
-        for (let u = 0; u < KH; u++)
-          for (let v = 0; v < KW; v++)
-            for (let c = 0; c < C; c++)
-              acc +=
-                (img[((i + u) * W + (j + v)) * C + c] as number) *
-                (wt[((o * KH + u) * KW + v) * C + c] as number)
-        out[(i * YW + j) * O + o] = acc
-      }
-  return out
-}
+/** conv2d with `pad` zeros on every side: `[h w c]`, weight `[o c kh kw]`, out `[yh yw o]`. */
+const convNaive =
+  (pad: number): Case['naive'] =>
+  (s, [x], params) => {
+    const [H = 0, W = 0, C = 0, O = 0, KH = 0, KW = 0] = extents(s, 'h w c o p q')
+    const YH = H + 2 * pad - KH + 1
+    const YW = W + 2 * pad - KW + 1
+    const img = x as Float64Array
+    const wt = params['C.weight'] as Float64Array
+    const out = new Float64Array(YH * YW * O)
+    for (let i = 0; i < YH; i++)
+      for (let j = 0; j < YW; j++)
+        for (let o = 0; o < O; o++) {
+          let acc = 0
+          for (let u = 0; u < KH; u++)
+            for (let v = 0; v < KW; v++) {
+              const r = i + u - pad
+              const t = j + v - pad
+              if (r < 0 || r >= H || t < 0 || t >= W) continue
+              for (let c = 0; c < C; c++)
+                acc +=
+                  (img[(r * W + t) * C + c] as number) *
+                  (wt[((o * C + c) * KH + u) * KW + v] as number)
+            }
+          out[(i * YW + j) * O + o] = acc
+        }
+    return out
+  }
 
-const conv2dTerm = (): Term => {
-  const convH = convTensor('h', 'kh') // [h] -> [yh kh]
-  const convW = convTensor('w', 'kw') // [w] -> [yw kw]
-  const yh = convH.cod[0]?.[0]
-  const yw = convW.cod[0]?.[0]
-  if (yh === undefined || yw === undefined) throw new Error('convTensor without an output axis')
-  const cut = [yh, 'kh', yw, 'kw', 'c'] as const
-  return seq(
-    broadcast(convH, ['w', 'c'], { at: 'last' }), // [h w c] -> [yh kh w c]
-    broadcast(broadcast(convW, ['c'], { at: 'last' }), [yh, 'kh']), // -> [yh kh yw kw c]
-    par(id([cut]), param('W', ['o', 'kh', 'kw', 'c'])),
-    einsum('yh kh yw kw c, o kh kw c -> yh yw o', { dims: { yh, yw } }),
-  )
-}
+const convTerm = (pad: number): Term =>
+  conv2d('C', {
+    h: 'h',
+    w: 'w',
+    kh: 'p',
+    kw: 'q',
+    cIn: 'c',
+    cOut: 'o',
+    ...(pad > 0
+      ? {
+          padding: [
+            [pad, pad],
+            [pad, pad],
+          ] as const,
+        }
+      : {}),
+  })
 
 const attention = { b: 8, h: 8, q: 128, k: 128, d: 64 }
 const attentionQuick = { b: 2, h: 2, q: 32, k: 32, d: 16 }
@@ -195,6 +216,26 @@ const bhqkd = (s: Sizes) =>
   `b=${n(s, 'b')} h=${n(s, 'h')} q=${n(s, 'q')} k=${n(s, 'k')} d=${n(s, 'd')}`
 const prod = (s: Sizes, ks: ReadonlyArray<string>) => ks.reduce((acc, k) => acc * n(s, k), 1)
 const square = (m: number) => ({ a: m, b: m, c: m, d: m })
+const image = { h: 64, w: 64, c: 16, o: 16, p: 3, q: 3 }
+const imageQuick = { h: 16, w: 16, c: 4, o: 4, p: 3, q: 3 }
+
+const convCase = (pad: number): Case => {
+  const out = (s: Sizes) => (n(s, 'h') + 2 * pad - 2) * (n(s, 'w') + 2 * pad - 2)
+  return {
+    name: `conv2d 3x3 ${pad === 0 ? 'valid' : `padding ${pad} (same)`}, 16 -> 16 channels`,
+    term: convTerm(pad),
+    sizes: image,
+    quick: imageQuick,
+    reduced: [{ ...image, h: 32, w: 32 }],
+    describe: (s) =>
+      `${n(s, 'h')}x${n(s, 'w')}x${n(s, 'c')} -> ${n(s, 'o')} ch, ${n(s, 'p')}x${n(s, 'q')}`,
+    flops: (s) => 2 * out(s) * prod(s, ['o', 'p', 'q', 'c']),
+    naiveWork: (s) => out(s) * prod(s, ['o', 'p', 'q', 'c']),
+    pairwise: () => 0,
+    naive: convNaive(pad),
+    py: pad === 0 ? 'conv_valid' : 'conv_same',
+  }
+}
 
 const CASES: ReadonlyArray<Case> = [
   {
@@ -211,6 +252,7 @@ const CASES: ReadonlyArray<Case> = [
     naiveWork: (s) => prod(s, ['b', 'h', 'q', 'k', 'd']),
     pairwise: () => 0,
     naive: scoresNaive,
+    py: 'scores',
   },
   {
     name: 'attention output `b h q k, b h k d -> b h q d`',
@@ -226,6 +268,7 @@ const CASES: ReadonlyArray<Case> = [
     naiveWork: (s) => prod(s, ['b', 'h', 'q', 'k', 'd']),
     pairwise: () => 0,
     naive: outputNaive,
+    py: 'output',
   },
   {
     name: 'matrix chain `a b, b c, c d -> a d`',
@@ -238,26 +281,129 @@ const CASES: ReadonlyArray<Case> = [
     naiveWork: (s) => prod(s, ['a', 'b', 'c', 'd']),
     pairwise: (s) => Math.min(prod(s, ['a', 'c']), prod(s, ['b', 'd'])),
     naive: chainNaive,
+    py: 'chain',
   },
-  {
-    name: 'conv2d 3x3 valid, 16 -> 16 channels',
-    term: conv2dTerm(),
-    sizes: { h: 64, w: 64, c: 16, o: 16, kh: 3, kw: 3 },
-    quick: { h: 16, w: 16, c: 4, o: 4, kh: 3, kw: 3 },
-    reduced: [{ h: 32, w: 32, c: 16, o: 16, kh: 3, kw: 3 }],
-    describe: (s) =>
-      `${n(s, 'h')}x${n(s, 'w')}x${n(s, 'c')} -> ${n(s, 'o')} ch, ${n(s, 'kh')}x${n(s, 'kw')}`,
-    flops: (s) =>
-      2 *
-      (n(s, 'h') - n(s, 'kh') + 1) *
-      (n(s, 'w') - n(s, 'kw') + 1) *
-      prod(s, ['o', 'kh', 'kw', 'c']),
-    naiveWork: (s) =>
-      (n(s, 'h') - n(s, 'kh') + 1) * (n(s, 'w') - n(s, 'kw') + 1) * prod(s, ['o', 'kh', 'kw', 'c']),
-    pairwise: () => 0,
-    naive: convNaive,
-  },
+  convCase(0),
+  convCase(1),
 ]
+
+// ---------------------------------------------------------------------------------------------
+// The NumPy side
+
+/**
+ * Reads `case variant` lines, answers the milliseconds of one run (its own clock). The sizes come
+ * as arguments: B H Q K D (attention), N (chain), IH IW C O (conv2d).
+ */
+const PYTHON = String.raw`
+import sys, time
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+B, H, Q, K, D, N, IH, IW, C, O = (int(a) for a in sys.argv[1:11])
+rng = np.random.default_rng(1)
+r = lambda *s: rng.standard_normal(s)
+q, k = r(B, H, Q, D), r(B, H, K, D)
+p, v = r(B, H, Q, K), r(B, H, K, D)
+m1, m2, m3 = r(N, N), r(N, N), r(N, N)
+x, w = r(IH, IW, C), r(O, C, 3, 3)
+xp = np.pad(x, ((1, 1), (1, 1), (0, 0)))
+def unfold(a):
+    # [h w c] -> [yh yw c kh kw], then contract with the weight as one matmul
+    s = sliding_window_view(a, (3, 3), axis=(0, 1))
+    return s.reshape(s.shape[0] * s.shape[1], -1) @ w.transpose(1, 2, 3, 0).reshape(-1, O)
+cases = {
+  'scores': {
+    'einsum': lambda: np.einsum('bhqd,bhkd->bhqk', q, k, optimize=False),
+    'einsum_opt': lambda: np.einsum('bhqd,bhkd->bhqk', q, k, optimize=True),
+    'matmul': lambda: q @ k.transpose(0, 1, 3, 2),
+  },
+  'output': {
+    'einsum': lambda: np.einsum('bhqk,bhkd->bhqd', p, v, optimize=False),
+    'einsum_opt': lambda: np.einsum('bhqk,bhkd->bhqd', p, v, optimize=True),
+    'matmul': lambda: p @ v,
+  },
+  'chain': {
+    'einsum': lambda: np.einsum('ab,bc,cd->ad', m1, m2, m3, optimize=False),
+    'einsum_opt': lambda: np.einsum('ab,bc,cd->ad', m1, m2, m3, optimize=True),
+    'matmul': lambda: (m1 @ m2) @ m3,
+  },
+  'conv_valid': {
+    'einsum': lambda: np.einsum('ijcpq,ocpq->ijo', sliding_window_view(x, (3, 3), axis=(0, 1)), w, optimize=False),
+    'einsum_opt': lambda: np.einsum('ijcpq,ocpq->ijo', sliding_window_view(x, (3, 3), axis=(0, 1)), w, optimize=True),
+    'matmul': lambda: unfold(x),
+  },
+  'conv_same': {
+    'einsum': lambda: np.einsum('ijcpq,ocpq->ijo', sliding_window_view(xp, (3, 3), axis=(0, 1)), w, optimize=False),
+    'einsum_opt': lambda: np.einsum('ijcpq,ocpq->ijo', sliding_window_view(xp, (3, 3), axis=(0, 1)), w, optimize=True),
+    'matmul': lambda: unfold(xp),
+  },
+}
+print('ready', np.__version__, flush=True)
+for line in sys.stdin:
+    name, variant = line.split()
+    f = cases[name][variant]
+    t = time.perf_counter()
+    f()
+    print((time.perf_counter() - t) * 1000, flush=True)
+`
+
+const VARIANTS = ['einsum', 'einsum_opt', 'matmul'] as const
+type Variant = (typeof VARIANTS)[number]
+const VARIANT_NAMES: Record<Variant, string> = {
+  einsum: 'np.einsum optimize=False',
+  einsum_opt: 'np.einsum optimize=True',
+  matmul: 'NumPy matmul path',
+}
+
+interface NumPy {
+  readonly version: string
+  readonly blas: string
+  /** One run of a case's variant: NumPy's own time in ms. */
+  readonly time: (py: string, variant: Variant) => Promise<number>
+  readonly close: () => void
+}
+
+const PY = '/usr/bin/python3'
+
+/** The NumPy process at the sizes of the run, or a reason why there is none. */
+const startNumPy = async (quick: boolean): Promise<NumPy | string> => {
+  if (!existsSync(PY)) return `no ${PY}`
+  const att = quick ? attentionQuick : attention
+  const chain = quick ? 40 : 200
+  const img = quick ? imageQuick : image
+  const args = [att.b, att.h, att.q, att.k, att.d, chain, img.h, img.w, img.c, img.o].map(String)
+  const child: ChildProcessWithoutNullStreams = spawn(PY, ['-c', PYTHON, ...args], {
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+  })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const next = async (): Promise<string | undefined> => {
+    const r = await lines.next()
+    return r.done === true ? undefined : (r.value as string)
+  }
+  const ready = await next()
+  if (ready === undefined || !ready.startsWith('ready'))
+    return `${PY} could not run NumPy (${stderr.trim().split('\n').pop() ?? 'no output'})`
+  // Which BLAS NumPy's matmul runs on: Debian's alternative (reference BLAS unless libopenblas0
+  // is installed, which this project does not install).
+  let blas = 'unknown'
+  try {
+    blas = realpathSync('/usr/lib/x86_64-linux-gnu/libblas.so.3')
+  } catch {
+    // not a Debian x86_64 layout
+  }
+  return {
+    version: ready.split(' ')[1] ?? '?',
+    blas,
+    time: async (py, variant) => {
+      child.stdin.write(`${py} ${variant}\n`)
+      const line = await next()
+      if (line === undefined) throw new Error(`bench: the NumPy process ended early (${stderr})`)
+      return Number(line)
+    },
+    close: () => child.stdin.end(),
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Measurement
@@ -284,7 +430,8 @@ const median = (xs: ReadonlyArray<number>): number => {
 }
 
 interface Timing {
-  readonly run: () => void
+  /** One run; its time in ms (measured by the task itself, or undefined to time the call). */
+  readonly run: () => Promise<number> | number | void
   readonly minReps: number
   readonly maxReps: number
 }
@@ -294,7 +441,10 @@ interface Timing {
  * the least time so far, so that a load spike from another process hits every task alike. Each
  * task runs at least `minReps` times, then more while the budget lasts (up to `maxReps`).
  */
-const timeInterleaved = (tasks: ReadonlyArray<Timing>, budgetMs: number): number[] => {
+const timeInterleaved = async (
+  tasks: ReadonlyArray<Timing>,
+  budgetMs: number,
+): Promise<number[]> => {
   const times = tasks.map((): number[] => [])
   const spent = tasks.map(() => 0)
   const start = performance.now()
@@ -308,8 +458,8 @@ const timeInterleaved = (tasks: ReadonlyArray<Timing>, budgetMs: number): number
     })
     if (next < 0) return times.map(median)
     const t0 = performance.now()
-    ;(tasks[next] as Timing).run()
-    const dt = performance.now() - t0
+    const own = await (tasks[next] as Timing).run()
+    const dt = own ?? performance.now() - t0
     ;(times[next] as number[]).push(dt)
     spent[next] = (spent[next] as number) + dt
   }
@@ -352,6 +502,8 @@ const measureMemory = (run: () => Float64Array[]): MemoryReport => {
         args,
         newTarget === wrapped ? target : newTarget,
       ) as Float64Array
+      // A view of an existing buffer (the WebAssembly kernel's memory) allocates nothing.
+      if (typeof args[0] !== 'number') return made
       count++
       total += made.byteLength
       largest = Math.max(largest, made.byteLength)
@@ -411,7 +563,11 @@ interface Row {
   readonly sizes: string
   readonly flops: number
   readonly engineMs: number
+  /** The engine with every product in the TypeScript kernel. */
+  readonly typescriptMs: number
   readonly naiveMs: number
+  /** NumPy's median ms per variant, when NumPy runs. */
+  readonly numpy?: Readonly<Record<Variant, number>>
   /** When the naive loop ran at smaller sizes: those sizes, their FLOPs, the engine there. */
   readonly reduced?: { sizes: string; flops: number; engineMs: number }
   readonly memory: MemoryReport
@@ -428,7 +584,17 @@ interface Timed {
   readonly row: (memory: MemoryReport) => Row
 }
 
-const runCase = (c: Case, quick: boolean): Timed => {
+/** `f` with the products in the TypeScript kernel. */
+const withTypeScriptKernel = <A>(f: () => A): A => {
+  const old = setMatmulKernel('typescript')
+  try {
+    return f()
+  } finally {
+    setMatmulKernel(old)
+  }
+}
+
+const runCase = async (c: Case, quick: boolean, numpy: NumPy | undefined): Promise<Timed> => {
   const sizes = quick ? c.quick : c.sizes
   const evalAt = (s: Sizes, seed: number) => {
     const inputs = randomInputs(c.term.dom, s, seed)
@@ -436,13 +602,25 @@ const runCase = (c: Case, quick: boolean): Timed => {
     return { inputs, params, run: () => evaluate(c.term, s, inputs, params) }
   }
   const full = evalAt(sizes, 1)
-  const [engineWarm, budget] = quick ? [2, 150] : [5, 6000]
+  const [engineWarm, budget] = quick ? [2, 150] : [5, 8000]
   const engineTask = (at: { run: () => Float64Array[] }): Timing => ({
     run: () => at.run().forEach(consume),
     minReps: quick ? 3 : 7,
     maxReps: 41,
   })
+  const typescriptTask: Timing = {
+    run: () => withTypeScriptKernel(() => full.run().forEach(consume)),
+    minReps: quick ? 3 : 7,
+    maxReps: 41,
+  }
   for (let i = 0; i < engineWarm; i++) full.run().forEach(consume)
+  for (let i = 0; i < engineWarm; i++) withTypeScriptKernel(() => full.run().forEach(consume))
+  const numpyTasks: Timing[] =
+    numpy === undefined
+      ? []
+      : VARIANTS.map((v) => ({ run: () => numpy.time(c.py, v), minReps: 3, maxReps: 15 }))
+  // NumPy's warm-up: one run of each variant.
+  for (const v of numpy === undefined ? [] : VARIANTS) await numpy?.time(c.py, v)
 
   // Naive: warm up at the quick size, which also says whether the full size fits the time limit.
   const warm = evalAt(c.quick, 2)
@@ -461,24 +639,24 @@ const runCase = (c: Case, quick: boolean): Timed => {
     minReps: 1,
     maxReps: 9,
   }
-  let engineMs: number
-  let naiveMs: number
+  let times: number[]
   let reduced: Row['reduced']
   if (atNaive === full) {
-    ;[engineMs, naiveMs] = timeInterleaved([engineTask(full), naiveTask], budget) as [
-      number,
-      number,
-    ]
+    times = await timeInterleaved(
+      [engineTask(full), typescriptTask, naiveTask, ...numpyTasks],
+      budget,
+    )
   } else {
-    ;[engineMs] = timeInterleaved([engineTask(full)], budget / 2) as [number]
+    times = await timeInterleaved([engineTask(full), typescriptTask, ...numpyTasks], budget)
     for (let i = 0; i < engineWarm; i++) atNaive.run().forEach(consume)
-    let engineThere: number
-    ;[engineThere, naiveMs] = timeInterleaved([engineTask(atNaive), naiveTask], budget) as [
-      number,
-      number,
-    ]
+    const [engineThere, naiveMs] = (await timeInterleaved(
+      [engineTask(atNaive), naiveTask],
+      budget / 2,
+    )) as [number, number]
+    times.splice(2, 0, naiveMs)
     reduced = { sizes: c.describe(naiveSizes), flops: c.flops(naiveSizes), engineMs: engineThere }
   }
+  const [engineMs = NaN, typescriptMs = NaN, naiveMs = NaN, ...numpyMs] = times
   const check = atNaive.run()[0] as Float64Array
   const relDiff = maxRelDiff(check, c.naive(naiveSizes, atNaive.inputs, atNaive.params))
 
@@ -491,7 +669,16 @@ const runCase = (c: Case, quick: boolean): Timed => {
     sizes: c.describe(sizes),
     flops: c.flops(sizes),
     engineMs,
+    typescriptMs,
     naiveMs,
+    ...(numpy !== undefined
+      ? {
+          numpy: Object.fromEntries(VARIANTS.map((v, i) => [v, numpyMs[i] as number])) as Record<
+            Variant,
+            number
+          >,
+        }
+      : {}),
     ...(reduced !== undefined ? { reduced } : {}),
     memory,
     boundBytes: 8 * Math.max(largestWire(c.term, sizes), c.pairwise(sizes)),
@@ -520,7 +707,17 @@ const count = (x: number): string =>
 const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
   [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n')
 
-const report = (rows: ReadonlyArray<Row>, quick: boolean): string => {
+const ratio = (engineMs: number, otherMs: number): string => `${(otherMs / engineMs).toFixed(2)}x`
+
+/** The matmul-shaped cases, which have the 10 GFLOP/s target of issue 12. */
+const MATMUL_SHAPED = new Set(['scores', 'output', 'chain'])
+
+const report = (
+  rows: ReadonlyArray<Row>,
+  cases: ReadonlyArray<Case>,
+  quick: boolean,
+  numpyNote: string,
+): string => {
   const main = table(
     [
       'case',
@@ -528,39 +725,37 @@ const report = (rows: ReadonlyArray<Row>, quick: boolean): string => {
       'FLOPs',
       'engine ms',
       'engine GFLOP/s',
-      'naive ms',
-      'naive GFLOP/s',
-      'speedup',
-      'peak MB (engine)',
-      'largest tensor MB',
+      'engine, TS kernel GFLOP/s',
+      ...VARIANTS.map((v) => `${VARIANT_NAMES[v]} GFLOP/s (engine / NumPy)`),
+      'naive GFLOP/s (engine / naive)',
     ],
     rows.map((r) => {
       const naive =
         r.reduced === undefined
-          ? [ms(r.naiveMs), gflops(r.flops, r.naiveMs), `${(r.naiveMs / r.engineMs).toFixed(1)}x`]
-          : [
-              `${ms(r.naiveMs)} (at ${r.reduced.sizes})`,
-              gflops(r.reduced.flops, r.naiveMs),
-              `${(r.naiveMs / r.reduced.engineMs).toFixed(1)}x (engine ${ms(r.reduced.engineMs)} ms at ${r.reduced.sizes})`,
-            ]
+          ? `${gflops(r.flops, r.naiveMs)} (${ratio(r.engineMs, r.naiveMs)})`
+          : `${gflops(r.reduced.flops, r.naiveMs)} at ${r.reduced.sizes} (${ratio(r.reduced.engineMs, r.naiveMs)}, engine ${ms(r.reduced.engineMs)} ms there)`
       return [
         r.name,
         r.sizes,
         count(r.flops),
         ms(r.engineMs),
         gflops(r.flops, r.engineMs),
-        ...naive,
-        MB(r.memory.peakLive),
-        MB(r.boundBytes),
+        `${gflops(r.flops, r.typescriptMs)} (${ratio(r.engineMs, r.typescriptMs)})`,
+        ...VARIANTS.map((v) => {
+          const t = r.numpy?.[v]
+          return t === undefined ? 'n/a' : `${gflops(r.flops, t)} (${ratio(r.engineMs, t)})`
+        }),
+        naive,
       ]
     }),
   )
   const detail = table(
     [
       'case',
+      'peak MB (engine)',
+      'largest tensor MB (bound)',
       'inputs + params MB',
       'largest single alloc MB',
-      'largest tensor MB (bound)',
       'within bound',
       'allocations (count, total MB)',
       'arrayBuffers growth, no GC, MB',
@@ -568,9 +763,10 @@ const report = (rows: ReadonlyArray<Row>, quick: boolean): string => {
     ],
     rows.map((r) => [
       r.name,
+      MB(r.memory.peakLive),
+      MB(r.boundBytes),
       MB(r.inputBytes),
       MB(r.memory.largestAlloc),
-      MB(r.boundBytes),
       r.memory.largestAlloc <= r.boundBytes ? 'yes' : 'NO',
       `${r.memory.allocations}, ${MB(r.memory.totalAllocated)}`,
       MB(r.memory.afterNoGc),
@@ -578,40 +774,68 @@ const report = (rows: ReadonlyArray<Row>, quick: boolean): string => {
     ]),
   )
   const targets = rows
-    .map((r) => {
+    .map((r, i) => {
       const rate = r.flops / r.engineMs / 1e6
-      return `- ${r.name}: ${rate.toFixed(2)} GFLOP/s ${rate >= 0.5 ? 'meets' : 'is BELOW'} the 0.5 GFLOP/s target; largest intermediate ${r.memory.largestAlloc <= r.boundBytes ? 'within' : 'OVER'} the bound`
+      const np = r.numpy?.einsum
+      const parts = [
+        `${rate.toFixed(2)} GFLOP/s`,
+        MATMUL_SHAPED.has((cases[i] as Case).py)
+          ? `${rate >= 10 ? 'meets' : 'is BELOW'} the 10 GFLOP/s target of a matmul-shaped contraction`
+          : undefined,
+        np === undefined
+          ? undefined
+          : `${np >= r.engineMs ? 'at least' : 'BELOW'} np.einsum(optimize=False) (${ratio(r.engineMs, np)})`,
+        `largest intermediate ${r.memory.largestAlloc <= r.boundBytes ? 'within' : 'OVER'} the bound`,
+      ]
+      return `- ${r.name}: ${parts.filter((x) => x !== undefined).join('; ')}`
     })
     .join('\n')
-  return quick ? `${main}\n\n${detail}\n` : `${main}\n\n${detail}\n\n${targets}\n`
+  return `${numpyNote}\n\n${main}\n\n${detail}\n${quick ? '' : `\n${targets}\n`}`
 }
 
 const NOTES = `GFLOP/s = the FLOPs column (analytic useful work: 2 x product of the label extents; the
-chain counts its best pairwise order, 2 x 2n^3) over the median time, for the engine and the naive
-loop alike. peak MB (engine) = the peak of live ArrayBuffer memory during one evaluation above the
-inputs and parameters (output included), sampled after two forced full GCs at every Float64Array
+chain counts its best pairwise order, 2 x 2n^3) over the median time, for every side alike; in
+brackets the engine's speed over that side's (above 1: the engine is faster). "engine, TS kernel"
+is the same evaluation with every product in the plain TypeScript kernel (the reference of the
+WebAssembly kernel; both give the same numbers bit for bit). peak MB (engine) = the peak of live
+ArrayBuffer memory during one evaluation above the inputs and parameters (output and the
+WebAssembly kernel's memory included), sampled after two forced full GCs at every Float64Array
 allocation. largest tensor MB = the largest input or output of any step of the term (the bound no
 intermediate should exceed); "largest single alloc" is the engine's largest Float64Array. The
 arrayBuffers growth without GC is what one evaluation left allocated before any collection.
 Times on a shared machine vary from run to run (up to 2x under load; see the load average): the
-engine and naive runs are interleaved, so compare them within a row.`
+sides are interleaved, so compare them within a row.`
+
+/** The section of bench/results.md that a run keeps: the figures before issue 12. */
+const KEPT = '\n## Before'
 
 const main = async (): Promise<void> => {
   const quick = process.argv.includes('--quick')
-  const loadBefore = os.loadavg()[0] ?? 0
+  const loadBefore = os.loadavg().map((l) => l.toFixed(2))
   const timed: Timed[] = []
   const only = process.argv.slice(2).filter((a) => !a.startsWith('--'))
   const cases = CASES.filter((c) => only.length === 0 || only.some((o) => c.name.includes(o)))
-  for (const c of cases) {
-    process.stderr.write(`bench: ${c.name} ...\n`)
-    timed.push(runCase(c, quick))
+  const started = await startNumPy(quick)
+  const numpy = typeof started === 'string' ? undefined : started
+  const numpyNote =
+    numpy === undefined
+      ? `NumPy: not run (${String(started)}).`
+      : `NumPy ${numpy.version} through Debian's \`${PY}\`, one BLAS thread (BLAS \`${numpy.blas}\`), its own clock around each call.`
+  try {
+    for (const c of cases) {
+      process.stderr.write(`bench: ${c.name} ...\n`)
+      timed.push(await runCase(c, quick, numpy))
+    }
+  } finally {
+    numpy?.close()
   }
   // Memory last: wrapping the global Float64Array must not disturb any timing.
   const rows = timed.map((t) => t.row(t.measure()))
-  const text = report(rows, quick)
+  const text = report(rows, cases, quick, numpyNote)
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-  const load = `load average (1 min) ${loadBefore.toFixed(2)} before, ${(os.loadavg()[0] ?? 0).toFixed(2)} after`
-  const machine = `Node ${process.version}, ${cpu}, ${os.cpus().length} CPU(s), ${os.platform()} ${os.arch()}; ${load}`
+  const loadAfter = os.loadavg().map((l) => l.toFixed(2))
+  const load = `load average (1, 5, 15 min) ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`
+  const machine = `Node ${process.version}, ${cpu}, ${os.cpus().length} CPU(s), ${os.platform()} ${os.arch()}; one thread; ${load}`
   process.stdout.write(
     `\n${machine}${quick ? ' (--quick: small sizes)' : ''}\n\n${text}\n${NOTES}\n`,
   )
@@ -619,9 +843,11 @@ const main = async (): Promise<void> => {
   if (sink === 0.123456789) process.stdout.write('\n')
   if (!quick && cases.length === CASES.length) {
     const file = fileURLToPath(new URL('./results.md', import.meta.url))
+    const old = existsSync(file) ? readFileSync(file, 'utf8') : ''
+    const kept = old.includes(KEPT) ? old.slice(old.indexOf(KEPT)) : ''
     const markdown =
       `# Evaluator benchmark\n\nRecorded ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` ` +
-      `(bench/run.ts; the header of that file explains every column).\n\n${machine}.\n\n${text}\n${NOTES}\n`
+      `(bench/run.ts; the header of that file explains every column).\n\n${machine}.\n\n${text}\n${NOTES}\n${kept}`
     // Formatted as the repository formats markdown, so that format:check passes on the record.
     const options = (await resolveConfig(file)) ?? {}
     writeFileSync(file, await format(markdown, { ...options, filepath: file }))
