@@ -30,7 +30,10 @@
  * are real numbers, from a trial in which every value either side computed is real: a difference
  * where one side is NaN or ±∞ (IEEE results such as ∞ · 0 or an overflow, outside the reals), or
  * one after an intermediate NaN or ±∞ (an overflow then `1/∞ = 0` gives finite outputs that the
- * laws say nothing about), gives `unknown`, with that entry in the reason.
+ * laws say nothing about), gives `unknown`, with that entry in the reason. So does a difference
+ * within float64 rounding: each side's rounding-error bound at the entry is computed along its
+ * data flow (`src/eval/error-bound.ts`), and only a difference larger than the two bounds
+ * together refutes (the counterexample carries that sum as `bound`).
  *
  * @packageDocumentation
  */
@@ -42,6 +45,7 @@ import { TermError } from '../core/errors.js'
 import { type Term, children } from '../core/term.js'
 import { showType, typeEquals } from '../core/types.js'
 import { evaluateWatched } from '../eval/evaluate.js'
+import { roundingBounds } from '../eval/error-bound.js'
 import { randomInputs, randomParams, seededRandom } from '../eval/random.js'
 import { EGraph, ExplainError } from './egraph/egraph.js'
 import { type SaturationLimits, type SaturationReport, saturate } from './egraph/saturate.js'
@@ -69,6 +73,11 @@ export interface Counterexample {
   readonly entry: number
   readonly left: number
   readonly right: number
+  /**
+   * The two sides' float64 rounding-error bounds at that entry added up
+   * (`evaluateWithErrorBounds`): `|left - right|` is larger, so the exact real values differ.
+   */
+  readonly bound?: number
 }
 
 /** The answer of {@link equivalent}. */
@@ -309,12 +318,14 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
     // Whether a side computed a NaN or ±∞ on the way (an overflow, 1/0), even if its outputs
     // are finite again: the laws speak of real numbers only, so such a trial refutes nothing.
     let unreal: boolean
+    let generatorSeed: number
     try {
       inputs = randomInputs(a.dom, sizes, seed)
       // One draw over both terms: parameters of different names get independent values.
       params = randomParams(par(a, b), sizes, seed + 1)
-      const wx = evaluateWatched(a, sizes, inputs, params, { generatorSeed: seed + 2 })
-      const wy = evaluateWatched(b, sizes, inputs, params, { generatorSeed: seed + 2 })
+      generatorSeed = seed + 2
+      const wx = evaluateWatched(a, sizes, inputs, params, { generatorSeed })
+      const wy = evaluateWatched(b, sizes, inputs, params, { generatorSeed })
       x = wx.outputs
       y = wy.outputs
       unreal = wx.nonFinite || wy.nonFinite
@@ -323,6 +334,8 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
       refused++
       continue
     }
+    // The rounding-error bounds of both sides, computed at the first difference of the trial.
+    let bounds: { left: Float64Array[]; right: Float64Array[] } | undefined
     for (let o = 0; o < x.length; o++) {
       const l = x[o] as Float64Array
       const r = y[o] as Float64Array
@@ -344,15 +357,31 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
           outside ??= `output ${o} entry ${j} is ${p} on the left and ${q} on the right at sizes ${JSON.stringify(sizes)}, where a value computed on the way is NaN or infinite`
           continue
         }
+        // The laws are true of real numbers, and float64 rounds: a difference within the two
+        // sides' rounding-error bounds may be rounding, not a refutation ((1e16 x + x) - 1e16 x
+        // is x over the reals and 2 at x = 1.5). The bounds follow the data flow
+        // (src/eval/error-bound.ts): a dropped branch or a large value that never reaches the
+        // output widens nothing.
+        bounds ??= {
+          left: roundingBounds(a, sizes, inputs, params, { generatorSeed }),
+          right: roundingBounds(b, sizes, inputs, params, { generatorSeed }),
+        }
+        const bound =
+          ((bounds.left[o]?.[j] as number) + (bounds.right[o]?.[j] as number)) * (1 + 2 ** -50)
+        if (!(Math.abs(p - q) > bound)) {
+          outside ??= `output ${o} entry ${j} is ${p} on the left and ${q} on the right at sizes ${JSON.stringify(sizes)}, within float64 rounding: the two sides' error bounds there add up to ${bound}`
+          continue
+        }
         const counterexample: Counterexample = {
           sizes,
           inputs,
           params,
-          generatorSeed: seed + 2,
+          generatorSeed,
           output: o,
           entry: j,
           left: p,
           right: q,
+          bound,
         }
         if (options.limits === false) return { kind: 'counterexample', counterexample }
         // A short saturation tells which laws' side conditions kept the sides apart (the near
@@ -406,7 +435,7 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
   }
   const report = searched?.report
   const searchedWhy = searched === undefined || 'proof' in searched ? '' : `; ${searched.reason}`
-  const reason = `the structural normal forms differ${searchedWhy}, and ${trials - refused} random trials (sizes up to ${maxSize}${refused > 0 ? `, ${refused} refused` : ''}) found no difference between real numbers${outside === undefined ? '' : ` (they differ only outside the reals: ${outside})`}`
+  const reason = `the structural normal forms differ${searchedWhy}, and ${trials - refused} random trials (sizes up to ${maxSize}${refused > 0 ? `, ${refused} refused` : ''}) found no difference between real numbers${outside === undefined ? '' : ` (they differ only outside the reals or within float64 rounding: ${outside})`}`
   return report === undefined
     ? { kind: 'unknown', reason }
     : { kind: 'unknown', reason, search: report }

@@ -1,0 +1,777 @@
+/**
+ * Forward rounding-error bounds of the float64 evaluator (README, "Number semantics"): the laws
+ * are true of real numbers, and the evaluator rounds. `evaluateWithErrorBounds` gives, beside
+ * each output entry, a bound of how far the evaluator's value can be from the exact real value
+ * of the term at the same inputs, so that `equivalent` reports a counterexample only where the
+ * two sides differ by more than both bounds together (a difference within them may be rounding:
+ * `(1e16 x + x) - 1e16 x` is x over the reals and 2 away from it at x = 1.5).
+ *
+ * How (forward error analysis along the data flow, midpoint-radius): every value is a tensor of
+ * midpoints `m` with a radius `r` per entry, and the claim kept at every wire is that both the
+ * exact real value and the evaluator's float64 value lie within `r` of `m`. The inputs and
+ * parameters are exact (`r = 0`). Structure (id, seq, par, swap, copy, drop, box, views) passes
+ * values on; a dropped branch reaches no output and so bounds nothing. At each primitive, the
+ * midpoint is the evaluator's own result on the midpoints (the public {@link evaluate} on that
+ * node), and the radius is the primitive's spread over the input ball plus twice its own
+ * rounding over the ball (once for the midpoint, once for the evaluator's value):
+ *
+ * - structural linear maps with 0/1 coefficients (einsum, index and its one-hot, pad and crop,
+ *   the convolution tensor and its transpose, concat and split, mean): with `A` the map itself,
+ *   `r' = A(r) + 2 γ_D A(|m| + r)` for one input, and for a multilinear map of q inputs
+ *   (einsum, mul) the telescoped `Σ_i A(|m_1| + r_1, …, r_i, |m_{i+1}|, …) + 2 γ_D A(|m| + r)`,
+ *   `γ_D = D u / (1 - D u)`, `u = 2^-53`, D the longest chain of roundings to one output entry
+ *   in any summation order (q products plus the number of summed terms), evaluated with the
+ *   evaluator on non-negative data, then inflated for its own rounding;
+ * - add, mul, scale, offset: the textbook bounds (`|a| r_b + r_a |b| + r_a r_b + 2u |a b|`, …);
+ *   a scale by a power of a size (`k^-0.5`) also carries the rounding of its factor;
+ * - monotone unary maps (exp, log, tanh, sigmoid, sqrt, reciprocal, normcdf): the exact image of
+ *   the ball `[m - r, m + r]` is enclosed by the evaluator at its ends, each end widened by that
+ *   map's rounding (16u relative for the transcendental ones, 2u for sqrt and 1/x, and an
+ *   absolute 1e-12 for erf, 13 times the largest error measured against mpmath on [-8, 8]);
+ *   log on a ball reaching 0, and 1/x on a ball containing 0, are unbounded; sqrt's ball is
+ *   clamped at 0, its domain; gelu is 1.13-Lipschitz (its slope is below 1.129); relu and max
+ *   are 1-Lipschitz and exact; step and argmax are exact where the ball does not reach a
+ *   jump (0 for step, a near tie for argmax), and off by at most 1 where it does;
+ * - softmax: slope `2 y_j (1 - y_j) ≤ 1/2` in the sup norm, and its rounding relative to `y_j`;
+ *   layerNorm: slope `(2 + √n)/σ` with σ bounded below over the ball, and its rounding through
+ *   the mean, the variance, the square root and the division;
+ * - generators: their seeded random interpretations are bounded from their construction
+ *   (`src/eval/generators.ts`: entries of the random matrices and tensors at most `1/√fan-in`,
+ *   biases at most 1/2, tanh 1-Lipschitz), every form (map, transpose, tangent, cotangent). A
+ *   generator with a supplied implementation (`EvalOptions.generators`) cannot be bounded: its
+ *   outputs get an infinite bound (nothing is concluded from them).
+ *
+ * Underflow adds an absolute `2^-1060` at every step. A NaN or an infinity gives an infinite or
+ * NaN bound: such trials are outside the reals anyway (README). The bound holds for any order
+ * of summation, so it does not depend on how the kernels schedule a contraction.
+ *
+ * @packageDocumentation
+ */
+import { dimSize, type Sizes } from '../core/dim.js'
+import { fail } from '../core/errors.js'
+import { type Generator, type Term, children } from '../core/term.js'
+import { type Shape, shapeSize } from '../core/types.js'
+import { jvp } from '../derive/jvp.js'
+import { type EvalOptions, type TensorData, evaluate } from './evaluate.js'
+
+/** The unit roundoff of float64. */
+const U = 2 ** -53
+
+/** An absolute allowance per step for underflow (gradual underflow loses at most 2^-1075). */
+const TINY = 2 ** -1060
+
+/** The absolute error of the evaluator's erf (measured at most 7.6e-14 on [-8, 8]). */
+const ERF_ERROR = 1e-12
+
+/** The largest slope of gelu, `Φ(v) + v φ(v)` (about 1.1289 at v = √2). */
+const GELU_SLOPE = 1.13
+
+/** `γ_n = n u / (1 - n u)`: the relative error of n roundings. */
+const gamma = (n: number): number => {
+  const nu = n * U
+  return nu < 0.5 ? nu / (1 - nu) : Infinity
+}
+
+/** Round a non-negative bound up past the rounding of the few operations that computed it. */
+const up = (x: number): number => x * (1 + 2 ** -46) + TINY
+
+/** A bound computed by an evaluation of depth D on non-negative data, made an upper bound. */
+const inflate = (x: number, depth: number): number => up(x * (1 + 2 * gamma(depth + 4)))
+
+/** A lower end of `m - r` and an upper end of `m + r` (the subtraction rounds). */
+const lower = (m: number, r: number): number => m - r - (Math.abs(m) + r) * 2 ** -52 - TINY
+const upper = (m: number, r: number): number => m + r + (Math.abs(m) + r) * 2 ** -52 + TINY
+
+/** Midpoints and radii of one tensor: the exact and the evaluator's values lie within r of m. */
+interface Ball {
+  readonly m: Float64Array
+  readonly r: Float64Array
+}
+
+/** A ball as a primitive's input: `shared` when it is one tensor for every broadcast row. */
+interface Input extends Ball {
+  readonly shared: boolean
+}
+
+interface Ctx {
+  readonly sizes: Sizes
+  readonly params: Readonly<Record<string, TensorData>>
+  readonly options: EvalOptions
+  readonly jvps: Map<Term, Term>
+}
+
+const abs = (x: Float64Array): Float64Array => x.map(Math.abs)
+
+const absPlus = (b: Ball): Float64Array => b.m.map((v, i) => Math.abs(v) + (b.r[i] as number))
+
+const isZero = (x: Float64Array): boolean => x.every((v) => v === 0)
+
+/** The evaluator on one node (a primitive, or a broadcast of one). */
+const evalNode = (ctx: Ctx, node: Term, xs: ReadonlyArray<Float64Array>): Float64Array[] =>
+  evaluate(node, ctx.sizes, xs, ctx.params, ctx.options)
+
+const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] => {
+  const out: A[][] = []
+  let at = 0
+  for (const n of lengths) {
+    out.push(xs.slice(at, at + n))
+    at += n
+  }
+  return out
+}
+
+const product = (xs: ReadonlyArray<number>): number => xs.reduce((n, x) => n * x, 1)
+
+const run = (t: Term, ctx: Ctx, ins: ReadonlyArray<Ball>): Ball[] => {
+  switch (t.kind) {
+    case 'id':
+      return [...ins]
+    case 'seq':
+      return t.parts.reduce<Ball[]>((vs, p) => run(p, ctx, vs), [...ins])
+    case 'par': {
+      const groups = split(
+        ins,
+        t.parts.map((p) => p.dom.length),
+      )
+      return t.parts.flatMap((p, i) => run(p, ctx, groups[i] as Ball[]))
+    }
+    case 'swap':
+      return [...ins.slice(t.left.length), ...ins.slice(0, t.left.length)]
+    case 'copy':
+      return [...ins, ...ins]
+    case 'drop':
+      return []
+    case 'box':
+      return run(t.body, ctx, ins)
+    case 'derivative': {
+      let d = ctx.jvps.get(t)
+      if (d === undefined) {
+        d = jvp(t.body)
+        ctx.jvps.set(t, d)
+      }
+      return run(d, ctx, ins)
+    }
+    case 'view':
+      return [ins[0] as Ball]
+    case 'broadcast':
+      return runBroadcast(t, ctx, ins)
+    case 'zero':
+    case 'param':
+    case 'scalar':
+    case 'axisOp':
+    case 'index':
+    case 'pad':
+    case 'convTensor':
+    case 'concat':
+    case 'einsum':
+    case 'generator':
+      return primitive(
+        t,
+        t,
+        1,
+        ctx,
+        ins.map((b) => ({ ...b, shared: false })),
+      )
+  }
+}
+
+/**
+ * A broadcast (paper Fig. 13, 14): of a primitive whose axes lead every segment, in one pass of
+ * the evaluator over all rows; otherwise by its definition, the body at each index.
+ */
+const runBroadcast = (
+  t: Extract<Term, { kind: 'broadcast' }>,
+  ctx: Ctx,
+  ins: ReadonlyArray<Ball>,
+): Ball[] => {
+  const p = product(t.axes.map((d) => dimSize(d, ctx.sizes)))
+  const body = t.body
+  if (
+    children(body).length === 0 &&
+    body.kind !== 'view' &&
+    t.inputs.every((a) => a === 0 || a === 'shared') &&
+    t.outputs.every((a) => a === 0)
+  )
+    return primitive(
+      body,
+      t,
+      p,
+      ctx,
+      ins.map((b, i) => ({ ...b, shared: t.inputs[i] === 'shared' })),
+    )
+  const extents = (s: Shape) => s.map((d) => dimSize(d, ctx.sizes))
+  const layout = (s: Shape, at: number) => {
+    const e = extents(s)
+    return { m: product(e.slice(0, at)), q: product(e.slice(at)) }
+  }
+  const outs = t.body.cod.map((s) => {
+    const n = shapeSize(s, ctx.sizes) * p
+    return { m: new Float64Array(n), r: new Float64Array(n) }
+  })
+  for (let i = 0; i < p; i++) {
+    const slices = ins.map((b, s): Ball => {
+      const at = t.inputs[s] as number | 'shared'
+      if (at === 'shared') return b
+      const { m, q } = layout(body.dom[s] as Shape, at)
+      const mid = new Float64Array(m * q)
+      const rad = new Float64Array(m * q)
+      for (let a = 0; a < m; a++)
+        for (let c = 0; c < q; c++) {
+          mid[a * q + c] = b.m[a * p * q + i * q + c] as number
+          rad[a * q + c] = b.r[a * p * q + i * q + c] as number
+        }
+      return { m: mid, r: rad }
+    })
+    const ys = run(body, ctx, slices)
+    ys.forEach((y, j) => {
+      const { m, q } = layout(body.cod[j] as Shape, t.outputs[j] as number)
+      const o = outs[j] as { m: Float64Array; r: Float64Array }
+      for (let a = 0; a < m; a++)
+        for (let c = 0; c < q; c++) {
+          o.m[a * p * q + i * q + c] = y.m[a * q + c] as number
+          o.r[a * p * q + i * q + c] = y.r[a * q + c] as number
+        }
+    })
+  }
+  return outs
+}
+
+/** A primitive `p` computed as `node` (p, or a broadcast of p over `rows` rows). */
+const primitive = (
+  p: Term,
+  node: Term,
+  rows: number,
+  ctx: Ctx,
+  ins: ReadonlyArray<Input>,
+): Ball[] => {
+  const mids = evalNode(
+    ctx,
+    node,
+    ins.map((b) => b.m),
+  )
+  const radii = bounds(p, node, rows, ctx, ins, mids)
+  return mids.map((m, j) => ({ m, r: radii[j] as Float64Array }))
+}
+
+/** Row `b` of an input laid out as `rows` rows (a shared input is one row for all). */
+const row = (x: Float64Array, shared: boolean, rows: number, b: number): Float64Array => {
+  if (shared) return x
+  const n = x.length / rows
+  return x.subarray(b * n, (b + 1) * n)
+}
+
+const bounds = (
+  p: Term,
+  node: Term,
+  rows: number,
+  ctx: Ctx,
+  ins: ReadonlyArray<Input>,
+  mids: ReadonlyArray<Float64Array>,
+): Float64Array[] => {
+  switch (p.kind) {
+    case 'zero':
+    case 'param':
+      return mids.map((m) => new Float64Array(m.length))
+    case 'index':
+    case 'pad':
+    case 'concat':
+      return linearBounds(ctx, node, ins, 0)
+    case 'convTensor': {
+      if (p.adjoint !== true) return linearBounds(ctx, node, ins, 0)
+      // Each entry of the transposed convolution sums at most y·k inputs.
+      const yk = shapeSize(p.dom[0] as Shape, ctx.sizes)
+      return linearBounds(ctx, node, ins, yk)
+    }
+    case 'einsum': {
+      const inOut = new Set(p.output)
+      const summed = new Set(p.inputs.flat().filter((l) => !inOut.has(l)))
+      const n = product([...summed].map((l) => dimSize(p.dims[l] as never, ctx.sizes)))
+      const depth = p.inputs.length + n
+      if (p.inputs.length === 0) return mids.map((m) => new Float64Array(m.length))
+      return p.inputs.length === 1
+        ? linearBounds(ctx, node, ins, depth)
+        : multilinearBounds(ctx, node, ins, depth)
+    }
+    case 'scalar':
+      return [scalarBounds(p, ctx, node, ins, mids[0] as Float64Array)]
+    case 'axisOp':
+      return [axisBounds(p, ctx, rows, ins[0] as Input, mids[0] as Float64Array)]
+    case 'generator':
+      return generatorBounds(p, ctx, rows, ins, mids)
+    case 'id':
+    case 'seq':
+    case 'par':
+    case 'swap':
+    case 'copy':
+    case 'drop':
+    case 'box':
+    case 'derivative':
+    case 'view':
+    case 'broadcast':
+      return fail('internal', `error bounds: '${p.kind}' is not a primitive`, {
+        expected: 'a primitive node',
+        got: p.kind,
+      })
+  }
+}
+
+/** A jointly linear map with 0/1 coefficients, `depth` roundings per output entry. */
+const linearBounds = (
+  ctx: Ctx,
+  node: Term,
+  ins: ReadonlyArray<Input>,
+  depth: number,
+): Float64Array[] => {
+  const spread = evalNode(
+    ctx,
+    node,
+    ins.map((b) => b.r),
+  )
+  if (depth === 0) return spread
+  const size = evalNode(ctx, node, ins.map(absPlus))
+  const g = 2 * gamma(depth)
+  return spread.map((s, j) =>
+    s.map((v, e) => inflate(v + g * ((size[j] as Float64Array)[e] as number), depth)),
+  )
+}
+
+/** A multilinear map of 0/1 coefficients (einsum, mul): the telescoped product rule. */
+const multilinearBounds = (
+  ctx: Ctx,
+  node: Term,
+  ins: ReadonlyArray<Input>,
+  depth: number,
+): Float64Array[] => {
+  const hi = ins.map(absPlus)
+  const lo = ins.map((b) => abs(b.m))
+  const size = evalNode(ctx, node, hi)
+  const total = size.map((s) => s.map((v) => 2 * gamma(depth) * v))
+  ins.forEach((b, i) => {
+    if (isZero(b.r)) return
+    const part = evalNode(ctx, node, [...hi.slice(0, i), b.r, ...lo.slice(i + 1)])
+    part.forEach((s, j) => {
+      const t = total[j] as Float64Array
+      for (let e = 0; e < s.length; e++) t[e] = (t[e] as number) + (s[e] as number)
+    })
+  })
+  return total.map((t) => t.map((v) => inflate(v, depth + ins.length)))
+}
+
+/** The rounding of a unary map's result y at an argument of magnitude a. */
+const unaryRounding = (op: string, y: number, a: number): number => {
+  const ay = Math.abs(y)
+  switch (op) {
+    case 'sqrt':
+    case 'reciprocal':
+      return 2 * U * ay
+    case 'normcdf':
+      return 0.5 * ERF_ERROR + 4 * U
+    case 'gelu':
+      return 0.5 * a * ERF_ERROR + 16 * U * ay + 2 * U * a
+    default:
+      // exp, log, tanh, sigmoid: fdlibm's are within 1-2 ulps; 16 leaves room for others.
+      return 16 * U * ay
+  }
+}
+
+const scalarBounds = (
+  p: Extract<Term, { kind: 'scalar' }>,
+  ctx: Ctx,
+  node: Term,
+  ins: ReadonlyArray<Input>,
+  out: Float64Array,
+): Float64Array => {
+  const a = ins[0] as Input
+  const ia = (j: number) => (a.shared ? 0 : j)
+  const r = new Float64Array(out.length)
+  switch (p.op) {
+    case 'add':
+    case 'mul': {
+      const b = ins[1] as Input
+      const ib = (j: number) => (b.shared ? 0 : j)
+      for (let j = 0; j < out.length; j++) {
+        const ma = Math.abs(a.m[ia(j)] as number)
+        const ra = a.r[ia(j)] as number
+        const mb = Math.abs(b.m[ib(j)] as number)
+        const rb = b.r[ib(j)] as number
+        r[j] =
+          p.op === 'add'
+            ? up(ra + rb + 2 * U * (ma + ra + mb + rb))
+            : up(ma * rb + ra * mb + ra * rb + 2 * U * (ma + ra) * (mb + rb))
+      }
+      return r
+    }
+    case 'scale': {
+      const c =
+        p.bySize === undefined
+          ? p.factor
+          : p.factor * dimSize(p.bySize.dim, ctx.sizes) ** p.bySize.power
+      const ac = Math.abs(c)
+      // The factor k^power is itself rounded (pow within a few ulps, then the product).
+      const dc = p.bySize === undefined ? 0 : 8 * U * ac
+      for (let j = 0; j < out.length; j++) {
+        const m = Math.abs(a.m[ia(j)] as number)
+        const rr = a.r[ia(j)] as number
+        r[j] = up((ac + dc) * rr + dc * m + 2 * U * ac * (m + rr))
+      }
+      return r
+    }
+    case 'offset': {
+      const c = Math.abs(p.factor)
+      for (let j = 0; j < out.length; j++) {
+        const m = Math.abs(a.m[ia(j)] as number)
+        const rr = a.r[ia(j)] as number
+        r[j] = up(rr + 2 * U * (m + rr + c))
+      }
+      return r
+    }
+    case 'relu':
+      for (let j = 0; j < out.length; j++) r[j] = a.r[ia(j)] as number
+      return r
+    case 'step':
+      for (let j = 0; j < out.length; j++) {
+        const m = a.m[ia(j)] as number
+        const rr = a.r[ia(j)] as number
+        r[j] = rr === 0 || lower(m, rr) > 0 || upper(m, rr) <= 0 ? 0 : 1
+      }
+      return r
+    case 'gelu':
+      for (let j = 0; j < out.length; j++) {
+        const m = Math.abs(a.m[ia(j)] as number)
+        const rr = a.r[ia(j)] as number
+        const y = Math.abs(out[j] as number)
+        r[j] = up(GELU_SLOPE * rr + 2 * unaryRounding('gelu', y + GELU_SLOPE * rr, m + rr))
+      }
+      return r
+    case 'exp':
+    case 'log':
+    case 'tanh':
+    case 'sigmoid':
+    case 'sqrt':
+    case 'reciprocal':
+    case 'normcdf': {
+      // Monotone on their domain: the image of the ball lies between the images of its ends.
+      const op = p.op
+      const ends = (f: (m: number, r: number) => number) => {
+        const x = a.m.map((m, i) => {
+          const v = f(m, a.r[i] as number)
+          return op === 'sqrt' ? Math.max(v, 0) : v
+        })
+        return evalNode(ctx, node, [x])[0] as Float64Array
+      }
+      const wide = !isZero(a.r)
+      const lo = wide ? ends(lower) : out
+      const hi = wide ? ends(upper) : out
+      for (let j = 0; j < out.length; j++) {
+        const m = a.m[ia(j)] as number
+        const rr = a.r[ia(j)] as number
+        const y = out[j] as number
+        if (rr === 0) {
+          // Exact argument: the evaluator's value is this one, within its rounding.
+          r[j] = up(2 * unaryRounding(op, y, Math.abs(m)))
+          continue
+        }
+        const l = lower(m, rr)
+        const h = upper(m, rr)
+        if ((op === 'log' && l <= 0) || (op === 'reciprocal' && l <= 0 && h >= 0)) {
+          r[j] = Infinity
+          continue
+        }
+        const fl = lo[j] as number
+        const fh = hi[j] as number
+        const big = Math.max(Math.abs(fl), Math.abs(fh))
+        const edge = Math.max(
+          Math.abs(y - fl) + unaryRounding(op, fl, Math.abs(l)),
+          Math.abs(fh - y) + unaryRounding(op, fh, Math.abs(h)),
+        )
+        r[j] = up(edge + unaryRounding(op, big, Math.max(Math.abs(l), Math.abs(h))) * (1 + 1e-6))
+      }
+      return r
+    }
+  }
+}
+
+const axisBounds = (
+  p: Extract<Term, { kind: 'axisOp' }>,
+  ctx: Ctx,
+  rows: number,
+  a: Input,
+  out: Float64Array,
+): Float64Array => {
+  const n = dimSize(p.axis, ctx.sizes)
+  const r = new Float64Array(out.length)
+  const outRow = out.length / rows
+  for (let b = 0; b < rows; b++) {
+    const x = row(a.m, a.shared, rows, b)
+    const rr = row(a.r, a.shared, rows, b)
+    const y = out.subarray(b * outRow, (b + 1) * outRow)
+    const o = r.subarray(b * outRow, (b + 1) * outRow)
+    let R = 0
+    for (let j = 0; j < n; j++) R = Math.max(R, rr[j] as number)
+    switch (p.op) {
+      case 'max':
+        o[0] = R
+        break
+      case 'mean': {
+        let s = 0
+        let mag = 0
+        for (let j = 0; j < n; j++) {
+          s += rr[j] as number
+          mag += Math.abs(x[j] as number) + (rr[j] as number)
+        }
+        o[0] = inflate(s / n + 2 * gamma(n + 1) * (mag / n), n + 1)
+        break
+      }
+      case 'argmax': {
+        if (R === 0) break
+        const at = y.indexOf(1)
+        const l = lower(x[at] as number, rr[at] as number)
+        let clear = true
+        for (let j = 0; j < n; j++)
+          if (j !== at && upper(x[j] as number, rr[j] as number) >= l) clear = false
+        if (!clear) o.fill(1)
+        break
+      }
+      case 'softmax': {
+        let mx = -Infinity
+        for (let j = 0; j < n; j++) mx = Math.max(mx, x[j] as number)
+        const eta = (j: number) => U * (Math.abs((x[j] as number) - mx) + 2 * R) * 1.01 + 16 * U
+        let etaMax = 0
+        for (let j = 0; j < n; j++) etaMax = Math.max(etaMax, eta(j))
+        for (let j = 0; j < n; j++) {
+          const rel = (eta(j) + etaMax + gamma(n + 2)) * 1.01
+          const Y = Math.min(1, ((y[j] as number) * (1 + 2 * rel) + TINY) * Math.exp(2 * R))
+          o[j] = up(2 * Math.min(0.25, Y) * R + 2 * Y * rel)
+        }
+        break
+      }
+      case 'layerNorm':
+        o.fill(layerNormBound(x, rr, n, R, p.epsilon))
+        break
+      default:
+        return p.op satisfies never
+    }
+  }
+  return r
+}
+
+/** The bound of every entry of one row of layerNorm (see the module comment). */
+const layerNormBound = (
+  x: Float64Array,
+  rr: Float64Array,
+  n: number,
+  R: number,
+  epsilon: number,
+): number => {
+  let s = 0
+  let sAbs = 0
+  for (let j = 0; j < n; j++) {
+    s += x[j] as number
+    sAbs += Math.abs(x[j] as number)
+  }
+  const mu = s / n
+  const eMu = gamma(n + 1) * (sAbs / n)
+  let dMax = 0
+  let q = 0
+  for (let j = 0; j < n; j++) {
+    const d = (x[j] as number) - mu
+    dMax = Math.max(dMax, Math.abs(d))
+    q += d * d
+  }
+  const eD = eMu + U * (dMax + eMu)
+  // The standard deviation at the midpoints from below, then over the ball (a seminorm: it moves
+  // by at most R), then σ = sqrt(var + ε) from below.
+  const stdLo = Math.sqrt(q / n) * (1 - gamma(n + 4)) - eD
+  const sigma = Math.sqrt(Math.max(0, stdLo - R) ** 2 + epsilon) * (1 - 4 * U)
+  if (!(sigma > 0)) return Infinity
+  // The rounding of the kernel at any point of the ball.
+  const dV = dMax + eD + 2 * R
+  const eMuV = gamma(n + 1) * (sAbs / n + R)
+  const eDV = eMuV + U * (dV + eMuV)
+  const eVar = 2 * dV * eDV + eDV * eDV + gamma(n + 2) * (dV + eDV) ** 2
+  const eW = eVar + U * (dV * dV + epsilon + eVar)
+  const wLo = sigma * sigma - eW
+  if (!(wLo > 0)) return Infinity
+  const eInv = 0.5 * wLo ** -1.5 * eW + (4 * U) / Math.sqrt(wLo)
+  const inv = 1 / sigma
+  const rounding = eDV * inv + (dV + eDV) * eInv + U * (dV + eDV) * (inv + eInv)
+  return up(((2 + Math.sqrt(n)) * R * inv + 2 * rounding) * (1 + 1e-6))
+}
+
+/** Σ over a row of |m| + r, and of r. */
+const rowSums = (b: Input, rows: number, k: number): { mag: number; spread: number } => {
+  const x = row(b.m, b.shared, rows, k)
+  const r = row(b.r, b.shared, rows, k)
+  let mag = 0
+  let spread = 0
+  for (let i = 0; i < x.length; i++) {
+    mag += Math.abs(x[i] as number) + (r[i] as number)
+    spread += r[i] as number
+  }
+  return { mag, spread }
+}
+
+/**
+ * Generators: a supplied implementation is not bounded (infinite); the random interpretations
+ * are bounded from how `src/eval/generators.ts` builds them.
+ */
+const generatorBounds = (
+  g: Generator,
+  ctx: Ctx,
+  rows: number,
+  ins: ReadonlyArray<Input>,
+  mids: ReadonlyArray<Float64Array>,
+): Float64Array[] => {
+  const supplied =
+    ctx.options.generators !== undefined &&
+    Object.prototype.hasOwnProperty.call(ctx.options.generators, g.name)
+  const outs = mids.map((m) => new Float64Array(m.length))
+  if (supplied) {
+    outs.forEach((o) => o.fill(Infinity))
+    return outs
+  }
+  const n = g.from.map((s) => shapeSize(s, ctx.sizes))
+  const m = g.to.map((s) => shapeSize(s, ctx.sizes))
+  const fanIn = Math.max(
+    1,
+    n.reduce((a, b) => a + b, 0),
+  )
+  const put = (k: number, value: (j: number) => number) =>
+    outs.forEach((o, j) => {
+      const len = o.length / rows
+      o.fill(value(j), k * len, (k + 1) * len)
+    })
+  for (let k = 0; k < rows; k++) {
+    const sums = ins.map((b) => rowSums(b, rows, k))
+    if (g.declared === 'multilinear') {
+      // |T| ≤ 1/√Π n; y = Σ T x_1 ⋯ x_n (n products, Π n terms per entry).
+      const s = (1 / Math.sqrt(Math.max(1, product(n)))) * (1 + 8 * U)
+      const factors =
+        g.form === 'map'
+          ? sums
+          : [
+              ...sums.slice(0, n.length - 1),
+              sums
+                .slice(n.length - 1)
+                .reduce((acc, x) => ({ mag: acc.mag + x.mag, spread: acc.spread + x.spread }), {
+                  mag: 0,
+                  spread: 0,
+                }),
+            ]
+      const depth =
+        n.length + 2 + (g.form === 'map' ? product(n) : m.reduce((a, b) => a + b, 0) * product(n))
+      const mag = s * product(factors.map((f) => f.mag))
+      let spread = 0
+      factors.forEach((f, i) => {
+        const before = product(factors.slice(0, i).map((x) => x.mag))
+        const after = product(factors.slice(i + 1).map((x) => Math.max(0, x.mag - x.spread)))
+        spread += before * f.spread * after
+      })
+      const bound = inflate(s * spread + 2 * gamma(depth) * mag, depth)
+      put(k, () => bound)
+      continue
+    }
+    // |M| ≤ 1/√fan-in, |c| ≤ 1/2.
+    const s = (1 / Math.sqrt(fanIn)) * (1 + 8 * U)
+    const linear = (xs: ReadonlyArray<{ mag: number; spread: number }>, terms: number) => {
+      const mag = xs.reduce((a, x) => a + x.mag, 0)
+      const spread = xs.reduce((a, x) => a + x.spread, 0)
+      return {
+        size: s * mag,
+        bound: inflate(s * spread + 2 * gamma(terms + 1) * s * mag, terms + 1),
+      }
+    }
+    if (g.declared === 'linear') {
+      const { bound } = linear(sums, g.form === 'map' ? fanIn : m.reduce((a, b) => a + b, 0))
+      put(k, () => bound)
+      continue
+    }
+    // Nonlinear: y = tanh(W x + c), 1-Lipschitz, rounded by 16u at most.
+    const z = linear(sums.slice(0, n.length), fanIn + 1)
+    const ry = up(z.bound + 2 * gamma(fanIn + 3) * 0.5 + 32 * U)
+    const slopeSpread = 2 * ry * (1 + ry)
+    if (g.form === 'map') {
+      put(k, () => ry)
+      continue
+    }
+    if (g.form === 'tangent') {
+      const l = linear(sums.slice(n.length), fanIn)
+      const bound = up(l.bound + l.size * slopeSpread + 8 * U * (l.size + l.bound))
+      put(k, () => bound)
+      continue
+    }
+    // Cotangent: ȳ' = (1 - y²) ⊙ ȳ, then Wᵀ ȳ'.
+    const cots = ins.slice(n.length).map((b) => {
+      const { mag, spread } = rowSums(b, rows, k)
+      return {
+        mag,
+        spread: spread + mag * slopeSpread + 8 * U * mag,
+      }
+    })
+    const { bound } = linear(
+      cots,
+      m.reduce((a, b) => a + b, 0),
+    )
+    put(k, () => up(bound))
+  }
+  return outs
+}
+
+/** Per output segment, a bound of |evaluator − exact| for each entry. */
+export interface ErrorBounds {
+  /** The evaluator's outputs ({@link evaluate}). */
+  readonly outputs: Float64Array[]
+  /**
+   * Per output segment and entry, a bound of the distance between the evaluator's float64
+   * value and the exact real value of the term at the same inputs (Infinity when nothing can be
+   * said: a generator with a supplied implementation, log or 1/x near 0, NaN or ±∞ on the way).
+   */
+  readonly bounds: Float64Array[]
+}
+
+/**
+ * The bounds alone, for inputs the evaluator has already accepted. @internal
+ */
+export const roundingBounds = (
+  term: Term,
+  sizes: Sizes,
+  inputs: ReadonlyArray<TensorData>,
+  params: Readonly<Record<string, TensorData>> = {},
+  options: EvalOptions = {},
+): Float64Array[] => {
+  const ctx: Ctx = { sizes, params, options, jvps: new Map() }
+  const balls = inputs.map((x) => {
+    const m = x instanceof Float64Array ? x : Float64Array.from(x)
+    return { m, r: new Float64Array(m.length) }
+  })
+  return run(term, ctx, balls).map((b) => Float64Array.from(b.r))
+}
+
+/**
+ * {@link evaluate}, with a bound of the float64 rounding error of every output entry: the
+ * exact real value of the term at these inputs lies within `bounds[o][j]` of `outputs[o][j]`
+ * (forward error analysis along the data flow; see `src/eval/error-bound.ts` for each
+ * primitive's rule). `equivalent` refutes an equation only where the sides differ by more than
+ * their two bounds (README, "Number semantics").
+ *
+ * @example
+ * ```ts
+ * import { evaluateWithErrorBounds, seq, copy, par, scale, id, add } from 'neural-circuit-diagrams'
+ * // (1e16 x + x) - 1e16 x: x over the reals, 2 in float64 at x = 1.5
+ * const k = ['k']
+ * const f = seq(copy([k]), par(seq(copy([k]), par(scale(1e16, k), id([k])), add(k)), scale(-1e16, k)), add(k))
+ * const { outputs, bounds } = evaluateWithErrorBounds(f, { k: 1 }, [[1.5]])
+ * outputs[0][0] // 2
+ * bounds[0][0] >= 0.5 // true: the exact 1.5 is within the bound
+ * ```
+ */
+export const evaluateWithErrorBounds = (
+  term: Term,
+  sizes: Sizes,
+  inputs: ReadonlyArray<TensorData>,
+  params: Readonly<Record<string, TensorData>> = {},
+  options: EvalOptions = {},
+): ErrorBounds => {
+  const outputs = evaluate(term, sizes, inputs, params, options)
+  return { outputs, bounds: roundingBounds(term, sizes, inputs, params, options) }
+}
