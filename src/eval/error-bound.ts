@@ -49,7 +49,7 @@
  */
 import { dimSize, type Sizes } from '../core/dim.js'
 import { fail } from '../core/errors.js'
-import { type Generator, type Term, children } from '../core/term.js'
+import type { Generator, Term } from '../core/term.js'
 import { type Shape, shapeSize } from '../core/types.js'
 import { jvp } from '../derive/jvp.js'
 import { type EvalOptions, type TensorData, evaluate } from './evaluate.js'
@@ -175,6 +175,20 @@ const run = (t: Term, ctx: Ctx, ins: ReadonlyArray<Ball>): Ball[] => {
   }
 }
 
+/** The kinds that compute entries (the others pass values on). */
+const PRIMITIVES: ReadonlySet<Term['kind']> = new Set([
+  'zero',
+  'param',
+  'scalar',
+  'axisOp',
+  'index',
+  'pad',
+  'convTensor',
+  'concat',
+  'einsum',
+  'generator',
+])
+
 /**
  * A broadcast (paper Fig. 13, 14): of a primitive whose axes lead every segment, in one pass of
  * the evaluator over all rows; otherwise by its definition, the body at each index.
@@ -187,8 +201,7 @@ const runBroadcast = (
   const p = product(t.axes.map((d) => dimSize(d, ctx.sizes)))
   const body = t.body
   if (
-    children(body).length === 0 &&
-    body.kind !== 'view' &&
+    PRIMITIVES.has(body.kind) &&
     t.inputs.every((a) => a === 0 || a === 'shared') &&
     t.outputs.every((a) => a === 0)
   )
