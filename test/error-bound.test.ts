@@ -32,6 +32,7 @@ import {
   type UnaryOp,
 } from '../src/index.js'
 import { termWithSizesArb } from '../src/testing/arbitraries.js'
+import { roundingBalls } from '../src/eval/error-bound.js'
 import { type Q, Unsupported, exactEvaluate, ofFloat, qabs, qcmp, qsub } from './exact-rational.js'
 
 /**
@@ -167,6 +168,43 @@ describe('the rounding-error bound bounds |float64 − exact| (exact rationals)'
         }
     // The bounds are not vacuous here: many errors are a sizeable part of them.
     expect(rounded).toBeGreaterThan(20)
+  })
+})
+
+describe('the bound evaluation follows the evaluator on every kind of term', () => {
+  it('random terms with every primitive and generators: the evaluator is within the radius', () => {
+    // The midpoints are the evaluator's results node by node (broadcasts by their index
+    // definition unless a primitive's axes lead), so the evaluator's outputs must lie within the
+    // radius of them: this checks the walk (broadcast layouts, shared inputs, derivatives) on
+    // the terms that have no exact rational meaning.
+    let finite = 0
+    fc.assert(
+      fc.property(
+        termWithSizesArb({ depth: 3, maxSize: 3 }),
+        fc.integer({ min: 0, max: 2 ** 30 }),
+        (c, seed) => {
+          const inputs = fullInputs(c.term, c.sizes, seed)
+          const params = randomParams(c.term, c.sizes, seed + 1)
+          const outputs = evaluate(c.term, c.sizes, inputs, params, { generatorSeed: 4 })
+          const balls = roundingBalls(c.term, c.sizes, inputs, params, { generatorSeed: 4 })
+          expect(balls.length).toBe(outputs.length)
+          balls.forEach((b, o) => {
+            const out = outputs[o] as Float64Array
+            expect(b.m.length).toBe(out.length)
+            b.m.forEach((m, j) => {
+              const v = out[j] as number
+              const r = b.r[j] as number
+              if (!Number.isFinite(v) || !Number.isFinite(m)) return
+              expect(r, String(c)).toBeGreaterThanOrEqual(0)
+              expect(Math.abs(v - m), `${String(c)}\noutput ${o} entry ${j}`).toBeLessThanOrEqual(r)
+              if (r < Infinity) finite++
+            })
+          })
+        },
+      ),
+      { numRuns: 200, seed: 11 },
+    )
+    expect(finite).toBeGreaterThan(1000)
   })
 })
 

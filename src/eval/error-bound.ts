@@ -743,7 +743,29 @@ export interface ErrorBounds {
 }
 
 /**
- * The bounds alone, for inputs the evaluator has already accepted. @internal
+ * The midpoints and radii of the outputs, for inputs the evaluator has already accepted: the
+ * evaluator's outputs and the exact values both lie within `r` of `m`. @internal
+ */
+export const roundingBalls = (
+  term: Term,
+  sizes: Sizes,
+  inputs: ReadonlyArray<TensorData>,
+  params: Readonly<Record<string, TensorData>> = {},
+  options: EvalOptions = {},
+): ReadonlyArray<{ readonly m: Float64Array; readonly r: Float64Array }> => {
+  const ctx: Ctx = { sizes, params, options, jvps: new Map() }
+  const balls = inputs.map((x) => {
+    const m = x instanceof Float64Array ? x : Float64Array.from(x)
+    return { m, r: new Float64Array(m.length) }
+  })
+  return run(term, ctx, balls)
+}
+
+/**
+ * The bounds alone, of |evaluator − exact| for each output entry, for inputs the evaluator has
+ * already accepted. Both lie within the radius r of the midpoint m; given the evaluator's
+ * `outputs`, the bound is `r + |output − m|` (r itself where they agree, as they mostly do),
+ * else 2r. @internal
  */
 export const roundingBounds = (
   term: Term,
@@ -751,14 +773,18 @@ export const roundingBounds = (
   inputs: ReadonlyArray<TensorData>,
   params: Readonly<Record<string, TensorData>> = {},
   options: EvalOptions = {},
-): Float64Array[] => {
-  const ctx: Ctx = { sizes, params, options, jvps: new Map() }
-  const balls = inputs.map((x) => {
-    const m = x instanceof Float64Array ? x : Float64Array.from(x)
-    return { m, r: new Float64Array(m.length) }
+  outputs?: ReadonlyArray<Float64Array>,
+): Float64Array[] =>
+  roundingBalls(term, sizes, inputs, params, options).map((b, o) => {
+    const out = outputs?.[o]
+    return b.r.map((r, j) =>
+      out === undefined
+        ? up(2 * r)
+        : out[j] === b.m[j]
+          ? r
+          : up(r + Math.abs((out[j] as number) - (b.m[j] as number))),
+    )
   })
-  return run(term, ctx, balls).map((b) => Float64Array.from(b.r))
-}
 
 /**
  * {@link evaluate}, with a bound of the float64 rounding error of every output entry: the
@@ -786,5 +812,5 @@ export const evaluateWithErrorBounds = (
   options: EvalOptions = {},
 ): ErrorBounds => {
   const outputs = evaluate(term, sizes, inputs, params, options)
-  return { outputs, bounds: roundingBounds(term, sizes, inputs, params, options) }
+  return { outputs, bounds: roundingBounds(term, sizes, inputs, params, options, outputs) }
 }

@@ -363,8 +363,8 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         // (src/eval/error-bound.ts): a dropped branch or a large value that never reaches the
         // output widens nothing.
         bounds ??= {
-          left: roundingBounds(a, sizes, inputs, params, { generatorSeed }),
-          right: roundingBounds(b, sizes, inputs, params, { generatorSeed }),
+          left: roundingBounds(a, sizes, inputs, params, { generatorSeed }, x),
+          right: roundingBounds(b, sizes, inputs, params, { generatorSeed }, y),
         }
         const bound =
           ((bounds.left[o]?.[j] as number) + (bounds.right[o]?.[j] as number)) * (1 + 2 ** -50)
