@@ -801,7 +801,7 @@ export const roundingBounds = (
  * const f = seq(copy([k]), par(seq(copy([k]), par(scale(1e16, k), id([k])), add(k)), scale(-1e16, k)), add(k))
  * const { outputs, bounds } = evaluateWithErrorBounds(f, { k: 1 }, [[1.5]])
  * outputs[0][0] // 2
- * bounds[0][0] >= 0.5 // true: the exact 1.5 is within the bound
+ * bounds[0][0] >= 0.5 // true (the exact 1.5 is within the bound)
  * ```
  */
 export const evaluateWithErrorBounds = (
