@@ -78,7 +78,13 @@ import {
   randomInputs,
   randomParams,
 } from '../src/index.js'
-import { setMatmulKernel } from '../src/eval/wasm/gemm.js'
+import { batchedMatmul, batchedMatmulInnerFirst } from '../src/eval/contract.js'
+import {
+  WASM_MIN_WORK,
+  WASM_MIN_WORK_INNER_FIRST,
+  setMatmulKernel,
+  wasmBatchedMatmul,
+} from '../src/eval/wasm/gemm.js'
 
 // ---------------------------------------------------------------------------------------------
 // Cases
@@ -689,6 +695,73 @@ const runCase = async (c: Case, quick: boolean, numpy: NumPy | undefined): Promi
 }
 
 // ---------------------------------------------------------------------------------------------
+// Where the WebAssembly kernel starts to pay
+
+/** The cube sizes m = k = n of the crossover table. */
+const CROSSOVER = [4, 6, 8, 10, 12, 14, 16, 20, 24, 32] as const
+
+interface Crossover {
+  readonly size: number
+  readonly innerFirst: boolean
+  /** Microseconds per product (one batch, one call), TypeScript and WebAssembly. */
+  readonly typescriptUs: number
+  readonly wasmUs: number
+}
+
+/**
+ * One product of m = k = n (summed axes last, and first) by the TypeScript kernel and by
+ * `wasmBatchedMatmul` (copies in and out included), alternating; the best of 7 loops of calls.
+ */
+const crossover = (quick: boolean): Crossover[] => {
+  const rows: Crossover[] = []
+  const alloc = (k: number) => new Float64Array(k)
+  const old = setMatmulKernel('wasm')
+  try {
+    for (const size of CROSSOVER)
+      for (const innerFirst of [false, true]) {
+        const a = randomInputs([['m', 'k']], { m: size, k: size }, 1)[0] as Float64Array
+        const b = randomInputs([['k', 'n']], { k: size, n: size }, 2)[0] as Float64Array
+        const calls = Math.max(20, Math.ceil((quick ? 2e4 : 2e5) / size ** 3))
+        const ts = () =>
+          (innerFirst ? batchedMatmulInnerFirst : batchedMatmul)(a, b, 1, size, size, size, alloc)
+        const wasm = () =>
+          wasmBatchedMatmul(a, innerFirst, b, innerFirst, 1, size, size, size, alloc)
+        const loop = (f: () => Float64Array | undefined): number => {
+          const t0 = performance.now()
+          for (let i = 0; i < calls; i++) consume(f() as Float64Array)
+          return ((performance.now() - t0) * 1000) / calls
+        }
+        loop(ts)
+        loop(wasm)
+        let best = [Infinity, Infinity]
+        for (let r = 0; r < 7; r++)
+          best = [Math.min(best[0] as number, loop(ts)), Math.min(best[1] as number, loop(wasm))]
+        rows.push({ size, innerFirst, typescriptUs: best[0] as number, wasmUs: best[1] as number })
+      }
+  } finally {
+    setMatmulKernel(old)
+  }
+  return rows
+}
+
+const crossoverReport = (rows: ReadonlyArray<Crossover>): string =>
+  `Where the WebAssembly kernel starts to pay: one product of m = k = n, microseconds per call (the
+copies into and out of the module's memory included), best of 7 loops, the two kernels alternating.
+Under \`'auto'\` the TypeScript kernel runs below m k n = ${WASM_MIN_WORK} multiply-adds per batch
+with the summed axes last, ${WASM_MIN_WORK_INNER_FIRST} first (\`WASM_MIN_WORK\`, src/eval/wasm/gemm.ts).\n\n` +
+  table(
+    ['m = k = n', 'm k n', 'layout', 'TypeScript us', 'WebAssembly us', 'faster'],
+    rows.map((r) => [
+      String(r.size),
+      String(r.size ** 3),
+      r.innerFirst ? 'summed axis first' : 'summed axis last',
+      r.typescriptUs.toFixed(2),
+      r.wasmUs.toFixed(2),
+      r.wasmUs < r.typescriptUs ? 'WebAssembly' : 'TypeScript',
+    ]),
+  )
+
+// ---------------------------------------------------------------------------------------------
 // Report
 
 const MB = (bytes: number): string => (bytes / 2 ** 20).toFixed(2)
@@ -829,9 +902,10 @@ const main = async (): Promise<void> => {
   } finally {
     numpy?.close()
   }
+  const cross = only.length === 0 ? `\n${crossoverReport(crossover(quick))}\n` : ''
   // Memory last: wrapping the global Float64Array must not disturb any timing.
   const rows = timed.map((t) => t.row(t.measure()))
-  const text = report(rows, cases, quick, numpyNote)
+  const text = report(rows, cases, quick, numpyNote) + cross
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   const loadAfter = os.loadavg().map((l) => l.toFixed(2))
   const load = `load average (1, 5, 15 min) ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`

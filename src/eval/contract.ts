@@ -309,7 +309,7 @@ const contractPair = (
   const p = planPair(withEntries(x0), withEntries(y0), keep, ext, output)
   const [batch, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
   const labels = [...p.labels]
-  if (wasmWanted(batch, m, k, n)) {
+  if (wasmWanted(batch, m, k, n, p.innerFirst)) {
     // The WebAssembly kernel reads either layout of either operand: each operand keeps its own
     // layout when one of the two fits it, and is transposed only otherwise. The sums (over the
     // summed labels in the same order) are the same either way.

@@ -35,10 +35,15 @@ export const setMatmulKernel = (kernel: MatmulKernel): MatmulKernel => {
 }
 
 /**
- * Below this many multiply-adds per batch (`m k n`) the TypeScript kernel runs under `'auto'`:
- * the copies in and out cost more than the faster loop saves (measured: bench/results.md).
+ * Below this many multiply-adds per batch (`m k n`) the TypeScript kernel runs under `'auto'`,
+ * where the copies in and out cost more than the faster loop saves: m k n about 1000 for the
+ * dot-product kernel (summed axes last), about 200 for the rank-one-update kernel (summed axes
+ * first), measured by `npm run bench` (its crossover table in bench/results.md).
  */
-export const WASM_MIN_WORK = 2048
+export const WASM_MIN_WORK = 1024
+
+/** {@link WASM_MIN_WORK} where the TypeScript kernel would sum with the summed axes first. */
+export const WASM_MIN_WORK_INNER_FIRST = 256
 
 /** The most entries (A, B and C of a run of batches) copied into the module at once. */
 export const CHUNK_ENTRIES = 2 ** 15
@@ -83,7 +88,16 @@ const PAGE = 65536
 
 /** The compiled module: undefined until first needed, null when this runtime cannot run it. */
 let compiled: object | null | undefined
-let live: { exports: GemmExports; tile: number; pa: number; pb: number; base: number } | undefined
+let live:
+  | {
+      exports: GemmExports
+      tile: number
+      pa: number
+      pb: number
+      base: number
+      heap: Float64Array
+    }
+  | undefined
 
 const api = (): WasmApi | undefined => (globalThis as { WebAssembly?: WasmApi }).WebAssembly
 
@@ -117,7 +131,7 @@ const instance = (): typeof live => {
   const pa = 16 * Math.ceil((8 * MR * NR) / 16)
   const pb = pa + 8 * MC * KC
   const base = pb + 8 * KC * NC
-  live = { exports, tile, pa, pb, base }
+  live = { exports, tile, pa, pb, base, heap: new Float64Array(exports.memory.buffer) }
   return live
 }
 
@@ -126,11 +140,19 @@ export const wasmAvailable = (): boolean => instance() !== undefined
 
 /**
  * Whether {@link wasmBatchedMatmul} takes a batched product of these extents (`m k n`
- * multiply-adds per batch): the kernel's choice, the size thresholds, and WebAssembly SIMD here.
+ * multiply-adds per batch) that the TypeScript kernel would run with the summed axes first
+ * (`innerFirst`) or last: the kernel's choice, the size thresholds, and WebAssembly SIMD here.
  */
-export const wasmWanted = (batch: number, m: number, k: number, n: number): boolean => {
+export const wasmWanted = (
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  innerFirst: boolean,
+): boolean => {
   if (choice === 'typescript' || batch === 0 || m === 0 || n === 0 || k === 0) return false
-  if (choice === 'auto' && m * k * n < WASM_MIN_WORK) return false
+  const least = innerFirst ? WASM_MIN_WORK_INNER_FIRST : WASM_MIN_WORK
+  if (choice === 'auto' && m * k * n < least) return false
   if (m * k + k * n + m * n > MAX_BATCH_ENTRIES) return false
   return instance() !== undefined
 }
@@ -152,7 +174,7 @@ export const wasmBatchedMatmul = (
   n: number,
   alloc: (entries: number, what: string) => Float64Array,
 ): Float64Array | undefined => {
-  if (!wasmWanted(batch, m, k, n)) return undefined
+  if (!wasmWanted(batch, m, k, n, aInnerFirst && bInnerFirst)) return undefined
   const per = m * k + k * n + m * n
   const mod = instance()
   if (mod === undefined) return undefined
@@ -167,13 +189,17 @@ export const wasmBatchedMatmul = (
     }
   }
   const c = alloc(batch * m * n, 'a contraction result')
-  const heap = new Float64Array(memory.buffer)
+  // The view of the module's memory, made again after the memory grew (which detaches it).
+  if (mod.heap.length * 8 !== memory.buffer.byteLength) mod.heap = new Float64Array(memory.buffer)
+  const heap = mod.heap
   const aAt = mod.base
   const bAt = aAt + 8 * chunk * m * k
   const cAt = bAt + 8 * chunk * k * n
   // Entry (i, p) of A at i ras + p pas, entry (p, j) of B at p pbs + j jbs.
-  const [ras, pas] = aInnerFirst ? [1, m] : [k, 1]
-  const [pbs, jbs] = bInnerFirst ? [n, 1] : [1, k]
+  const ras = aInnerFirst ? 1 : k
+  const pas = aInnerFirst ? m : 1
+  const pbs = bInnerFirst ? n : 1
+  const jbs = bInnerFirst ? 1 : k
   const gemm = mod.exports.gemm
   for (let t0 = 0; t0 < batch; t0 += chunk) {
     const t1 = Math.min(batch, t0 + chunk)
