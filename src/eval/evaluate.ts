@@ -416,7 +416,9 @@ const precheck = (
     levels.map((_, l) => ms.some((m) => m[l] as boolean))
   const walk = (t: Term, levels: ReadonlyArray<number>, masks: ReadonlyArray<Mask>): Mask[] => {
     const out = walkNode(t, levels, masks)
-    check(t, t.cod, out, levels)
+    // Structure passes on tensors already counted (its inputs, its parts' outputs): counting
+    // them again would count every value once per layer it is carried through.
+    if (!PASSES_ON.has(t.kind)) check(t, t.cod, out, levels)
     return out
   }
   const walkNode = (t: Term, levels: ReadonlyArray<number>, masks: ReadonlyArray<Mask>): Mask[] => {
@@ -514,13 +516,31 @@ const precheck = (
 
 const dimKeyOf = (s: Shape): string => s.map(dimKey).join(' ')
 
+/** The kinds whose outputs are tensors made before them (inputs passed on, or their parts'). */
+const PASSES_ON: ReadonlySet<Term['kind']> = new Set([
+  'id',
+  'seq',
+  'par',
+  'swap',
+  'copy',
+  'drop',
+  'box',
+  'view',
+  'derivative',
+])
+
 /**
  * Dims are identified by name, so a name left to its default size must have one default: two
  * dim objects `k` with defaults 2 and 3 in one term are refused (unless `sizes` binds `k`).
  */
 const checkDefaults = (term: Term, sizes: Sizes): void => {
   const seen = new Map<string, number>()
+  // Terms, shapes and dims are shared objects (a derivative reads the same sub-terms and types
+  // many times): each is visited once.
+  const visited = new Set<object>()
   const visitDim = (d: Dim): void => {
+    if (visited.has(d)) return
+    visited.add(d)
     for (const [name, v] of dimVars(d)) {
       if (Object.prototype.hasOwnProperty.call(sizes, name) || v.size === undefined) continue
       const old = seen.get(name)
@@ -533,8 +553,16 @@ const checkDefaults = (term: Term, sizes: Sizes): void => {
       seen.set(name, v.size)
     }
   }
+  const visitShape = (s: Shape): void => {
+    if (visited.has(s)) return
+    visited.add(s)
+    s.forEach(visitDim)
+  }
   const visit = (t: Term): void => {
-    for (const s of [...t.dom, ...t.cod]) s.forEach(visitDim)
+    if (visited.has(t)) return
+    visited.add(t)
+    t.dom.forEach(visitShape)
+    t.cod.forEach(visitShape)
     if (t.kind === 'scalar' && t.bySize !== undefined) visitDim(t.bySize.dim)
     if (t.kind === 'einsum') Object.values(t.dims).forEach(visitDim)
     children(t).forEach(visit)
