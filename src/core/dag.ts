@@ -407,6 +407,142 @@ const fromDagLayered = (dag: Dag): Term => {
   return dropIdentities(seq(...parts), concatTypes(dag.dom))
 }
 
+/**
+ * Below this many nodes a run of nodes is read back layer by layer ({@link fromDagLayered}: the
+ * nodes side by side where they can be, easiest to read); from it on, by halves
+ * ({@link fromDagNested}).
+ */
+const SMALL_RUN = 24
+
+/**
+ * {@link fromDag} for graphs whose values live long (a reverse derivative reads the forward
+ * values in reverse order): the nodes in canonical order are cut in halves, recursively, and a
+ * wire that a half neither reads nor makes passes it by in one identity beside it, instead of
+ * being carried through every layer of it. Each wire is then handled by the O(log n) halves
+ * that contain one of its ends, so the term's size is about linear in the number of edges
+ * (times a logarithm), where the layered read-back is the number of layers times the number of
+ * live wires (quadratic for the gradient of an n-layer network). Runs of fewer than
+ * `SMALL_RUN` nodes are read back layer by layer. Equal DAGs read back to equal terms.
+ */
+export const fromDagNested = (dag: Dag): Term => {
+  const pieces = independentParts(dag)
+  if (pieces !== undefined) return dropIdentities(par(...pieces.map(nestedPiece)), dag.dom)
+  return nestedPiece(dag)
+}
+
+const nestedPiece = (dag: Dag): Term => {
+  const order = postOrder(dag)
+  if (order.length < SMALL_RUN) return fromDagLayered(dag)
+  const typeOf = (w: Wire): Shape =>
+    (w.node < 0 ? dag.dom[-1 - w.node] : (dag.nodes[w.node] as Node).op.cod[w.out]) as Shape
+  const types = (ws: ReadonlyArray<Wire>): Shape[] => ws.map(typeOf)
+  // Where each node stands in the order (its step).
+  const stepOf = new Map<number, number>()
+  order.forEach((n, i) => stepOf.set(n, i))
+  const distinct = (ws: Iterable<Wire>): Wire[] => {
+    const seen = new Set<number | string>()
+    const out: Wire[] = []
+    for (const w of ws) {
+      const k = wireKey(w)
+      if (!seen.has(k)) {
+        seen.add(k)
+        out.push(w)
+      }
+    }
+    return out
+  }
+  /** Where each wire of `ws` stands in `from`. */
+  const indexIn = (from: ReadonlyArray<Wire>, ws: ReadonlyArray<Wire>): number[] => {
+    const at = new Map<number | string, number>()
+    from.forEach((w, i) => {
+      const k = wireKey(w)
+      if (!at.has(k)) at.set(k, i)
+    })
+    return ws.map((w) => at.get(wireKey(w)) as number)
+  }
+  const made = (w: Wire, from: number, to: number): boolean => {
+    if (w.node < 0) return false
+    const s = stepOf.get(w.node) as number
+    return s >= from && s < to
+  }
+  /**
+   * Steps [from, to) on the wires `live` (distinct), giving `needed` (distinct): what they do
+   * not read passes by in one identity.
+   */
+  const build = (
+    from: number,
+    to: number,
+    live: ReadonlyArray<Wire>,
+    needed: ReadonlyArray<Wire>,
+  ): Term => {
+    const reads = new Set<number | string>()
+    for (let i = from; i < to; i++)
+      for (const w of (dag.nodes[order[i] as number] as Node).inputs) reads.add(wireKey(w))
+    const used = live.filter((w) => reads.has(wireKey(w)))
+    const usedKeys = new Set(used.map(wireKey))
+    const bypass = needed.filter((w) => !made(w, from, to) && !usedKeys.has(wireKey(w)))
+    const bypassKeys = new Set(bypass.map(wireKey))
+    const inner = needed.filter((w) => !bypassKeys.has(wireKey(w)))
+    const core = steps(from, to, used, inner)
+    const pre = wiring(types(live), indexIn(live, [...used, ...bypass]))
+    const mid = bypass.length === 0 ? core : par(core, id(types(bypass)))
+    const post = wiring([...types(inner), ...types(bypass)], indexIn([...inner, ...bypass], needed))
+    return chain([pre, mid, post])
+  }
+  const steps = (
+    from: number,
+    to: number,
+    live: ReadonlyArray<Wire>,
+    needed: ReadonlyArray<Wire>,
+  ): Term => {
+    if (to - from < SMALL_RUN) return layeredRun(from, to, live, needed)
+    const mid = (from + to) >> 1
+    // What the second half reads from before it, and what must come out of the whole that the
+    // second half does not make.
+    const after: Wire[] = []
+    for (let i = mid; i < to; i++)
+      for (const w of (dag.nodes[order[i] as number] as Node).inputs)
+        if (!made(w, mid, to)) after.push(w)
+    for (const w of needed) if (!made(w, mid, to)) after.push(w)
+    const between = distinct(after)
+    return seq(build(from, mid, live, between), build(mid, to, between, needed))
+  }
+  /** A short run of steps read back layer by layer, as a DAG of its own. */
+  const layeredRun = (
+    from: number,
+    to: number,
+    live: ReadonlyArray<Wire>,
+    needed: ReadonlyArray<Wire>,
+  ): Term => {
+    const renumber = new Map<number, number>()
+    for (let i = from; i < to; i++) renumber.set(order[i] as number, i - from)
+    const liveAt = new Map<number | string, number>()
+    live.forEach((w, i) => liveAt.set(wireKey(w), i))
+    const local = (w: Wire): Wire => {
+      const n = w.node < 0 ? undefined : renumber.get(w.node)
+      return n !== undefined
+        ? { node: n, out: w.out }
+        : { node: -1 - (liveAt.get(wireKey(w)) as number), out: 0 }
+    }
+    const nodes: Node[] = []
+    for (let i = from; i < to; i++) {
+      const node = dag.nodes[order[i] as number] as Node
+      nodes.push({ op: node.op, inputs: node.inputs.map(local) })
+    }
+    return fromDagLayered({
+      dom: types(live),
+      cod: types(needed),
+      nodes,
+      outputs: needed.map(local),
+    })
+  }
+  const inputs = dag.dom.map((_, i) => ({ node: -1 - i, out: 0 }))
+  const outs = distinct(dag.outputs)
+  const body = build(0, order.length, inputs, outs)
+  const last = wiring(types(outs), indexIn(outs, dag.outputs))
+  return dropIdentities(chain([body, last]), dag.dom)
+}
+
 /** Remove identity parts of sequences and empty identities of stacks (the unit laws). */
 const dropIdentities = (t: Term, dom: TupleType): Term => {
   const clean = (x: Term): Term => {
@@ -498,7 +634,7 @@ export const graph = (
     dom.map((_, i) => ({ node: -1 - i, out: 0 })),
     apply,
   )
-  return fromDag({ dom, cod: outputs.map(typeOf), nodes, outputs })
+  return fromDagNested({ dom, cod: outputs.map(typeOf), nodes, outputs })
 }
 
 /**
