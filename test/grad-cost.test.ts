@@ -6,11 +6,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
+  attention,
   broadcast,
   cost,
   evaluate,
   grad,
   mlp,
+  multiHeadAttention,
   normalize,
   randomInputs,
   randomParams,
@@ -40,4 +42,40 @@ describe('grad of a batched MLP', () => {
       x.forEach((v, j) => expect(Math.abs(v - (b[i] as Float64Array)[j]!)).toBeLessThan(1e-9)),
     )
   })
+})
+
+describe('grad shares the forward values inside broadcasts', () => {
+  // Before: the backward broadcast recomputed its body's forward values, as an opaque broadcast
+  // is one node of the graph that merges equal values: softmax ran 2 times in the gradient of
+  // attention and 3 times in that of multi-head attention (by the cost model's count).
+  const cases = [
+    ['attention', attention({ y: 'y', x: 'x', k: 'k', v: 'v' }), { y: 16, x: 16, k: 8, v: 8 }],
+    [
+      'multi-head attention',
+      multiHeadAttention({ y: 'y', x: 'x', m: 'm', k: 'k', h: 'h' }),
+      { y: 8, x: 8, m: 16, k: 4, h: 2 },
+    ],
+  ] as const
+  for (const [name, t, sizes] of cases)
+    it(`${name}: softmax once, at most 3x the FLOPs of the loss, values as its normal form`, () => {
+      const l = sumLoss(t)
+      const d = grad(l, { params: Object.keys(randomParams(l, sizes, 1)) })
+      const count = (c: ReturnType<typeof cost>) =>
+        c.byPrimitive.find((p) => p.primitive === 'axisOp:softmax')?.count
+      const [cl, cd] = [cost(l, sizes), cost(d, sizes)]
+      expect(count(cl)).toBe(1)
+      expect(count(cd)).toBe(1)
+      expect(cd.flops).toBeLessThanOrEqual(3 * cl.flops)
+      const inputs = randomInputs(l.dom, sizes, 5)
+      const ps = randomParams(l, sizes, 6)
+      const a = evaluate(d, sizes, inputs, ps)
+      const b = evaluate(normalize(d), sizes, inputs, ps)
+      a.forEach((x, i) =>
+        x.forEach((v, j) =>
+          expect(Math.abs(v - (b[i] as Float64Array)[j]!)).toBeLessThan(
+            1e-9 * Math.max(1, Math.abs(v)),
+          ),
+        ),
+      )
+    })
 })

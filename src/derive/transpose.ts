@@ -18,7 +18,15 @@
  * @packageDocumentation
  */
 import { broadcast, copy, drop, id, par, seq } from '../core/construct.js'
-import { type Wire, graph, wiring } from '../core/dag.js'
+import {
+  type Node,
+  type Wire,
+  fromDagNested,
+  graph,
+  walkStructure,
+  wireKey,
+  wiring,
+} from '../core/dag.js'
 import { TermError, absurd, fail } from '../core/errors.js'
 import { add, mul, scaleBySize } from '../core/primitives.js'
 import { show } from '../core/show.js'
@@ -26,7 +34,7 @@ import type { Placement, Term } from '../core/term.js'
 import { type Shape, type TupleType, showType } from '../core/types.js'
 import { einsumOf } from '../linear/einsum.js'
 import { concatPieces, flipAdjoint, splitPieces, view, zero } from '../linear/structural.js'
-import { termEquals } from '../core/equal.js'
+import { dataKey, termEquals } from '../core/equal.js'
 import { normalize } from '../rewrite/normal.js'
 import { jvp } from './jvp.js'
 import { generatorNode, generatorTranspose } from '../core/generator.js'
@@ -501,16 +509,10 @@ const splitBroadcast = (
   const lo = s.linearOutputs
   const nIn = pick(f.inputs, linear, false)
   const nOut = pick(f.outputs, lo, false)
-  const forward =
-    s.forward.cod.length === 0
-      ? drop(pick(f.dom, linear, false))
-      : broadcast(s.forward, f.axes, { inputs: nIn, outputs: nOut })
+  const cotPlaces = pick(f.outputs, lo, true)
   // A shared linear input gets one cotangent per index of the axes: placed first, then summed.
   const linIn = pick(f.inputs, linear, true)
-  const inner = broadcast(s.backward, f.axes, {
-    inputs: [...nIn, ...pick(f.outputs, lo, true)],
-    outputs: linIn.map((p) => (p === 'shared' ? 0 : p)),
-  })
+  const linOut = linIn.map((p) => (p === 'shared' ? 0 : p))
   // A shared segment has the same type outside the broadcast as inside.
   const linTypes = pick(f.dom, linear, true)
   const sums = linIn.map((p: Placement, k) =>
@@ -519,8 +521,206 @@ const splitBroadcast = (
   // A shared linear input's cotangent summed over the axes: normalised at once, so that the sum
   // fuses into the contraction that makes it (a weight's gradient over a batch is one einsum
   // over the batch, not a tensor per row then summed).
-  const backward = sums.some((t) => t.kind !== 'id') ? normalize(seq(inner, par(...sums))) : inner
+  const summed = (inner: Term): Term =>
+    sums.some((t) => t.kind !== 'id') ? normalize(seq(inner, par(...sums))) : inner
+  const r = residualSplit(
+    s,
+    pick(f.body.dom, linear, false),
+    pick(f.body.cod, lo, true),
+    nIn.map((p) => p !== 'shared'),
+  )
+  if (r === undefined) {
+    const forward =
+      s.forward.cod.length === 0
+        ? drop(pick(f.dom, linear, false))
+        : broadcast(s.forward, f.axes, { inputs: nIn, outputs: nOut })
+    const inner = broadcast(s.backward, f.axes, {
+      inputs: [...nIn, ...cotPlaces],
+      outputs: linOut,
+    })
+    return { forward, backward: summed(inner), linearOutputs: lo, zeroOutputs: zeroOutputsOf(s) }
+  }
+  // The body's forward values that its backward reads and that vary along the axes are computed
+  // once, by the forward broadcast, and handed to the backward broadcast (residuals, leading
+  // axes first: no data moves at the boundary). Recomputing them inside the backward broadcast
+  // would compute them twice: an opaque broadcast is one node of the enclosing graph, so the
+  // graph cannot see that the two broadcasts share them (softmax in attention, the
+  // pre-activations of a layer over a batch).
+  const nR = r.residuals.length
+  const fwd = broadcast(r.forward, f.axes, {
+    inputs: nIn,
+    outputs: [...nOut, ...r.residuals.map(() => 0)],
+  })
+  const outTypes = fwd.cod.slice(0, fwd.cod.length - nR)
+  const resTypes = fwd.cod.slice(fwd.cod.length - nR)
+  const forward =
+    outTypes.length === 0 ? seq(fwd, drop(resTypes)) : seq(fwd, par(id(outTypes), drop(resTypes)))
+  const back = summed(
+    broadcast(r.backward, f.axes, {
+      inputs: [
+        ...r.residuals.map(() => 0),
+        ...r.reads.map((i) => nIn[i] as Placement),
+        ...cotPlaces,
+      ],
+      outputs: linOut,
+    }),
+  )
+  const primalTypes = pick(f.dom, linear, false)
+  const backward = graph([...primalTypes, ...pick(f.cod, lo, true)], (ins, apply) => {
+    const res = apply(fwd, ...ins.slice(0, primalTypes.length)).slice(outTypes.length)
+    return apply(
+      back,
+      ...res,
+      ...r.reads.map((i) => ins[i] as Wire),
+      ...ins.slice(primalTypes.length),
+    )
+  })
   return { forward, backward, linearOutputs: lo, zeroOutputs: zeroOutputsOf(s) }
+}
+
+/** A split whose backward reads forward values (residuals) instead of recomputing them. */
+interface ResidualSplit {
+  /** `N_in -> N_out × R`: the forward, also giving the residuals. */
+  readonly forward: Term
+  /** `R × N_reads × L_out -> L_in`: the backward from the residuals and some primal inputs. */
+  readonly backward: Term
+  /** The residuals' types. */
+  readonly residuals: TupleType
+  /** The primal inputs the backward reads (indices into N_in, increasing). */
+  readonly reads: ReadonlyArray<number>
+}
+
+/**
+ * The split `s` of a broadcast's body as one DAG (forward and backward on the same primal
+ * wires, equal nodes merged), cut in two: the nodes that do not depend on a cotangent go forward;
+ * those that do go backward, reading the forward values they need as residuals. A forward value
+ * that does not vary along the broadcast (it depends on shared inputs only: a parameter, a
+ * constant) is recomputed by the backward instead, so that no residual is spread along the axes.
+ * Undefined when the backward needs no residual (it then reads the primal inputs only).
+ */
+const residualSplit = (
+  s: Split,
+  primalTypes: TupleType,
+  cotTypes: TupleType,
+  varyingIn: ReadonlyArray<boolean>,
+): ResidualSplit | undefined => {
+  const nodes: Node[] = []
+  const index = new Map<string, number>()
+  const node = (op: Term, inputs: ReadonlyArray<Wire>): Wire[] => {
+    const key = `${dataKey(op)}(${inputs.map(wireKey).join(',')})`
+    let n = index.get(key)
+    if (n === undefined) {
+      n = nodes.length
+      nodes.push({ op, inputs })
+      index.set(key, n)
+    }
+    return op.cod.map((_, out) => ({ node: n as number, out }))
+  }
+  const nP = primalTypes.length
+  const ins: Wire[] = [...primalTypes, ...cotTypes].map((_, i) => ({ node: -1 - i, out: 0 }))
+  const outs = walkStructure(s.forward, ins.slice(0, nP), node)
+  const cots = walkStructure(s.backward, ins, node)
+  // Nodes are made after their inputs: one pass in order classifies them.
+  const tainted: boolean[] = []
+  const varying: boolean[] = []
+  // Element-wise maps of the inputs (chains of scalar operations) are recomputed by the backward
+  // (a pass over data it reads anyway), not held: a cheap operation is rematerialised, as JAX's
+  // policies do, and the derivative of a broadcast element-wise map stays as it was.
+  const cheap: boolean[] = []
+  nodes.forEach((n, k) => {
+    cheap[k] = n.op.kind === 'scalar' && n.inputs.every((w) => w.node < 0 || cheap[w.node] === true)
+    tainted[k] = n.inputs.some((w) => (w.node < 0 ? -1 - w.node >= nP : tainted[w.node]))
+    varying[k] = n.inputs.some((w) =>
+      w.node < 0 ? varyingIn[-1 - w.node] === true : varying[w.node],
+    )
+  })
+  // What the backward needs of the forward side: residuals, recomputed nodes, primal inputs.
+  const residuals: Wire[] = []
+  const residualAt = new Map<number | string, number>()
+  const recompute = new Set<number>()
+  const reads = new Set<number>()
+  const need = (w: Wire): void => {
+    if (w.node < 0) {
+      if (-1 - w.node < nP) reads.add(-1 - w.node)
+      return
+    }
+    if (tainted[w.node] === true || recompute.has(w.node)) return
+    const n = nodes[w.node] as Node
+    if (varying[w.node] === true && cheap[w.node] !== true) {
+      const k = wireKey(w)
+      if (!residualAt.has(k)) {
+        residualAt.set(k, residuals.length)
+        residuals.push(w)
+      }
+      return
+    }
+    recompute.add(w.node)
+    n.inputs.forEach(need)
+  }
+  nodes.forEach((n, k) => {
+    if (tainted[k] === true) n.inputs.forEach(need)
+  })
+  cots.forEach(need)
+  if (residuals.length === 0) return undefined
+  const typeOf = (w: Wire): Shape =>
+    (w.node < 0
+      ? [...primalTypes, ...cotTypes][-1 - w.node]
+      : (nodes[w.node] as Node).op.cod[w.out]) as Shape
+  // The forward: every node free of cotangents, giving N_out and the residuals.
+  const fwdIds = new Map<number, number>()
+  const fwdNodes: Node[] = []
+  nodes.forEach((n, k) => {
+    if (tainted[k] === true) return
+    fwdIds.set(k, fwdNodes.length)
+    fwdNodes.push({
+      op: n.op,
+      inputs: n.inputs.map((w) =>
+        w.node < 0 ? w : { node: fwdIds.get(w.node) as number, out: w.out },
+      ),
+    })
+  })
+  const inFwd = (w: Wire): Wire =>
+    w.node < 0 ? w : { node: fwdIds.get(w.node) as number, out: w.out }
+  const fwdOuts = [...outs, ...residuals]
+  const forward = fromDagNested({
+    dom: primalTypes,
+    cod: fwdOuts.map(typeOf),
+    nodes: fwdNodes,
+    outputs: fwdOuts.map(inFwd),
+  })
+  // The backward: the nodes that read cotangents, and the recomputed ones.
+  const readList = [...reads].sort((a, b) => a - b)
+  const nR = residuals.length
+  const bwdDom: Shape[] = [
+    ...residuals.map(typeOf),
+    ...readList.map((i) => primalTypes[i] as Shape),
+    ...cotTypes,
+  ]
+  const bwdIds = new Map<number, number>()
+  const bwdNodes: Node[] = []
+  const inBwd = (w: Wire): Wire => {
+    if (w.node < 0) {
+      const i = -1 - w.node
+      const at = i < nP ? nR + readList.indexOf(i) : nR + readList.length + (i - nP)
+      return { node: -1 - at, out: 0 }
+    }
+    const r = residualAt.get(wireKey(w))
+    if (r !== undefined && tainted[w.node] !== true && !recompute.has(w.node))
+      return { node: -1 - r, out: 0 }
+    return { node: bwdIds.get(w.node) as number, out: w.out }
+  }
+  nodes.forEach((n, k) => {
+    if (tainted[k] !== true && !recompute.has(k)) return
+    bwdIds.set(k, bwdNodes.length)
+    bwdNodes.push({ op: n.op, inputs: n.inputs.map(inBwd) })
+  })
+  const backward = fromDagNested({
+    dom: bwdDom,
+    cod: cots.map(typeOf),
+    nodes: bwdNodes,
+    outputs: cots.map(inBwd),
+  })
+  return { forward, backward, residuals: residuals.map(typeOf), reads: readList }
 }
 
 /** `[axes… s] -> [s]`: the sum over the leading axes. */
