@@ -292,7 +292,11 @@ export const matchFirst = (
   return undefined
 }
 
-/** Match a `seq` or `par` pattern against the parts `[start, end)` of a sequence or stack. */
+/**
+ * Match a pattern against the parts `[start, end)` of a sequence or stack: a `seq` or `par`
+ * pattern groups the parts; any other pattern (a metavariable, a named pattern) matches the
+ * window as one sub-term (by associativity, the parts in sequence or side by side).
+ */
 export function* matchWindow(
   p: Pattern,
   x: Term,
@@ -300,7 +304,14 @@ export function* matchWindow(
   end: number,
   initial: Bindings = new Map(),
 ): Generator<Bindings> {
-  if (!isRecord(p) || isTermNode(p) || (x.kind !== 'seq' && x.kind !== 'par')) return
+  if (x.kind !== 'seq' && x.kind !== 'par') return
+  if (isMeta(p) || isNamed(p)) {
+    const parts = x.parts.slice(start, end)
+    if (parts.length === 0) return
+    yield* matchAll(p, x.kind === 'seq' ? seq(...parts) : par(...parts), initial)
+    return
+  }
+  if (!isRecord(p) || isTermNode(p)) return
   const r = p as Record<string, Pattern>
   if (r.kind !== x.kind) return
   const parts = x.parts.slice(start, end)

@@ -134,7 +134,15 @@ export const optimize = (term: Term, options: OptimizeOptions = {}): Optimized =
   const before = measure(term)
   if (before === undefined) costOf(term, sizes, options.costOptions) // throws the TermError
   const candidates: Candidate[] = []
-  for (const member of g.classOf(root).members) {
+  // The greedy extraction over the spines (a sequence's parts chosen class by class), then every
+  // member of the root class as a whole term.
+  const extracted = g.extract(root, (n) => {
+    const c = measure(g.term(n))
+    return c === undefined ? undefined : scoreOf(model, c)
+  })
+  for (const member of extracted !== undefined && g.equal(extracted, root)
+    ? [extracted, ...g.classOf(root).members.filter((m) => m !== extracted)]
+    : g.classOf(root).members) {
     const t = g.term(member)
     const c = measure(t)
     if (c !== undefined)

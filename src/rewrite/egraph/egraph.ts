@@ -12,16 +12,26 @@
  *   its children to one node, and rebuilding (egg's deferred repair over parent lists) merges two
  *   nodes whose canonical forms agree. Keeping one concrete term per id is egg's explanation mode:
  *   it is what lets a merge be explained as rewrite steps on terms.
- * - **seq and par are n-ary, as terms are.** The smart constructors flatten nested sequences, so a
- *   term has one shape whatever bracketing the user wrote, and the catalogue's `seq`/`par`
- *   patterns already match modulo associativity, including windows of consecutive parts (see
- *   `match.ts`). The e-graph keeps that representation rather than binary nodes with
- *   associativity rules: binary nodes would need the associativity law in both directions, whose
- *   closure over n parts has Catalan(n) bracketings per sequence (the blow-up egg users meet with
- *   AC rules), while n-ary nodes with window matching have one node per sequence and O(n²)
- *   windows to try. The price is that a child class whose member is itself a sequence does not
- *   share the parent's node: substituting it gives another (flattened) node, merged with the
- *   parent by an explicit congruence edge (see {@link EGraph.substitute}).
+ * - **seq and par are cons spines.** A sequence `f1 ; f2 ; ... ; fn` is stored as a chain of binary
+ *   cons nodes `f1 ; (f2 ; (... ; fn))`, one per suffix: node `seq:cons(head, tail)` stands for
+ *   the flattened term `seq(head, ...tail's parts)`; the last part is its own node. A stack is
+ *   the same with `par:cons`. Terms are flat whatever bracketing the user wrote, and so is every
+ *   chain: a cons head is never a cons of its own kind. This is the rope the search needs:
+ *   rewriting the window of parts `[i, i + w)` adds a chain for the result in front of the
+ *   *shared* suffix class `i + w` and merges it with suffix class `i`; the prefix cons nodes
+ *   hold the class of suffix `i`, so they see the new form without being rebuilt. A rewrite costs
+ *   O(w) nodes instead of a new n-part sequence (O(n) nodes and time), so one iteration over a
+ *   term of n parts is O(n) rewrites of O(1) each, not O(n²) (bench/search.md: 965 term nodes,
+ *   one iteration, > 60 s before). Windows are read over the classes of the spine: the saturation
+ *   walks head and tail classes, their members and their members' tails, so a window may combine
+ *   forms found at different positions (`saturate.ts`). The alternatives: binary nodes with
+ *   associativity as a law close over Catalan(n) bracketings per sequence (the blow-up egg
+ *   users meet with AC rules); n-ary nodes (the previous design) made every rewrite of a window
+ *   a new n-part node, and every substitution of a child form another one. A part rewritten into
+ *   a sequence (`f = g ; h`) is spliced into its parents' chains by a flattening substitution
+ *   ({@link EGraph.substitute}), so heads stay single parts. Concrete terms of cons nodes are
+ *   built only on demand (explanations, the matches of a parent that is not a cons, extraction)
+ *   and cached.
  * - **Analyses** carry each class's type (domain and codomain, which every member shares: a
  *   merge of two types is refused as unsound), its dims, and its linearity (the best linearity a
  *   member shows). Side conditions of laws are checked on the concrete member a match binds, so
@@ -31,7 +41,9 @@
  *   that caused it: a rule step (law, direction, location within the first term, bindings) whose
  *   replay rewrites the first term into the second, a structural normal-form conversion, or a
  *   congruence (pairs of child ids, each pair explained recursively and lifted to the parent,
- *   with locations re-indexed where a child sequence is flattened into its parent). A path in the
+ *   with locations re-indexed where a child sequence is flattened into its parent: the tail of a
+ *   cons is the parts after its head). A window rewrite is a rule step at the range `[0, w)` of
+ *   the cons node it was matched on, which a congruence lifts to `[i, i + w)`. A path in the
  *   forest read edge by edge is a proof; a one-way law crossed backwards has no step, and the
  *   explanation says so.
  *
@@ -41,12 +53,15 @@ import * as E from 'fp-ts/lib/Either.js'
 import { dimKey, dimVars } from '../../core/dim.js'
 import { dataEquals, isDim } from '../../core/equal.js'
 import { TermError } from '../../core/errors.js'
-import { type Linearity, type Term, children, isTermNode } from '../../core/term.js'
+import { par, seq } from '../../core/construct.js'
+import { fail } from '../../core/errors.js'
+import { linearityOf, parPoly, seqPoly } from '../../core/linearity.js'
+import { type Linearity, type Poly, type Term, children, isTermNode } from '../../core/term.js'
 import { type TupleType, typeEquals } from '../../core/types.js'
 import { withChildren } from '../../core/update.js'
 import { type Bindings, matchAll, matchWindow } from '../match.js'
 import { normalKey } from '../normal.js'
-import type { Location } from '../path.js'
+import { type Location, nodeAt } from '../path.js'
 import { type Catalogue } from '../proof.js'
 import { type Direction, type Rule, type Step, applyAt } from '../rule.js'
 
@@ -69,10 +84,20 @@ interface Edge {
 }
 
 interface Node {
-  readonly term: Term
+  /** The concrete term; built on demand for a cons node (see {@link EGraph.term}). */
+  term: Term | undefined
   readonly op: string
   readonly kids: ReadonlyArray<number>
+  /** For a cons node, the kind of its spine ('seq' or 'par'). */
+  readonly spine: Spine | undefined
+  readonly poly: Poly
 }
+
+/** The kind of a cons spine. */
+export type Spine = 'seq' | 'par'
+
+/** The explanation nests one level per part of a spine; deeper is refused, not overflowed. */
+const MAX_DEPTH = 2500
 
 /** The analysis of an e-class. */
 export interface ClassData {
@@ -113,7 +138,7 @@ const dataKey = (x: unknown, top = false): string => {
   return `{${keys.map((k) => `${k}:${dataKey(r[k])}`).join(',')}}`
 }
 
-const typeDims = (t: Term): Set<string> => {
+const typeDims = (t: { readonly dom: TupleType; readonly cod: TupleType }): Set<string> => {
   const out = new Set<string>()
   for (const s of [...t.dom, ...t.cod]) for (const d of s) for (const [n] of dimVars(d)) out.add(n)
   return out
@@ -127,6 +152,36 @@ const span = (parent: Term, child: Term): number =>
 
 const at = (path: ReadonlyArray<number>, range: Location['range']): Location =>
   range === undefined ? { path } : { path, range }
+
+/** The structural normal-form conversion of `source` into `target` at the root. */
+const normalFormStep = (source: Term, target: Term): Step => ({
+  rule: 'structural/normal-form',
+  direction: 'forward',
+  location: { path: [] },
+  bindings: new Map([
+    ['t', { sort: 'term', value: source }],
+    ['target', { sort: 'term', value: target }],
+  ]),
+})
+
+/** The step at its sequence's own location when its range covers every part and it replays. */
+const wholeLocation = (step: Step, before: Term, after: Term, laws: Catalogue): Step => {
+  const range = step.location.range
+  if (range === undefined || range[0] !== 0) return step
+  let node: Term
+  try {
+    node = nodeAt(before, step.location.path)
+  } catch (e) {
+    if (e instanceof TermError) return step
+    throw e
+  }
+  if ((node.kind !== 'seq' && node.kind !== 'par') || range[1] !== node.parts.length) return step
+  const law = laws.get(step.rule)
+  if (law === undefined) return step
+  const location: Location = { path: step.location.path }
+  const r = applyAt(law, before, location, step.direction, step.bindings)
+  return E.isRight(r) && dataEquals(r.right.term, after) ? { ...step, location } : step
+}
 
 /** The sides of a rule in a direction. */
 export const sidesOf = (r: Rule, d: Direction) =>
@@ -178,6 +233,8 @@ export class EGraph {
   private readonly canon = new Map<string, number>()
   private readonly data = new Map<number, ClassData>()
   private readonly forest: Edge[][] = []
+  private readonly stamps = new Map<number, number>()
+  private clock = 0
   private pending: number[] = []
   /** Merges refused because the two classes have different types (an unsound rule). */
   refused = 0
@@ -192,9 +249,45 @@ export class EGraph {
     return this.data.size
   }
 
-  /** The term a node id stands for. */
+  /**
+   * The term a node id stands for. A cons node's term (the flattened sequence or stack of its head
+   * and its tail's parts) is built on first use, O(parts), and cached.
+   */
   term(id: number): Term {
-    return (this.nodes[id] as Node).term
+    const n = this.nodes[id] as Node
+    if (n.term !== undefined) return n.term
+    const parts: Term[] = []
+    let x = id
+    for (;;) {
+      const m = this.nodes[x] as Node
+      if (x !== id && m.term !== undefined) {
+        parts.push(m.term)
+        break
+      }
+      if (m.spine !== n.spine) {
+        parts.push(this.term(x))
+        break
+      }
+      parts.push(this.term(m.kids[0] as number))
+      x = m.kids[1] as number
+    }
+    n.term = n.spine === 'seq' ? seq(...parts) : par(...parts)
+    return n.term
+  }
+
+  /** The spine kind of a cons node ('seq' or 'par'), or undefined for any other node. */
+  spine(id: number): Spine | undefined {
+    return (this.nodes[id] as Node).spine
+  }
+
+  /** The e-graph's clock: the latest stamp given. */
+  get now(): number {
+    return this.clock
+  }
+
+  /** A stamp that grows whenever the class of `id` gains a node or merges. */
+  stamp(id: number): number {
+    return this.stamps.get(this.find(id)) ?? 0
   }
 
   /** The child node ids of a node. */
@@ -234,24 +327,122 @@ export class EGraph {
     return `${n.op}(${n.kids.map((k) => this.find(k)).join(',')})`
   }
 
-  /** Add a term (and its sub-terms); its node id. */
+  /**
+   * Add a term (and its sub-terms); its node id. A sequence or stack becomes a cons chain (see the
+   * design notes), the node of its first part's suffix standing for the whole term.
+   */
   add(t: Term): number {
+    if (t.kind === 'seq' || t.kind === 'par') {
+      const parts = t.parts
+      let id = this.add(parts[parts.length - 1] as Term)
+      for (let i = parts.length - 2; i >= 0; i--)
+        id = this.cons(t.kind, this.add(parts[i] as Term), id, i === 0 ? t : undefined)
+      return id
+    }
     const kids = children(t).map((c) => this.add(c))
     const op = `${t.kind}:${dataKey(t, true)}`
     const key = `${op}(${kids.join(',')})`
     const old = this.memo.get(key)
     if (old !== undefined) return old
+    return this.fresh(
+      { term: t, op, kids, spine: undefined, poly: t.poly },
+      key,
+      t.dom,
+      t.cod,
+      t.linearity,
+    )
+  }
+
+  /**
+   * The cons node `head ; tail` (or `head ⊗ tail` for 'par'): the flattened term of `head` before
+   * the parts of `tail`. `head` must not be a cons of the same kind; `term`, when known, is the
+   * node's term. Throws a `TermError` when the types do not compose.
+   */
+  cons(kind: Spine, head: number, tail: number, term?: Term): number {
+    const op = `${kind}:cons`
+    const key = `${op}(${head},${tail})`
+    const old = this.memo.get(key)
+    if (old !== undefined) {
+      const n = this.nodes[old] as Node
+      if (n.term === undefined && term !== undefined) n.term = term
+      return old
+    }
+    const h = this.classOf(head)
+    const r = this.classOf(tail)
+    const hp = (this.nodes[head] as Node).poly
+    const rp = (this.nodes[tail] as Node).poly
+    let dom: TupleType
+    let cod: TupleType
+    let poly: Poly
+    if (kind === 'seq') {
+      if (!typeEquals(h.cod, r.dom))
+        return fail('type-mismatch', 'e-graph: a sequence whose parts do not compose', {
+          expected: JSON.stringify(r.dom),
+          got: JSON.stringify(h.cod),
+        })
+      dom = h.dom
+      cod = r.cod
+      poly = seqPoly(hp, rp)
+    } else {
+      dom = Object.freeze([...h.dom, ...r.dom])
+      cod = Object.freeze([...h.cod, ...r.cod])
+      poly = parPoly([
+        { poly: hp, domLength: h.dom.length },
+        { poly: rp, domLength: r.dom.length },
+      ])
+    }
+    return this.fresh(
+      { term, op, kids: [head, tail], spine: kind, poly },
+      key,
+      dom,
+      cod,
+      linearityOf(poly, dom.length),
+    )
+  }
+
+  /**
+   * The chain of `parts` (node ids, none a cons of `kind`) in front of the class `rest` (or
+   * ending with the last part when `rest` is undefined): `parts[0] ; ... ; rest`.
+   */
+  chain(kind: Spine, parts: ReadonlyArray<number>, rest: number | undefined): number {
+    let i = parts.length - 1
+    let id = rest ?? (parts[i--] as number)
+    for (; i >= 0; i--) id = this.cons(kind, parts[i] as number, id)
+    return id
+  }
+
+  /** The parts of a cons chain, the node of its last part at the end. */
+  partsOf(id: number): number[] {
+    const kind = this.spine(id)
+    const out: number[] = []
+    let x = id
+    while (kind !== undefined && this.spine(x) === kind) {
+      out.push(this.kids(x)[0] as number)
+      x = this.kids(x)[1] as number
+    }
+    out.push(x)
+    return out
+  }
+
+  private fresh(
+    node: Node,
+    key: string,
+    dom: TupleType,
+    cod: TupleType,
+    linearity: Linearity,
+  ): number {
     const id = this.nodes.length
-    const node: Node = { term: t, op, kids }
+    const kids = node.kids
     this.nodes.push(node)
     this.parent.push(id)
     this.forest.push([])
     this.memo.set(key, id)
+    this.stamps.set(id, ++this.clock)
     this.data.set(id, {
-      dom: t.dom,
-      cod: t.cod,
-      linearity: t.linearity,
-      dims: typeDims(t),
+      dom,
+      cod,
+      linearity,
+      dims: typeDims({ dom, cod }),
       members: [id],
       parents: [],
     })
@@ -293,6 +484,8 @@ export class EGraph {
     }
     this.parent[rb] = ra
     this.data.delete(rb)
+    this.stamps.delete(rb)
+    this.stamps.set(ra, ++this.clock)
     big.members.push(...small.members)
     big.parents.push(...small.parents)
     if (rank[small.linearity] < rank[big.linearity]) big.linearity = small.linearity
@@ -326,25 +519,107 @@ export class EGraph {
   /**
    * The node of `id`'s term with child `i` replaced by the term of `member` (an equal node),
    * merged with `id` by congruence: how a child's new form reaches its parent's matches when the
-   * parent is flattened (a sequence substituted into a sequence).
+   * parent is not a cons. For a cons node whose head class gained a chain of its own kind
+   * (`f = g ; h`), the chain is spliced in front of the tail (`g ; h ; tail`), so heads stay
+   * single parts; its explanation is the same congruence, read through flattening.
    */
   substitute(id: number, i: number, member: number): number | undefined {
     const kids = this.kids(id)
     const next = kids.map((k, j) => (j === i ? member : k))
-    let t: Term
+    const kind = this.spine(id)
+    let y: number
     try {
-      t = withChildren(
-        this.term(id),
-        next.map((k) => this.term(k)),
-      )
+      if (kind !== undefined) {
+        const [h, r] = next as [number, number]
+        y = this.spine(h) === kind ? this.chain(kind, this.partsOf(h), r) : this.cons(kind, h, r)
+      } else
+        y = this.add(
+          withChildren(
+            this.term(id),
+            next.map((k) => this.term(k)),
+          ),
+        )
     } catch (e) {
       if (e instanceof TermError) return undefined
       throw e
     }
-    const y = this.add(t)
     if (!this.equal(id, y))
       this.union(id, y, { kind: 'congruence', pairs: kids.map((k, j) => [k, next[j] as number]) })
     return y
+  }
+
+  /**
+   * The cheapest term of `root`'s class by a cost that adds up along spines (greedy bottom-up
+   * extraction, as in egg and Tensat): `cost(node)` for a node that is not a cons (its whole
+   * concrete term; undefined when it is no candidate), and for a cons the cost of its head's class
+   * plus its tail's, plus a tie-breaking epsilon (so no cycle is ever cheapest). The term is added
+   * to the graph; its node id (in `root`'s class once rebuilt), or undefined when no member of the
+   * class has a finite cost. Costs must not be negative.
+   */
+  extract(root: number, cost: (node: number) => number | undefined): number | undefined {
+    this.rebuild()
+    const EPS = 1e-6
+    const local = new Map<number, number>()
+    const best = new Map<number, number>()
+    const choice = new Map<number, number>()
+    for (let pass = 0, changed = true; changed && pass < 200; pass++) {
+      changed = false
+      for (let n = 0; n < this.nodes.length; n++) {
+        const node = this.nodes[n] as Node
+        let c: number
+        if (node.spine !== undefined) {
+          const h = best.get(this.find(node.kids[0] as number))
+          const t = best.get(this.find(node.kids[1] as number))
+          if (h === undefined || t === undefined) continue
+          c = h + t + EPS
+        } else {
+          let l = local.get(n)
+          if (l === undefined) {
+            l = cost(n) ?? Infinity
+            local.set(n, l)
+          }
+          c = l
+        }
+        if (!Number.isFinite(c)) continue
+        const r = this.find(n)
+        if (c < (best.get(r) ?? Infinity)) {
+          best.set(r, c)
+          choice.set(r, n)
+          changed = true
+        }
+      }
+    }
+    const build = (cls: number): Term => {
+      const parts: Term[] = []
+      let x = choice.get(this.find(cls)) as number
+      const kind = this.spine(x)
+      if (kind === undefined) return this.term(x)
+      for (;;) {
+        const node = this.nodes[x] as Node
+        if (node.spine !== kind) {
+          parts.push(this.term(x))
+          break
+        }
+        parts.push(build(node.kids[0] as number))
+        x = choice.get(this.find(node.kids[1] as number)) as number
+        if (this.spine(x) !== kind) {
+          parts.push(build(x))
+          break
+        }
+      }
+      return kind === 'seq' ? seq(...parts) : par(...parts)
+    }
+    if (!choice.has(this.find(root))) return undefined
+    let t: Term
+    try {
+      t = build(root)
+    } catch (e) {
+      if (e instanceof TermError || e instanceof RangeError) return undefined
+      throw e
+    }
+    const id = this.add(t)
+    this.rebuild()
+    return id
   }
 
   private path(x: number, y: number): Array<{ from: number; edge: Edge }> {
@@ -385,7 +660,7 @@ export class EGraph {
       const key = `${a},${b}`
       const hit = cache.get(key)
       if (hit !== undefined) return hit
-      if (depth > 200) throw new ExplainError('the explanation nests too deep')
+      if (depth > MAX_DEPTH) throw new ExplainError('the explanation nests too deep')
       const out: Explained[] = []
       for (const { from, edge } of this.path(a, b)) {
         const j = edge.justification
@@ -395,21 +670,10 @@ export class EGraph {
           if (edge.forward) out.push({ step: j.step, after: target })
           else out.push({ step: this.reverse(j.step, source, target, laws), after: target })
         } else if (j.kind === 'normal-form') {
-          out.push({
-            step: {
-              rule: 'structural/normal-form',
-              direction: 'forward',
-              location: { path: [] },
-              bindings: new Map([
-                ['t', { sort: 'term', value: source }],
-                ['target', { sort: 'term', value: target }],
-              ]),
-            },
-            after: target,
-          })
+          out.push({ step: normalFormStep(source, target), after: target })
         } else {
           const pairs = edge.forward ? j.pairs : j.pairs.map(([p, q]) => [q, p] as const)
-          out.push(...this.lift(source, pairs, (p, q) => go(p, q, depth + 1)))
+          for (const x of this.lift(from, source, pairs, (p, q) => go(p, q, depth + 1))) out.push(x)
         }
         total += 1
         if (total + out.length > maxSteps)
@@ -418,11 +682,26 @@ export class EGraph {
       cache.set(key, out)
       return out
     }
-    return go(x, y, 0)
+    let steps: Explained[]
+    try {
+      steps = go(x, y, 0)
+    } catch (e) {
+      if (e instanceof RangeError) throw new ExplainError('the explanation nests too deep')
+      throw e
+    }
+    // A window that covers every part of its sequence (the whole tail of a spine lifted to the
+    // root) is written at the sequence itself, when the law replays there to the same term.
+    let before = this.term(x)
+    return steps.map((e) => {
+      const out = { step: wholeLocation(e.step, before, e.after, laws), after: e.after }
+      before = e.after
+      return out
+    })
   }
 
   /** Child explanations lifted into the parent, left to right, with flattened locations. */
   private lift(
+    node: number,
     template: Term,
     pairs: ReadonlyArray<readonly [number, number]>,
     explainChild: (p: number, q: number) => Explained[],
@@ -452,8 +731,26 @@ export class EGraph {
           for (let j = 0; j < i; j++) offset += span(template, cur[j] as Term)
           location = at([offset, ...l.path], l.range)
         } else location = at([i, ...l.path], l.range)
+        const spine = this.spine(node)
+        const whole = (): Term =>
+          spine === 'seq'
+            ? seq(...cur)
+            : spine === 'par'
+              ? par(...cur)
+              : withChildren(template, cur)
+        // A conversion binds its whole redex to a metavariable, which no window matches: lifted
+        // into a window of the parent (a tail of a spine), it is the conversion of the parent.
+        const conversion =
+          step.rule === 'structural/normal-form' && location.range !== undefined
+            ? whole()
+            : undefined
         cur[i] = after
-        out.push({ step: { ...step, location }, after: withChildren(template, cur) })
+        const next = whole()
+        out.push(
+          conversion === undefined
+            ? { step: { ...step, location }, after: next }
+            : { step: normalFormStep(conversion, next), after: next },
+        )
       }
     })
     return out

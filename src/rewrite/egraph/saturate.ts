@@ -1,16 +1,22 @@
 /**
  * Equality saturation over an {@link EGraph} with the catalogue's own rules: each iteration
- * matches every law (both directions of a two-way law) at every node, at the root and at every
- * window of consecutive parts of a sequence or stack, adds the instances, merges them with the
- * matched node, substitutes the members of child classes into their parents (so a new form of a
- * child reaches the parent's matches), and rebuilds. It stops at a fixed point, at a goal, or at
- * a limit (nodes, iterations, wall time), and reports why and in which phase.
+ * matches every law (both directions of a two-way law) at every node, and every `seq` or `par`
+ * law at the windows that start at each cons node of a spine, adds the instances, merges them
+ * with the matched node, substitutes the members of child classes into their parents that are
+ * not cons nodes (so a new form of a child reaches the parent's matches), and rebuilds. It stops
+ * at a fixed point, at a goal, or at a limit (nodes, iterations, wall time), and reports why and
+ * in which phase.
  *
  * Windows are sized by the pattern: a pattern of m parts is tried at windows of m to m + `window`
- * parts, not at every window, and the limits are checked inside every loop that grows with the
- * term (each window, each candidate match, each found rewrite, each substitution), so a term of
- * 10^3 or 10^4 nodes stops at its time limit instead of finishing an O(n⁴) iteration first
- * (bench/search.md).
+ * parts. A window at cons node `c` is read over classes, not over `c`'s own term: its first part
+ * is a member of `c`'s head class, the next a head of a member of `c`'s tail class, and so on (a
+ * bounded number of members per position), so a form found at one position combines with forms
+ * found at the next without a new n-part sequence for every combination. Rewriting the window
+ * adds the result's parts in front of the class of the suffix after it (O(w) nodes, see the
+ * design notes in `egraph.ts`), and a cons node is matched again in a later iteration only when a
+ * class within the widest window from it changed: one iteration is linear in the parts. The
+ * limits are checked inside every loop that grows with the term (each window, each candidate
+ * match, each found rewrite, each substitution).
  *
  * E-matching is by member enumeration: a pattern is matched against the concrete term of each
  * node, whose children are concrete terms too, with the same matcher (`match.ts`) that rewriting
@@ -26,9 +32,10 @@ import { TermError, absurd } from '../../core/errors.js'
 import { type Term, termSize } from '../../core/term.js'
 import { type Bindings, matchAll, matchWindow } from '../match.js'
 import type { Location } from '../path.js'
+import { par, seq } from '../../core/construct.js'
 import { type Pattern, isMeta, isNamed } from '../pattern.js'
 import { type Direction, type Rule, type Step, applyAt } from '../rule.js'
-import { EGraph, sidesOf } from './egraph.js'
+import { EGraph, type Spine, sidesOf } from './egraph.js'
 
 /** The limits of a saturation. */
 export interface SaturationLimits {
@@ -143,21 +150,11 @@ const partsOf = (p: Pattern): number => {
   return Array.isArray(parts) ? Math.max(2, parts.length) : 1
 }
 
-/**
- * Where a pattern of `m` parts is tried in `t`: the root, and for a sequence or stack of n parts
- * the windows of m to m + extra consecutive parts (fewer than n), at every start; the root of a
- * sequence or stack only when n is at most m + extra (a wider root is a window too wide).
- */
-function* locations(t: Term, m: number, extra: number): Generator<Location> {
-  if (t.kind !== 'seq' && t.kind !== 'par') {
-    yield { path: [] }
-    return
-  }
-  const n = t.parts.length
-  // The root is a window of all n parts: tried only when it is no wider than the others.
-  if (n <= Math.max(2, m) + extra) yield { path: [] }
-  for (let w = Math.max(2, m); w <= Math.min(n - 1, m + extra); w++)
-    for (let i = 0; i + w <= n; i++) yield { path: [], range: [i, i + w] }
+/** A window of a spine: its parts (node ids) and the class after it (none at the end). */
+interface Window {
+  readonly kind: Spine
+  readonly parts: ReadonlyArray<number>
+  readonly rest: number | undefined
 }
 
 /**
@@ -194,7 +191,15 @@ export const saturate = (
   }
   let stop: StopReason = 'iterations'
   let phase: StopPhase = 'between iterations'
-  const found: Array<{ node: number; step: Step; term: Term }> = []
+  const found: Array<{ node: number; step: Step; term: Term; window?: Window }> = []
+  // The oriented rules of each spine kind, and the widest window any of them reads.
+  const spineRules = new Map<Spine, Oriented[]>([
+    ['seq', oriented.filter((o) => o.kind === 'seq')],
+    ['par', oriented.filter((o) => o.kind === 'par')],
+  ])
+  const widest = Math.max(2, ...oriented.map((o) => o.width)) + L.window
+  // When each cons node was last matched (a stamp of the e-graph's clock).
+  const lastMatched = new Map<number, number>()
   // The limits are checked inside every loop whose length grows with the term (each window, each
   // found rewrite, each substitution), so that no phase of an iteration runs long past them.
   const over = (): StopReason | undefined =>
@@ -212,8 +217,22 @@ export const saturate = (
   const apply = (): number => {
     let n = 0
     for (const f of found) {
-      const y = g.add(f.term)
-      if (g.union(f.node, y, { kind: 'rule', step: f.step })) {
+      let x = f.node
+      let y: number
+      try {
+        if (f.window === undefined) y = g.add(f.term)
+        else {
+          const { kind, parts, rest } = f.window
+          x = g.chain(kind, parts, rest)
+          const r = f.term
+          const ids = r.kind === kind ? r.parts.map((p) => g.add(p)) : [g.add(r)]
+          y = g.chain(kind, ids, rest)
+        }
+      } catch (e) {
+        if (!(e instanceof TermError)) throw e
+        continue
+      }
+      if (g.union(x, y, { kind: 'rule', step: f.step })) {
         n++
         fired.set(f.step.rule, (fired.get(f.step.rule) ?? 0) + 1)
       }
@@ -227,31 +246,111 @@ export const saturate = (
     settle()
     return n
   }
+  const tryRule = (
+    o: Oriented,
+    t: Term,
+    location: Location,
+    push: (step: Step, term: Term) => void,
+  ): void => {
+    const [from] = sidesOf(o.rule, o.direction)
+    let tried = 0
+    const candidates: Iterable<Bindings> =
+      location.range === undefined
+        ? matchAll(from, t)
+        : matchWindow(from, t, location.range[0], location.range[1])
+    try {
+      for (const b of candidates) {
+        if (++tried > L.matches || over() !== undefined) break
+        const r = applyAt(o.rule, t, location, o.direction, b)
+        if (E.isRight(r)) push(r.right.step, r.right.term)
+        else if (r.left.reason === 'condition' && !blocked.has(o.rule.name))
+          blocked.set(o.rule.name, r.left.message)
+      }
+    } catch (e) {
+      if (!(e instanceof TermError)) throw e
+    }
+  }
+  // Members of a class to read at one position of a window: `own` first, then up to `members`
+  // others; heads never a cons of the spine's kind (those are spliced in by substitution).
+  const choices = (own: number, kind: Spine, head: boolean): number[] => {
+    const out = [own]
+    for (const m of g.classOf(own).members) {
+      if (out.length > L.members) break
+      if (m === own || (head && g.spine(m) === kind)) continue
+      out.push(m)
+    }
+    return out
+  }
+  // The windows of `w` parts that start at cons node `node`, read over the classes of its spine.
+  const windowsAt = (node: number, kind: Spine, w: number): Window[] => {
+    const out: Window[] = []
+    const cap = 2 * L.members
+    const walk = (parts: number[], next: number, remaining: number): void => {
+      if (out.length >= cap) return
+      if (remaining === 0) {
+        out.push({ kind, parts, rest: next })
+        return
+      }
+      for (const x of choices(next, kind, false)) {
+        if (out.length >= cap) return
+        if (g.spine(x) === kind) {
+          const [h, r] = g.kids(x) as [number, number]
+          for (const p of choices(h, kind, true)) walk([...parts, p], r, remaining - 1)
+        } else if (remaining === 1) out.push({ kind, parts: [...parts, x], rest: undefined })
+      }
+    }
+    const [h, r] = g.kids(node) as [number, number]
+    for (const p of choices(h, kind, true)) walk([p], r, w - 1)
+    return out
+  }
+  // Whether a class within the widest window from `node` changed since it was last matched.
+  const stale = (node: number, kind: Spine): boolean => {
+    const last = lastMatched.get(node)
+    if (last === undefined) return true
+    let x = node
+    for (let d = 0; d < widest; d++) {
+      const [h, r] = g.kids(x) as [number, number]
+      if (g.stamp(h) > last || g.stamp(r) > last) return true
+      if (g.spine(r) !== kind) return false
+      x = r
+    }
+    return false
+  }
+  const matchSpine = (node: number, kind: Spine): void => {
+    lastMatched.set(node, g.now)
+    const rules = spineRules.get(kind) as Oriented[]
+    if (rules.length === 0) return
+    const build = kind === 'seq' ? seq : par
+    for (let w = 2; w <= widest; w++) {
+      const here = rules.filter((o) => w >= Math.max(2, o.width) && w <= o.width + L.window)
+      if (here.length === 0) continue
+      for (const window of windowsAt(node, kind, w)) {
+        let t: Term
+        try {
+          t = build(...window.parts.map((p) => g.term(p)))
+        } catch (e) {
+          if (!(e instanceof TermError)) throw e
+          continue
+        }
+        if ((t.kind !== 'seq' && t.kind !== 'par') || t.parts.length !== w) continue
+        const location: Location = { path: [], range: [0, w] }
+        for (const o of here) {
+          tryRule(o, t, location, (step, term) => found.push({ node, step, term, window }))
+          const why = over()
+          if (why !== undefined) return halt(why, 'matching')
+        }
+      }
+    }
+  }
   const match = (node: number): void => {
+    const spine = g.spine(node)
+    if (spine !== undefined) return matchSpine(node, spine)
     const t = g.term(node)
     for (const o of oriented) {
       if (o.kind !== t.kind) continue
-      const [from] = sidesOf(o.rule, o.direction)
-      for (const location of locations(t, o.width, L.window)) {
-        let tried = 0
-        const candidates: Iterable<Bindings> =
-          location.range === undefined
-            ? matchAll(from, t)
-            : matchWindow(from, t, location.range[0], location.range[1])
-        try {
-          for (const b of candidates) {
-            if (++tried > L.matches || over() !== undefined) break
-            const r = applyAt(o.rule, t, location, o.direction, b)
-            if (E.isRight(r)) found.push({ node, step: r.right.step, term: r.right.term })
-            else if (r.left.reason === 'condition' && !blocked.has(o.rule.name))
-              blocked.set(o.rule.name, r.left.message)
-          }
-        } catch (e) {
-          if (!(e instanceof TermError)) throw e
-        }
-        const why = over()
-        if (why !== undefined) return halt(why, 'matching')
-      }
+      tryRule(o, t, { path: [] }, (step, term) => found.push({ node, step, term }))
+      const why = over()
+      if (why !== undefined) return halt(why, 'matching')
     }
   }
   outer: for (let it = 0; it < L.iterations; it++) {
@@ -262,7 +361,10 @@ export const saturate = (
     const t0 = Date.now()
     const count = g.size
     for (let node = 0; node < count; node++) {
-      if (matched.has(node)) continue
+      const spine = g.spine(node)
+      if (spine !== undefined) {
+        if (!stale(node, spine)) continue
+      } else if (matched.has(node)) continue
       matched.add(node)
       match(node)
       if (stop !== 'iterations') {
@@ -276,7 +378,11 @@ export const saturate = (
     const n2 = g.size
     substitution: for (let node = 0; node < n2; node++) {
       const kids = g.kids(node)
+      const spine = g.spine(node)
       for (let i = 0; i < kids.length; i++) {
+        // A cons node reads its tail's forms and its head's single parts through the windows;
+        // only a head's chain of the same kind is spliced in here (the flattening substitution).
+        if (spine !== undefined && i === 1) continue
         const late = over()
         if (late !== undefined) {
           halt(late, 'substituting')
@@ -285,7 +391,7 @@ export const saturate = (
         const k = kids[i] as number
         const members = g
           .classOf(k)
-          .members.filter((m) => m !== k)
+          .members.filter((m) => m !== k && (spine === undefined || g.spine(m) === spine))
           .sort((x, y) => sizeOf(x) - sizeOf(y))
           .slice(0, L.members)
         for (const m of members) {
