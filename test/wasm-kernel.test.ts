@@ -19,6 +19,8 @@ import {
   type Sizes,
   type Term,
   broadcast,
+  conv2d,
+  cost,
   einsum,
   evaluate,
   randomInputs,
@@ -236,5 +238,61 @@ describe('evaluate with either kernel', () => {
       const [slow, fast] = outputsBoth(einsum(spec), sizes, 7)
       expect(firstDifference(fast[0] as Float64Array, slow[0] as Float64Array), spec).toBe(-1)
     }
+  })
+})
+
+describe('the cost model with the WebAssembly kernel', () => {
+  /** The entries the evaluator allocates, counted at the Float64Array constructor. */
+  const allocated = (t: Term, sizes: Sizes): number => {
+    const inputs = randomInputs(t.dom, sizes, 1)
+    const params = randomParams(t, sizes, 2)
+    const Original = globalThis.Float64Array
+    let total = 0
+    globalThis.Float64Array = new Proxy(Original, {
+      construct(target, args: unknown[]) {
+        const made = Reflect.construct(target, args) as Float64Array
+        total += made.length
+        return made
+      },
+    })
+    try {
+      evaluate(t, sizes, inputs, params)
+    } finally {
+      globalThis.Float64Array = Original
+    }
+    return total
+  }
+
+  it("counts what the evaluator allocates where products keep their operands' layouts", () => {
+    const cases: ReadonlyArray<readonly [Term, Sizes]> = [
+      // v keeps [b h k d] (summed axis first), p keeps [b h q k]: no transpose at all.
+      [einsum('b h q k, b h k d -> b h q d'), { b: 2, h: 2, q: 24, k: 20, d: 12 }],
+      [einsum('b h q d, b h k d -> b h q k'), { b: 2, h: 2, q: 24, k: 20, d: 12 }],
+      [einsum('a b, b c, c d -> a d'), { a: 30, b: 20, c: 25, d: 15 }],
+      // Pads and cuts broadcast after their axis run in place (the block kernels).
+      [
+        conv2d('C', {
+          h: 'h',
+          w: 'w',
+          kh: 'p',
+          kw: 'q',
+          cIn: 'c',
+          cOut: 'o',
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+        }),
+        { h: 12, w: 10, c: 4, o: 5, p: 3, q: 3 },
+      ],
+    ]
+    for (const kernel of ['wasm', 'typescript'] as const) {
+      setMatmulKernel(kernel)
+      for (const [t, sizes] of cases) expect(cost(t, sizes).allocated).toBe(allocated(t, sizes))
+    }
+    // The WebAssembly layouts move less: the attention output allocates only its result.
+    setMatmulKernel('wasm')
+    const [t, sizes] = cases[0] as readonly [Term, Sizes]
+    expect(allocated(t, sizes)).toBe(2 * 2 * 24 * 12)
   })
 })

@@ -72,7 +72,8 @@ import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
 import { type Shape, shapeSize } from '../core/types.js'
 import { jvp, sumOf } from '../derive/jvp.js'
 import { einsumOf } from '../linear/einsum.js'
-import { choosePair, planPair } from '../eval/contract.js'
+import { choosePair, pairLayout, planPair } from '../eval/contract.js'
+import { isBlockBroadcast } from '../eval/kernels.js'
 
 /** Options of {@link cost}. */
 export interface CostOptions {
@@ -612,9 +613,10 @@ class Simulation {
         last,
       )
       const temps: Buf[] = []
-      if (permuteCopies(extents(p.x.labels), p.px))
+      const layout = pairLayout(p, extents)
+      if (permuteCopies(extents(p.x.labels), layout.px))
         temps.push(this.alloc(name, p.x.buf.entries, held, live(ops, temps)))
-      if (permuteCopies(extents(p.y.labels), p.py))
+      if (permuteCopies(extents(p.y.labels), layout.py))
         temps.push(this.alloc(name, p.y.buf.entries, held, live(ops, temps)))
       const [b, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
       this.flops(name, 2 * b * m * k * n)
@@ -647,6 +649,8 @@ class Simulation {
   ): Val[] {
     const name = 'broadcast'
     this.ran(name)
+    // A pad or convolution tensor broadcast after its axis runs on its input's layout, no copies.
+    if (isBlockBroadcast(t)) return this.run(t.body, levels, ins, held)
     const p = product(t.axes.map((d) => this.size(d)))
     const depth = levels.length
     const extents = (s: Shape) => s.map((d) => this.size(d))

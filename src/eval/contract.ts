@@ -295,6 +295,58 @@ export const choosePair = (
   return best
 }
 
+/** The layouts a pair's product runs in, and where. */
+export interface PairLayout {
+  /** The product runs in the WebAssembly kernel (src/eval/wasm). */
+  readonly wasm: boolean
+  /** The permutations of x and y into their layouts, and whether each has its summed axes first. */
+  readonly px: ReadonlyArray<number>
+  readonly py: ReadonlyArray<number>
+  readonly xInnerFirst: boolean
+  readonly yInnerFirst: boolean
+}
+
+/**
+ * Where and in which layouts a planned pair is multiplied. The TypeScript kernels take the plan's
+ * one layout for both operands. The WebAssembly kernel reads either layout of either operand, so
+ * each operand keeps its own layout when the planned one or either of the two needs no data
+ * movement, and is transposed only otherwise; the sums (over the summed labels in the same order)
+ * are the same either way. The cost model (src/cost) asks the same, so that it counts what the
+ * evaluator does.
+ */
+export const pairLayout = <X extends PlanOperand>(
+  p: PairPlan<X>,
+  extents: (labels: ReadonlyArray<string>) => number[],
+): PairLayout => {
+  const ext = (ls: ReadonlyArray<string>) => sizeOf(extents(ls))
+  const [batch, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
+  if (!wasmWanted(batch, m, k, n, p.innerFirst))
+    return { wasm: false, px: p.px, py: p.py, xInnerFirst: p.innerFirst, yInnerFirst: p.innerFirst }
+  const choose = (
+    labels: ReadonlyArray<string>,
+    rest: ReadonlyArray<string>,
+    planned: ReadonlyArray<number>,
+  ) => {
+    const shape = extents(labels)
+    const order = (want: ReadonlyArray<string>) => want.map((l) => labels.indexOf(l))
+    const options = [
+      { perm: planned, innerFirst: p.innerFirst },
+      { perm: order([...p.batch, ...rest, ...p.inner]), innerFirst: false },
+      { perm: order([...p.batch, ...p.inner, ...rest]), innerFirst: true },
+    ]
+    return options.find((o) => keepsLayout(shape, o.perm)) ?? (options[0] as (typeof options)[0])
+  }
+  const x = choose(p.x.labels, p.left, p.px)
+  const y = choose(p.y.labels, p.right, p.py)
+  return {
+    wasm: true,
+    px: x.perm,
+    py: y.perm,
+    xInnerFirst: x.innerFirst,
+    yInnerFirst: y.innerFirst,
+  }
+}
+
 /** Contract two operands, keeping the labels in `keep`; `output` when the result is the output. */
 const contractPair = (
   x0: Unique,
@@ -309,31 +361,15 @@ const contractPair = (
   const p = planPair(withEntries(x0), withEntries(y0), keep, ext, output)
   const [batch, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
   const labels = [...p.labels]
-  if (wasmWanted(batch, m, k, n, p.innerFirst)) {
-    // The WebAssembly kernel reads either layout of either operand: each operand keeps its own
-    // layout when one of the two fits it, and is transposed only otherwise. The sums (over the
-    // summed labels in the same order) are the same either way.
-    const layout = (u: Unique, rest: ReadonlyArray<string>, planned: ReadonlyArray<number>) => {
-      const shape = extentsOf(u.labels, size)
-      const order = (want: ReadonlyArray<string>) => want.map((l) => u.labels.indexOf(l))
-      const last = order([...p.batch, ...rest, ...p.inner])
-      const first = order([...p.batch, ...p.inner, ...rest])
-      const options = [
-        { perm: planned, innerFirst: p.innerFirst },
-        { perm: last, innerFirst: false },
-        { perm: first, innerFirst: true },
-      ]
-      const { perm, innerFirst } =
-        options.find((o) => keepsLayout(shape, o.perm)) ?? (options[0] as (typeof options)[0])
-      return { data: permute(u.data, shape, perm, alloc), innerFirst }
-    }
-    const a = layout(p.x, p.left, p.px)
-    const b = layout(p.y, p.right, p.py)
+  const layout = pairLayout(p, (ls) => extentsOf(ls, size))
+  if (layout.wasm) {
+    const a = permute(p.x.data, extentsOf(p.x.labels, size), layout.px, alloc)
+    const b = permute(p.y.data, extentsOf(p.y.labels, size), layout.py, alloc)
     const data = wasmBatchedMatmul(
-      a.data,
-      a.innerFirst,
-      b.data,
-      b.innerFirst,
+      a,
+      layout.xInnerFirst,
+      b,
+      layout.yInnerFirst,
       batch,
       m,
       k,

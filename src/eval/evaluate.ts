@@ -29,6 +29,7 @@ import {
   cropBlockKernel,
   cropKernel,
   indexKernel,
+  isBlockBroadcast,
   mapBinary,
   mapUnary,
   oneHotKernel,
@@ -312,8 +313,7 @@ const blockBroadcast = (
   inputs: ReadonlyArray<Value>,
 ): Value[] | undefined => {
   const body = t.body
-  if (body.kind !== 'pad' && body.kind !== 'convTensor') return undefined
-  if (t.inputs[0] !== body.dom[0]?.length || t.outputs[0] !== body.cod[0]?.length) return undefined
+  if (!isBlockBroadcast(t) || (body.kind !== 'pad' && body.kind !== 'convTensor')) return undefined
   const v = inputs[0] as Value
   const block = sizeOf(t.axes.map((d) => size(ctx, d)))
   let data: Float64Array

@@ -7,7 +7,7 @@
  * @internal
  */
 import { absurd } from '../core/errors.js'
-import type { AxisOpName, ScalarOp } from '../core/term.js'
+import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
 import type { Allocate } from './strided.js'
 
 /**
@@ -420,3 +420,13 @@ export const cropBlockKernel = (
     out.set(src.subarray((r * m + before) * block, (r * m + before + n) * block), r * n * block)
   return out
 }
+
+/**
+ * Whether the evaluator runs a broadcast with a block kernel on its input's own layout: a pad,
+ * crop, convolution tensor or its transpose broadcast after its axes (`{ at: 'last' }`, both in
+ * and out). The cost model (src/cost) asks the same, so that it counts what the evaluator does.
+ */
+export const isBlockBroadcast = (t: Extract<Term, { kind: 'broadcast' }>): boolean =>
+  (t.body.kind === 'pad' || t.body.kind === 'convTensor') &&
+  t.inputs[0] === t.body.dom[0]?.length &&
+  t.outputs[0] === t.body.cod[0]?.length
