@@ -41,13 +41,19 @@
  *   generator with a supplied implementation (`EvalOptions.generators`) cannot be bounded: its
  *   outputs get an infinite bound (nothing is concluded from them).
  *
+ * Broadcasts run as the evaluator runs them (paper Fig. 13, 14): their axes join the leading
+ * rows of every value (a shared input repeated along them), and each primitive is evaluated once
+ * over all rows, the evaluations its bound needs (the map on the radii and magnitudes, or on the
+ * ends of the balls) stacked into the same call.
+ *
  * Underflow adds an absolute `2^-1060` at every step. A NaN or an infinity gives an infinite or
  * NaN bound: such trials are outside the reals anyway (README). The bound holds for any order
  * of summation, so it does not depend on how the kernels schedule a contraction.
  *
  * @packageDocumentation
  */
-import { dimSize, type Sizes } from '../core/dim.js'
+import { broadcast } from '../core/construct.js'
+import { constDim, dimSize, type Sizes } from '../core/dim.js'
 import { fail } from '../core/errors.js'
 import type { Generator, Term } from '../core/term.js'
 import { type Shape, shapeSize } from '../core/types.js'
@@ -122,18 +128,23 @@ const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] =
 
 const product = (xs: ReadonlyArray<number>): number => xs.reduce((n, x) => n * x, 1)
 
-const run = (t: Term, ctx: Ctx, ins: ReadonlyArray<Ball>): Ball[] => {
+/**
+ * A term on balls that carry `rows` leading rows: the indexes of the enclosing broadcasts, every
+ * value materialised along all of them (a shared input is repeated), so that a primitive runs
+ * once, as itself broadcast over the rows ({@link batched}).
+ */
+const run = (t: Term, ctx: Ctx, ins: ReadonlyArray<Ball>, rows: number): Ball[] => {
   switch (t.kind) {
     case 'id':
       return [...ins]
     case 'seq':
-      return t.parts.reduce<Ball[]>((vs, p) => run(p, ctx, vs), [...ins])
+      return t.parts.reduce<Ball[]>((vs, p) => run(p, ctx, vs, rows), [...ins])
     case 'par': {
       const groups = split(
         ins,
         t.parts.map((p) => p.dom.length),
       )
-      return t.parts.flatMap((p, i) => run(p, ctx, groups[i] as Ball[]))
+      return t.parts.flatMap((p, i) => run(p, ctx, groups[i] as Ball[], rows))
     }
     case 'swap':
       return [...ins.slice(t.left.length), ...ins.slice(0, t.left.length)]
@@ -142,19 +153,19 @@ const run = (t: Term, ctx: Ctx, ins: ReadonlyArray<Ball>): Ball[] => {
     case 'drop':
       return []
     case 'box':
-      return run(t.body, ctx, ins)
+      return run(t.body, ctx, ins, rows)
     case 'derivative': {
       let d = ctx.jvps.get(t)
       if (d === undefined) {
         d = jvp(t.body)
         ctx.jvps.set(t, d)
       }
-      return run(d, ctx, ins)
+      return run(d, ctx, ins, rows)
     }
     case 'view':
       return [ins[0] as Ball]
     case 'broadcast':
-      return runBroadcast(t, ctx, ins)
+      return runBroadcast(t, ctx, ins, rows)
     case 'zero':
     case 'param':
     case 'scalar':
@@ -167,102 +178,197 @@ const run = (t: Term, ctx: Ctx, ins: ReadonlyArray<Ball>): Ball[] => {
     case 'generator':
       return primitive(
         t,
-        t,
-        1,
+        rows,
         ctx,
         ins.map((b) => ({ ...b, shared: false })),
       )
   }
 }
 
-/** The kinds that compute entries (the others pass values on). */
-const PRIMITIVES: ReadonlySet<Term['kind']> = new Set([
-  'zero',
-  'param',
-  'scalar',
-  'axisOp',
-  'index',
-  'pad',
-  'convTensor',
-  'concat',
-  'einsum',
-  'generator',
-])
+const batches = new WeakMap<Term, Map<number, Term>>()
+
+/** A primitive broadcast over `rows` leading rows (itself for one row), made once. */
+const batched = (p: Term, rows: number): Term => {
+  if (rows === 1) return p
+  let byRows = batches.get(p)
+  if (byRows === undefined) {
+    byRows = new Map()
+    batches.set(p, byRows)
+  }
+  let b = byRows.get(rows)
+  if (b === undefined) {
+    b = broadcast(p, [constDim(rows)])
+    byRows.set(rows, b)
+  }
+  return b
+}
+
+/** `[n0, n1, n2, n3]` to `[n0, n2, n1, n3]`. */
+const swapMiddle = (
+  x: Float64Array,
+  n0: number,
+  n1: number,
+  n2: number,
+  n3: number,
+): Float64Array => {
+  if (n1 === 1 || n2 === 1) return x
+  const out = new Float64Array(x.length)
+  for (let a = 0; a < n0; a++)
+    for (let i = 0; i < n1; i++)
+      for (let j = 0; j < n2; j++) {
+        const from = ((a * n1 + i) * n2 + j) * n3
+        const to = ((a * n2 + j) * n1 + i) * n3
+        for (let c = 0; c < n3; c++) out[to + c] = x[from + c] as number
+      }
+  return out
+}
+
+/** `[n0, n1]` to `[n0, p, n1]`, each row repeated p times. */
+const repeat = (x: Float64Array, n0: number, p: number, n1: number): Float64Array => {
+  const out = new Float64Array(n0 * p * n1)
+  for (let a = 0; a < n0; a++)
+    for (let i = 0; i < p; i++) out.set(x.subarray(a * n1, (a + 1) * n1), (a * p + i) * n1)
+  return out
+}
 
 /**
- * A broadcast (paper Fig. 13, 14): of a primitive whose axes lead every segment, in one pass of
- * the evaluator over all rows; otherwise by its definition, the body at each index.
+ * A broadcast (paper Fig. 13, 14): its axes join the leading rows (a broadcast input's axes moved
+ * in front of its body shape, a shared input repeated along them), the body runs once on all
+ * rows, and the axes go back to their places in the outputs.
  */
 const runBroadcast = (
   t: Extract<Term, { kind: 'broadcast' }>,
   ctx: Ctx,
   ins: ReadonlyArray<Ball>,
+  rows: number,
 ): Ball[] => {
   const p = product(t.axes.map((d) => dimSize(d, ctx.sizes)))
   const body = t.body
-  if (
-    PRIMITIVES.has(body.kind) &&
-    t.inputs.every((a) => a === 0 || a === 'shared') &&
-    t.outputs.every((a) => a === 0)
-  )
-    return primitive(
-      body,
-      t,
-      p,
-      ctx,
-      ins.map((b, i) => ({ ...b, shared: t.inputs[i] === 'shared' })),
-    )
-  const extents = (s: Shape) => s.map((d) => dimSize(d, ctx.sizes))
   const layout = (s: Shape, at: number) => {
-    const e = extents(s)
+    const e = s.map((d) => dimSize(d, ctx.sizes))
     return { m: product(e.slice(0, at)), q: product(e.slice(at)) }
   }
-  const outs = t.body.cod.map((s) => {
-    const n = shapeSize(s, ctx.sizes) * p
-    return { m: new Float64Array(n), r: new Float64Array(n) }
+  const enter = ins.map((b, s): Ball => {
+    const at = t.inputs[s] as number | 'shared'
+    if (at === 'shared') {
+      const n = shapeSize(body.dom[s] as Shape, ctx.sizes)
+      return { m: repeat(b.m, rows, p, n), r: repeat(b.r, rows, p, n) }
+    }
+    const { m, q } = layout(body.dom[s] as Shape, at)
+    return { m: swapMiddle(b.m, rows, m, p, q), r: swapMiddle(b.r, rows, m, p, q) }
   })
-  for (let i = 0; i < p; i++) {
-    const slices = ins.map((b, s): Ball => {
-      const at = t.inputs[s] as number | 'shared'
-      if (at === 'shared') return b
-      const { m, q } = layout(body.dom[s] as Shape, at)
-      const mid = new Float64Array(m * q)
-      const rad = new Float64Array(m * q)
-      for (let a = 0; a < m; a++)
-        for (let c = 0; c < q; c++) {
-          mid[a * q + c] = b.m[a * p * q + i * q + c] as number
-          rad[a * q + c] = b.r[a * p * q + i * q + c] as number
-        }
-      return { m: mid, r: rad }
-    })
-    const ys = run(body, ctx, slices)
-    ys.forEach((y, j) => {
-      const { m, q } = layout(body.cod[j] as Shape, t.outputs[j] as number)
-      const o = outs[j] as { m: Float64Array; r: Float64Array }
-      for (let a = 0; a < m; a++)
-        for (let c = 0; c < q; c++) {
-          o.m[a * p * q + i * q + c] = y.m[a * q + c] as number
-          o.r[a * p * q + i * q + c] = y.r[a * q + c] as number
-        }
-    })
-  }
-  return outs
+  return run(body, ctx, enter, rows * p).map((y, j) => {
+    const { m, q } = layout(body.cod[j] as Shape, t.outputs[j] as number)
+    return { m: swapMiddle(y.m, rows, p, m, q), r: swapMiddle(y.r, rows, p, m, q) }
+  })
 }
 
-/** A primitive `p` computed as `node` (p, or a broadcast of p over `rows` rows). */
-const primitive = (
-  p: Term,
-  node: Term,
-  rows: number,
+/**
+ * The evaluator on `p` for several argument tuples at once: each tuple is `rows` rows, and all
+ * of them go through one evaluation of `p` broadcast over their rows stacked (rows are
+ * independent), since on small tensors an evaluation costs mostly its checks.
+ */
+const evalStacked = (
   ctx: Ctx,
-  ins: ReadonlyArray<Input>,
-): Ball[] => {
-  const mids = evalNode(
-    ctx,
-    node,
-    ins.map((b) => b.m),
+  p: Term,
+  rows: number,
+  sets: ReadonlyArray<ReadonlyArray<Float64Array>>,
+): Float64Array[][] => {
+  const k = sets.length
+  if (k === 1) return [evalNode(ctx, batched(p, rows), sets[0] as Float64Array[])]
+  const args = p.dom.map((_, s) => {
+    const n = (sets[0]?.[s] as Float64Array).length
+    const x = new Float64Array(n * k)
+    sets.forEach((set, i) => x.set(set[s] as Float64Array, i * n))
+    return x
+  })
+  const ys = evalNode(ctx, batched(p, rows * k), args)
+  return sets.map((_, i) =>
+    ys.map((y) => {
+      const n = y.length / k
+      return y.slice(i * n, (i + 1) * n)
+    }),
   )
-  const radii = bounds(p, node, rows, ctx, ins, mids)
+}
+
+/** How a primitive is bounded: through the map itself (linear, multilinear), or entry-wise. */
+type Plan =
+  | { readonly kind: 'linear'; readonly depth: number }
+  | { readonly kind: 'multilinear'; readonly depth: number }
+  | { readonly kind: 'ends' }
+  | { readonly kind: 'own' }
+
+const MONOTONE = new Set(['exp', 'log', 'tanh', 'sigmoid', 'sqrt', 'reciprocal', 'normcdf'])
+
+const planOf = (p: Term, ctx: Ctx, ins: ReadonlyArray<Input>): Plan => {
+  if (p.kind === 'index' || p.kind === 'pad' || p.kind === 'concat')
+    return { kind: 'linear', depth: 0 }
+  if (p.kind === 'convTensor')
+    // Each entry of the transposed convolution sums at most y·k inputs.
+    return {
+      kind: 'linear',
+      depth: p.adjoint === true ? shapeSize(p.dom[0] as Shape, ctx.sizes) : 0,
+    }
+  if (p.kind === 'einsum' && p.inputs.length > 0) {
+    const inOut = new Set(p.output)
+    const summed = new Set(p.inputs.flat().filter((l) => !inOut.has(l)))
+    const n = product([...summed].map((l) => dimSize(p.dims[l] as never, ctx.sizes)))
+    const depth = p.inputs.length + n
+    return { kind: p.inputs.length === 1 ? 'linear' : 'multilinear', depth }
+  }
+  if (p.kind === 'scalar' && MONOTONE.has(p.op) && !isZero((ins[0] as Input).r))
+    return { kind: 'ends' }
+  return { kind: 'own' }
+}
+
+/** The ends of the balls of a monotone map's argument (sqrt's clamped at 0, its domain). */
+const endsOf = (op: string, a: Ball, f: (m: number, r: number) => number): Float64Array =>
+  a.m.map((m, i) => {
+    const v = f(m, a.r[i] as number)
+    return op === 'sqrt' ? Math.max(v, 0) : v
+  })
+
+/**
+ * A primitive `p` on `rows` rows: its midpoints, and, in the same evaluation, what its bound
+ * needs of the map itself (the radii and magnitudes through a linear or multilinear map, the
+ * images of the ends of the balls through a monotone one).
+ */
+const primitive = (p: Term, rows: number, ctx: Ctx, ins: ReadonlyArray<Input>): Ball[] => {
+  const plan = planOf(p, ctx, ins)
+  const sets: Float64Array[][] = [ins.map((b) => b.m)]
+  const hi = plan.kind === 'linear' || plan.kind === 'multilinear' ? ins.map(absPlus) : []
+  const parts: number[] = []
+  if (plan.kind === 'linear')
+    sets.push(
+      ins.map((b) => b.r),
+      ...(plan.depth > 0 ? [hi] : []),
+    )
+  if (plan.kind === 'multilinear') {
+    sets.push(hi)
+    const lo = ins.map((b) => abs(b.m))
+    ins.forEach((b, i) => {
+      if (isZero(b.r)) return
+      parts.push(sets.length)
+      sets.push([...hi.slice(0, i), b.r, ...lo.slice(i + 1)])
+    })
+  }
+  if (plan.kind === 'ends') {
+    const op = (p as Extract<Term, { kind: 'scalar' }>).op
+    const a = ins[0] as Input
+    sets.push([endsOf(op, a, lower)], [endsOf(op, a, upper)])
+  }
+  const ys = evalStacked(ctx, p, rows, sets)
+  const mids = ys[0] as Float64Array[]
+  let radii: Float64Array[]
+  if (plan.kind === 'linear') radii = linearBounds(ys[1] as Float64Array[], ys[2], plan.depth)
+  else if (plan.kind === 'multilinear')
+    radii = multilinearBounds(
+      ys[1] as Float64Array[],
+      parts.map((i) => ys[i] as Float64Array[]),
+      plan.depth + ins.length,
+      plan.depth,
+    )
+  else radii = bounds(p, rows, ctx, ins, mids, plan.kind === 'ends' ? [ys[1], ys[2]] : undefined)
   return mids.map((m, j) => ({ m, r: radii[j] as Float64Array }))
 }
 
@@ -273,44 +379,39 @@ const row = (x: Float64Array, shared: boolean, rows: number, b: number): Float64
   return x.subarray(b * n, (b + 1) * n)
 }
 
+/** The bounds of the primitives bounded entry-wise (and of the constants). */
 const bounds = (
   p: Term,
-  node: Term,
   rows: number,
   ctx: Ctx,
   ins: ReadonlyArray<Input>,
   mids: ReadonlyArray<Float64Array>,
+  ends: readonly [Float64Array[] | undefined, Float64Array[] | undefined] | undefined,
 ): Float64Array[] => {
   switch (p.kind) {
     case 'zero':
     case 'param':
+    case 'einsum': // with no input: a constant
       return mids.map((m) => new Float64Array(m.length))
-    case 'index':
-    case 'pad':
-    case 'concat':
-      return linearBounds(ctx, node, ins, 0)
-    case 'convTensor': {
-      if (p.adjoint !== true) return linearBounds(ctx, node, ins, 0)
-      // Each entry of the transposed convolution sums at most y·k inputs.
-      const yk = shapeSize(p.dom[0] as Shape, ctx.sizes)
-      return linearBounds(ctx, node, ins, yk)
-    }
-    case 'einsum': {
-      const inOut = new Set(p.output)
-      const summed = new Set(p.inputs.flat().filter((l) => !inOut.has(l)))
-      const n = product([...summed].map((l) => dimSize(p.dims[l] as never, ctx.sizes)))
-      const depth = p.inputs.length + n
-      if (p.inputs.length === 0) return mids.map((m) => new Float64Array(m.length))
-      return p.inputs.length === 1
-        ? linearBounds(ctx, node, ins, depth)
-        : multilinearBounds(ctx, node, ins, depth)
-    }
     case 'scalar':
-      return [scalarBounds(p, ctx, node, ins, mids[0] as Float64Array)]
+      return [
+        scalarBounds(
+          p,
+          ctx,
+          ins,
+          mids[0] as Float64Array,
+          ends?.[0]?.[0] as Float64Array,
+          ends?.[1]?.[0] as Float64Array,
+        ),
+      ]
     case 'axisOp':
       return [axisBounds(p, ctx, rows, ins[0] as Input, mids[0] as Float64Array)]
     case 'generator':
       return generatorBounds(p, ctx, rows, ins, mids)
+    case 'index':
+    case 'pad':
+    case 'concat':
+    case 'convTensor':
     case 'id':
     case 'seq':
     case 'par':
@@ -321,53 +422,46 @@ const bounds = (
     case 'derivative':
     case 'view':
     case 'broadcast':
-      return fail('internal', `error bounds: '${p.kind}' is not a primitive`, {
-        expected: 'a primitive node',
+      return fail('internal', `error bounds: '${p.kind}' is not bounded entry-wise`, {
+        expected: 'a primitive bounded entry-wise',
         got: p.kind,
       })
   }
 }
 
-/** A jointly linear map with 0/1 coefficients, `depth` roundings per output entry. */
+/**
+ * A jointly linear map with 0/1 coefficients, `depth` roundings per output entry: `spread` is
+ * the map of the radii, `size` of |m| + r.
+ */
 const linearBounds = (
-  ctx: Ctx,
-  node: Term,
-  ins: ReadonlyArray<Input>,
+  spread: Float64Array[],
+  size: Float64Array[] | undefined,
   depth: number,
 ): Float64Array[] => {
-  const spread = evalNode(
-    ctx,
-    node,
-    ins.map((b) => b.r),
-  )
-  if (depth === 0) return spread
-  const size = evalNode(ctx, node, ins.map(absPlus))
+  if (depth === 0 || size === undefined) return spread
   const g = 2 * gamma(depth)
   return spread.map((s, j) =>
     s.map((v, e) => inflate(v + g * ((size[j] as Float64Array)[e] as number), depth)),
   )
 }
 
-/** A multilinear map of 0/1 coefficients (einsum, mul): the telescoped product rule. */
+/**
+ * A multilinear map of 0/1 coefficients (einsum, mul): the telescoped product rule, `size` the
+ * map of |m| + r and `parts` its terms.
+ */
 const multilinearBounds = (
-  ctx: Ctx,
-  node: Term,
-  ins: ReadonlyArray<Input>,
+  size: Float64Array[],
+  parts: ReadonlyArray<Float64Array[]>,
   depth: number,
+  roundings: number,
 ): Float64Array[] => {
-  const hi = ins.map(absPlus)
-  const lo = ins.map((b) => abs(b.m))
-  const size = evalNode(ctx, node, hi)
-  const total = size.map((s) => s.map((v) => 2 * gamma(depth) * v))
-  ins.forEach((b, i) => {
-    if (isZero(b.r)) return
-    const part = evalNode(ctx, node, [...hi.slice(0, i), b.r, ...lo.slice(i + 1)])
+  const total = size.map((s) => s.map((v) => 2 * gamma(roundings) * v))
+  for (const part of parts)
     part.forEach((s, j) => {
       const t = total[j] as Float64Array
       for (let e = 0; e < s.length; e++) t[e] = (t[e] as number) + (s[e] as number)
     })
-  })
-  return total.map((t) => t.map((v) => inflate(v, depth + ins.length)))
+  return total.map((t) => t.map((v) => inflate(v, depth)))
 }
 
 /** The rounding of a unary map's result y at an argument of magnitude a. */
@@ -390,9 +484,10 @@ const unaryRounding = (op: string, y: number, a: number): number => {
 const scalarBounds = (
   p: Extract<Term, { kind: 'scalar' }>,
   ctx: Ctx,
-  node: Term,
   ins: ReadonlyArray<Input>,
   out: Float64Array,
+  lo: Float64Array | undefined,
+  hi: Float64Array | undefined,
 ): Float64Array => {
   const a = ins[0] as Input
   const ia = (j: number) => (a.shared ? 0 : j)
@@ -465,16 +560,6 @@ const scalarBounds = (
     case 'normcdf': {
       // Monotone on their domain: the image of the ball lies between the images of its ends.
       const op = p.op
-      const ends = (f: (m: number, r: number) => number) => {
-        const x = a.m.map((m, i) => {
-          const v = f(m, a.r[i] as number)
-          return op === 'sqrt' ? Math.max(v, 0) : v
-        })
-        return evalNode(ctx, node, [x])[0] as Float64Array
-      }
-      const wide = !isZero(a.r)
-      const lo = wide ? ends(lower) : out
-      const hi = wide ? ends(upper) : out
       for (let j = 0; j < out.length; j++) {
         const m = a.m[ia(j)] as number
         const rr = a.r[ia(j)] as number
@@ -490,8 +575,8 @@ const scalarBounds = (
           r[j] = Infinity
           continue
         }
-        const fl = lo[j] as number
-        const fh = hi[j] as number
+        const fl = (lo as Float64Array)[j] as number
+        const fh = (hi as Float64Array)[j] as number
         const big = Math.max(Math.abs(fl), Math.abs(fh))
         const edge = Math.max(
           Math.abs(y - fl) + unaryRounding(op, fl, Math.abs(l)),
@@ -758,7 +843,7 @@ export const roundingBalls = (
     const m = x instanceof Float64Array ? x : Float64Array.from(x)
     return { m, r: new Float64Array(m.length) }
   })
-  return run(term, ctx, balls)
+  return run(term, ctx, balls, 1)
 }
 
 /**
