@@ -260,6 +260,33 @@ const termDims = (
   return { names, least, defaulted }
 }
 
+/**
+ * Both sides' rounding-error bounds at a trial; infinite (nothing refuted) where the bound
+ * evaluation itself is refused (its stacked evaluations over a memory cap).
+ */
+const boundsOf = (
+  a: Term,
+  b: Term,
+  sizes: Sizes,
+  inputs: ReadonlyArray<Float64Array>,
+  params: Readonly<Record<string, Float64Array>>,
+  generatorSeed: number,
+  x: ReadonlyArray<Float64Array>,
+  y: ReadonlyArray<Float64Array>,
+): { left: Float64Array[]; right: Float64Array[] } => {
+  try {
+    return {
+      left: roundingBounds(a, sizes, inputs, params, { generatorSeed }, x),
+      right: roundingBounds(b, sizes, inputs, params, { generatorSeed }, y),
+    }
+  } catch (e) {
+    if (!(e instanceof TermError)) throw e
+    const infinite = (zs: ReadonlyArray<Float64Array>) =>
+      zs.map((z) => new Float64Array(z.length).fill(Infinity))
+    return { left: infinite(x), right: infinite(y) }
+  }
+}
+
 /** Whether a number is a real number (not NaN or ±∞): the values the laws speak of. */
 const isReal = (x: number): boolean => Number.isFinite(x)
 
@@ -362,10 +389,7 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         // is x over the reals and 2 at x = 1.5). The bounds follow the data flow
         // (src/eval/error-bound.ts): a dropped branch or a large value that never reaches the
         // output widens nothing.
-        bounds ??= {
-          left: roundingBounds(a, sizes, inputs, params, { generatorSeed }, x),
-          right: roundingBounds(b, sizes, inputs, params, { generatorSeed }, y),
-        }
+        bounds ??= boundsOf(a, b, sizes, inputs, params, generatorSeed, x, y)
         const bound =
           ((bounds.left[o]?.[j] as number) + (bounds.right[o]?.[j] as number)) * (1 + 2 ** -50)
         if (!(Math.abs(p - q) > bound)) {
