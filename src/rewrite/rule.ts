@@ -357,10 +357,8 @@ export const applyAt = (
     location.range === undefined
       ? matchAll(from, redex, initial)
       : matchWindow(from, node, location.range[0], location.range[1], initial)
-  let blocked: Blocked = {
-    reason: 'no-match',
-    message: `${r.name}: ${showPattern(from)} does not match ${show(redex, { maxLength: 120 })}`,
-  }
+  // Printed only when nothing else blocked the step (printing a redex costs its size).
+  let blocked: Blocked | undefined
   for (const b of candidates) {
     if (expected !== undefined && !sameBindings(b, expected)) {
       blocked = {
@@ -400,7 +398,12 @@ export const applyAt = (
       step: { rule: r.name, direction, location, bindings: b },
     })
   }
-  return E.left(blocked)
+  return E.left(
+    blocked ?? {
+      reason: 'no-match',
+      message: `${r.name}: ${showPattern(from)} does not match ${show(redex, { maxLength: 120 })}`,
+    },
+  )
 }
 
 /**

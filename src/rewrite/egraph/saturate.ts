@@ -110,6 +110,24 @@ interface Oriented {
   readonly kind: string | undefined
   /** The top-level parts of the matched side (windows are sized by it). */
   readonly width: number
+  /** Whether a top-level part is a term metavariable (which may take several parts). */
+  readonly stretches: boolean
+  /** The kinds the first and the last part of a window must have (undefined: any). */
+  readonly first: string | undefined
+  readonly last: string | undefined
+}
+
+/** The top-level part patterns of a `seq` or `par` pattern. */
+const partPatterns = (p: Pattern): ReadonlyArray<Pattern> => {
+  if (isNamed(p)) return partPatterns(p.pattern)
+  const parts = (p as { parts?: unknown }).parts
+  return Array.isArray(parts) ? (parts as Pattern[]) : []
+}
+
+/** The kind a part pattern fixes for the one part it takes (undefined: any, or several parts). */
+const partKind = (p: Pattern): string | undefined => {
+  const k = rootKind(p)
+  return k === null || k === 'seq' || k === 'par' ? undefined : k
 }
 
 const rootKind = (p: Pattern): string | undefined | null => {
@@ -130,18 +148,64 @@ const rootKind = (p: Pattern): string | undefined | null => {
 export const orientRules = (rules: ReadonlyArray<Rule>): Oriented[] => {
   const out: Oriented[] = []
   for (const rule of rules) {
-    if (rule.given.length > 0) continue
+    if (rule.given.length > 0 || flatteningIdentity(rule)) continue
     for (const direction of rule.bidirectional
       ? (['forward', 'backward'] as const)
       : (['forward'] as const)) {
       const [from] = sidesOf(rule, direction)
       const kind = rootKind(from)
       if (kind === null) continue
-      out.push({ rule, direction, kind, width: partsOf(from) })
+      const parts = partPatterns(from)
+      out.push({
+        rule,
+        direction,
+        kind,
+        width: partsOf(from),
+        stretches: parts.some((q) => isMeta(q) && q.sort === 'term'),
+        first: parts.length > 0 ? partKind(parts[0] as Pattern) : undefined,
+        last: parts.length > 0 ? partKind(parts[parts.length - 1] as Pattern) : undefined,
+      })
     }
   }
   return out
 }
+
+/** A pattern with nested `seq`/`par` patterns spliced into their parents of the same kind. */
+const flatPattern = (p: Pattern): unknown => {
+  if (Array.isArray(p)) return p.map(flatPattern)
+  if (typeof p !== 'object' || p === null) return p
+  const r = p as Record<string, unknown>
+  const kind = r.kind
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(r)) out[k] = flatPattern(v as Pattern)
+  if ((kind === 'seq' || kind === 'par') && Array.isArray(out.parts))
+    out.parts = (out.parts as unknown[]).flatMap((q) =>
+      typeof q === 'object' && q !== null && (q as { kind?: unknown }).kind === kind
+        ? ((q as { parts: unknown[] }).parts ?? [q])
+        : [q],
+    )
+  return out
+}
+
+const sameData = (x: unknown, y: unknown): boolean => {
+  if (x === y) return true
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false
+  if (Array.isArray(x) !== Array.isArray(y)) return false
+  const kx = Object.keys(x)
+  const ky = Object.keys(y)
+  if (kx.length !== ky.length) return false
+  return kx.every((k) =>
+    sameData((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]),
+  )
+}
+
+/**
+ * Whether both sides of a law are one pattern once nested sequences and stacks are flattened
+ * (`category/assoc`): terms are flat, so such a law rewrites every match to itself, and matching
+ * it (its metavariables take any split of a window) was most of an iteration's time.
+ */
+const flatteningIdentity = (r: Rule): boolean =>
+  sameData(flatPattern(r.lhs as Pattern), flatPattern(r.rhs as Pattern))
 
 /** The number of top-level parts of a `seq` or `par` pattern (1 for any other pattern). */
 const partsOf = (p: Pattern): number => {
@@ -322,7 +386,10 @@ export const saturate = (
     if (rules.length === 0) return
     const build = kind === 'seq' ? seq : par
     for (let w = 2; w <= widest; w++) {
-      const here = rules.filter((o) => w >= Math.max(2, o.width) && w <= o.width + L.window)
+      // A pattern of m parts none of which is a term metavariable takes exactly m parts.
+      const here = rules.filter(
+        (o) => w >= Math.max(2, o.width) && w <= (o.stretches ? o.width + L.window : o.width),
+      )
       if (here.length === 0) continue
       for (const window of windowsAt(node, kind, w)) {
         let t: Term
@@ -334,7 +401,15 @@ export const saturate = (
         }
         if ((t.kind !== 'seq' && t.kind !== 'par') || t.parts.length !== w) continue
         const location: Location = { path: [], range: [0, w] }
+        const first = (t.parts[0] as Term).kind
+        const last = (t.parts[w - 1] as Term).kind
         for (const o of here) {
+          // A part pattern of a fixed kind takes one part of that kind: a cheap filter.
+          if (
+            (o.first !== undefined && o.first !== first) ||
+            (o.last !== undefined && o.last !== last)
+          )
+            continue
           tryRule(o, t, location, (step, term) => found.push({ node, step, term, window }))
           const why = over()
           if (why !== undefined) return halt(why, 'matching')
