@@ -347,9 +347,9 @@ print('ready', np.__version__, flush=True)
 for line in sys.stdin:
     name, variant = line.split()
     f = cases[name][variant]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     f()
-    print((time.perf_counter() - t) * 1000, flush=True)
+    print((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000, flush=True)
 `
 
 const VARIANTS = ['einsum', 'einsum_opt', 'matmul'] as const
@@ -363,8 +363,8 @@ const VARIANT_NAMES: Record<Variant, string> = {
 interface NumPy {
   readonly version: string
   readonly blas: string
-  /** One run of a case's variant: NumPy's own time in ms. */
-  readonly time: (py: string, variant: Variant) => Promise<number>
+  /** One run of a case's variant: NumPy's own wall and CPU time in ms. */
+  readonly time: (py: string, variant: Variant) => Promise<Measured>
   readonly close: () => void
 }
 
@@ -405,7 +405,8 @@ const startNumPy = async (quick: boolean): Promise<NumPy | string> => {
       child.stdin.write(`${py} ${variant}\n`)
       const line = await next()
       if (line === undefined) throw new Error(`bench: the NumPy process ended early (${stderr})`)
-      return Number(line)
+      const [wall, cpu] = line.split(' ').map(Number)
+      return { wall: wall as number, cpu: cpu as number }
     },
     close: () => child.stdin.end(),
   }
@@ -435,23 +436,33 @@ const median = (xs: ReadonlyArray<number>): number => {
     : ((ys[mid - 1] as number) + (ys[mid] as number)) / 2
 }
 
+/** Wall time and CPU time (user + system of the process that ran it) of one run, in ms. */
+interface Measured {
+  readonly wall: number
+  readonly cpu: number
+}
+
 interface Timing {
-  /** One run; its time in ms (measured by the task itself, or undefined to time the call). */
-  readonly run: () => Promise<number> | number | void
+  /** One run; its times (measured by the task itself, or nothing to time the call here). */
+  readonly run: () => Promise<Measured> | void
   readonly minReps: number
   readonly maxReps: number
 }
 
 /**
- * Median wall times of several tasks, interleaved: the next run goes to the task that has used
- * the least time so far, so that a load spike from another process hits every task alike. Each
- * task runs at least `minReps` times, then more while the budget lasts (up to `maxReps`).
+ * Median wall and CPU times of several tasks, interleaved: the next run goes to the task that has
+ * used the least wall time so far, so that a load spike from another process hits every task
+ * alike. Each task runs at least `minReps` times, then more while the budget lasts (up to
+ * `maxReps`). The CPU time of a run in this process is `process.cpuUsage()` (every thread of
+ * Node, the garbage collector's included); on a shared machine it leaves out the time spent
+ * waiting for a core, which the wall time includes.
  */
 const timeInterleaved = async (
   tasks: ReadonlyArray<Timing>,
   budgetMs: number,
-): Promise<number[]> => {
+): Promise<{ wall: number[]; cpu: number[] }> => {
   const times = tasks.map((): number[] => [])
+  const cpus = tasks.map((): number[] => [])
   const spent = tasks.map(() => 0)
   const start = performance.now()
   for (;;) {
@@ -462,11 +473,14 @@ const timeInterleaved = async (
       const wanted = reps < t.minReps || (open && reps < t.maxReps)
       if (wanted && (next < 0 || (spent[i] as number) < (spent[next] as number))) next = i
     })
-    if (next < 0) return times.map(median)
+    if (next < 0) return { wall: times.map(median), cpu: cpus.map(median) }
     const t0 = performance.now()
+    const c0 = process.cpuUsage()
     const own = await (tasks[next] as Timing).run()
-    const dt = own ?? performance.now() - t0
+    const c1 = process.cpuUsage(c0)
+    const dt = own?.wall ?? performance.now() - t0
     ;(times[next] as number[]).push(dt)
+    ;(cpus[next] as number[]).push(own?.cpu ?? (c1.user + c1.system) / 1000)
     spent[next] = (spent[next] as number) + dt
   }
 }
@@ -574,6 +588,12 @@ interface Row {
   readonly naiveMs: number
   /** NumPy's median ms per variant, when NumPy runs. */
   readonly numpy?: Readonly<Record<Variant, number>>
+  /** Median CPU times: the engine, the engine with the TypeScript kernel, NumPy's variants. */
+  readonly cpu: {
+    readonly engine: number
+    readonly typescript: number
+    readonly numpy?: Readonly<Record<Variant, number>>
+  }
   /** When the naive loop ran at smaller sizes: those sizes, their FLOPs, the engine there. */
   readonly reduced?: { sizes: string; flops: number; engineMs: number }
   readonly memory: MemoryReport
@@ -645,24 +665,26 @@ const runCase = async (c: Case, quick: boolean, numpy: NumPy | undefined): Promi
     minReps: 1,
     maxReps: 9,
   }
-  let times: number[]
+  let timed: { wall: number[]; cpu: number[] }
   let reduced: Row['reduced']
   if (atNaive === full) {
-    times = await timeInterleaved(
+    timed = await timeInterleaved(
       [engineTask(full), typescriptTask, naiveTask, ...numpyTasks],
       budget,
     )
   } else {
-    times = await timeInterleaved([engineTask(full), typescriptTask, ...numpyTasks], budget)
+    timed = await timeInterleaved([engineTask(full), typescriptTask, ...numpyTasks], budget)
     for (let i = 0; i < engineWarm; i++) atNaive.run().forEach(consume)
-    const [engineThere, naiveMs] = (await timeInterleaved(
-      [engineTask(atNaive), naiveTask],
-      budget / 2,
-    )) as [number, number]
-    times.splice(2, 0, naiveMs)
+    const there = await timeInterleaved([engineTask(atNaive), naiveTask], budget / 2)
+    const [engineThere = NaN, naiveThere = NaN] = there.wall
+    timed.wall.splice(2, 0, naiveThere)
+    timed.cpu.splice(2, 0, there.cpu[1] ?? NaN)
     reduced = { sizes: c.describe(naiveSizes), flops: c.flops(naiveSizes), engineMs: engineThere }
   }
-  const [engineMs = NaN, typescriptMs = NaN, naiveMs = NaN, ...numpyMs] = times
+  const [engineMs = NaN, typescriptMs = NaN, naiveMs = NaN, ...numpyMs] = timed.wall
+  const [engineCpu = NaN, typescriptCpu = NaN, , ...numpyCpu] = timed.cpu
+  const perVariant = (xs: ReadonlyArray<number>) =>
+    Object.fromEntries(VARIANTS.map((v, i) => [v, xs[i] as number])) as Record<Variant, number>
   const check = atNaive.run()[0] as Float64Array
   const relDiff = maxRelDiff(check, c.naive(naiveSizes, atNaive.inputs, atNaive.params))
 
@@ -677,14 +699,12 @@ const runCase = async (c: Case, quick: boolean, numpy: NumPy | undefined): Promi
     engineMs,
     typescriptMs,
     naiveMs,
-    ...(numpy !== undefined
-      ? {
-          numpy: Object.fromEntries(VARIANTS.map((v, i) => [v, numpyMs[i] as number])) as Record<
-            Variant,
-            number
-          >,
-        }
-      : {}),
+    ...(numpy !== undefined ? { numpy: perVariant(numpyMs) } : {}),
+    cpu: {
+      engine: engineCpu,
+      typescript: typescriptCpu,
+      ...(numpy !== undefined ? { numpy: perVariant(numpyCpu) } : {}),
+    },
     ...(reduced !== undefined ? { reduced } : {}),
     memory,
     boundBytes: 8 * Math.max(largestWire(c.term, sizes), c.pairwise(sizes)),
@@ -822,6 +842,25 @@ const report = (
       ]
     }),
   )
+  const cpu = table(
+    [
+      'case',
+      'engine CPU ms',
+      'engine GFLOP/s per CPU second',
+      'engine, TS kernel',
+      ...VARIANTS.map((v) => `${VARIANT_NAMES[v]} (engine / NumPy)`),
+    ],
+    rows.map((r) => [
+      r.name,
+      ms(r.cpu.engine),
+      gflops(r.flops, r.cpu.engine),
+      `${gflops(r.flops, r.cpu.typescript)} (${ratio(r.cpu.engine, r.cpu.typescript)})`,
+      ...VARIANTS.map((v) => {
+        const t = r.cpu.numpy?.[v]
+        return t === undefined ? 'n/a' : `${gflops(r.flops, t)} (${ratio(r.cpu.engine, t)})`
+      }),
+    ]),
+  )
   const detail = table(
     [
       'case',
@@ -850,10 +889,11 @@ const report = (
     .map((r, i) => {
       const rate = r.flops / r.engineMs / 1e6
       const np = r.numpy?.einsum
+      const perCpu = r.flops / r.cpu.engine / 1e6
       const parts = [
-        `${rate.toFixed(2)} GFLOP/s`,
+        `${rate.toFixed(2)} GFLOP/s (${perCpu.toFixed(2)} per CPU second)`,
         MATMUL_SHAPED.has((cases[i] as Case).py)
-          ? `${rate >= 10 ? 'meets' : 'is BELOW'} the 10 GFLOP/s target of a matmul-shaped contraction`
+          ? `${rate >= 10 ? 'meets' : 'is BELOW'} the 10 GFLOP/s target of a matmul-shaped contraction by wall time, ${perCpu >= 10 ? 'meets' : 'is BELOW'} it by CPU time`
           : undefined,
         np === undefined
           ? undefined
@@ -863,7 +903,10 @@ const report = (
       return `- ${r.name}: ${parts.filter((x) => x !== undefined).join('; ')}`
     })
     .join('\n')
-  return `${numpyNote}\n\n${main}\n\n${detail}\n${quick ? '' : `\n${targets}\n`}`
+  const cpuNote = `The same runs by CPU time (the median user + system time of the process that ran
+each side: Node's \`process.cpuUsage()\`, Python's \`time.process_time()\`), which leaves out the
+time a side waited for a core on a shared machine:`
+  return `${numpyNote}\n\n${main}\n\n${cpuNote}\n\n${cpu}\n\n${detail}\n${quick ? '' : `\n${targets}\n`}`
 }
 
 const NOTES = `GFLOP/s = the FLOPs column (analytic useful work: 2 x product of the label extents; the
