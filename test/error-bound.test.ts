@@ -271,6 +271,33 @@ describe('the rounding-error bound of the transcendental primitives (against mpm
   })
 })
 
+describe('where the bound can say nothing, it says so', () => {
+  // x + 10^8 - 10^8 at x = 10^-9 is 0 in float64 with a ball of about 10^-8 around it.
+  const blur = (f: Term): Term => seq(offset(1e8), offset(-1e8), f)
+  const at = (t: Term, x: number, options = {}) => {
+    const { outputs, bounds } = evaluateWithErrorBounds(t, {}, [[x]], {}, options)
+    return { v: outputs[0]?.[0] as number, b: bounds[0]?.[0] as number }
+  }
+  it('1/x and log x on a ball that reaches 0 are unbounded; step across 0 is off by up to 1', () => {
+    expect(at(blur(unary('reciprocal')), 1e-9).b).toBe(Infinity)
+    expect(at(blur(unary('log')), 1e-9).b).toBe(Infinity)
+    expect(at(blur(unary('step')), 1e-9)).toEqual({ v: 0, b: 1 })
+    // Away from 0 the same maps are bounded, and exact inputs round once.
+    expect(at(blur(unary('reciprocal')), 0.5).b).toBeLessThan(1e-6)
+    expect(at(unary('log'), 0.5).b).toBeLessThan(1e-14)
+    expect(at(unary('step'), 0.5).b).toBe(0)
+  })
+  it('a generator with a supplied implementation is not bounded', () => {
+    const G = generator('G', [[]], [[]], { linearity: 'linear' })
+    const impl = { generators: { G: (xs: ReadonlyArray<Float64Array>) => [xs[0] as Float64Array] } }
+    expect(at(G, 0.5, impl).b).toBe(Infinity)
+    expect(at(G, 0.5).b).toBeLessThan(1e-15)
+  })
+  it('a value that overflows gives an infinite bound, not a finite one', () => {
+    expect(at(seq(scale(1e300), scale(1e300), scale(1e-300)), 1).b).toBe(Infinity)
+  })
+})
+
 describe('the bounds keep refutations', () => {
   const k = [['k']]
   const F = generator('F', k, k)

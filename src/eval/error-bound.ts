@@ -46,8 +46,8 @@
  * over all rows, the evaluations its bound needs (the map on the radii and magnitudes, or on the
  * ends of the balls) stacked into the same call.
  *
- * Underflow adds an absolute `2^-1060` at every step. A NaN or an infinity gives an infinite or
- * NaN bound: such trials are outside the reals anyway (README). The bound holds for any order
+ * Underflow adds an absolute `2^-1060` at every step. A NaN or an infinity on the way gives an
+ * infinite bound to what it reaches: such trials are outside the reals anyway (README). The bound holds for any order
  * of summation, so it does not depend on how the kernels schedule a contraction.
  *
  * @packageDocumentation
@@ -369,7 +369,13 @@ const primitive = (p: Term, rows: number, ctx: Ctx, ins: ReadonlyArray<Input>): 
       plan.depth,
     )
   else radii = bounds(p, rows, ctx, ins, mids, plan.kind === 'ends' ? [ys[1], ys[2]] : undefined)
-  return mids.map((m, j) => ({ m, r: radii[j] as Float64Array }))
+  // Outside the reals (a NaN or ±∞ midpoint, a NaN radius) nothing is said: the bound is ∞.
+  return mids.map((m, j) => {
+    const r = radii[j] as Float64Array
+    for (let e = 0; e < r.length; e++)
+      if (!Number.isFinite(m[e] as number) || Number.isNaN(r[e] as number)) r[e] = Infinity
+    return { m, r }
+  })
 }
 
 /** Row `b` of an input laid out as `rows` rows (a shared input is one row for all). */
