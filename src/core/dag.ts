@@ -61,7 +61,7 @@ export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term =>
   // uses(i) copies in a row.
   const uses: number[] = type.map(() => 0)
   for (const s of sources) uses[s] = (uses[s] as number) + 1
-  const fan = par(...type.map((s, i) => copies(s, uses[i] as number)))
+  const once = uses.every((u) => u === 1)
   // The k-th copy of input i goes to the k-th output that reads i.
   const first: number[] = []
   let at = 0
@@ -80,7 +80,8 @@ export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term =>
   })
   const perm = permutation(typesInOrder, targets)
   // Inputs used once each need no fan.
-  if (uses.every((u) => u === 1)) return perm
+  if (once) return perm
+  const fan = par(...type.map((s, i) => copies(s, uses[i] as number)))
   return perm.kind === 'id' ? fan : seq(fan, perm)
 }
 
@@ -425,9 +426,116 @@ const SMALL_RUN = 24
  * `SMALL_RUN` nodes are read back layer by layer. Equal DAGs read back to equal terms.
  */
 export const fromDagNested = (dag: Dag): Term => {
-  const pieces = independentParts(dag)
-  if (pieces !== undefined) return dropIdentities(par(...pieces.map(nestedPiece)), dag.dom)
-  return nestedPiece(dag)
+  const parts = components(dag)
+  if (parts === undefined) return nestedPiece(dag)
+  const pieces = parts.pieces.map((p) => nestedPiece(p.dag))
+  const pre = wiring(
+    dag.dom,
+    parts.pieces.flatMap((p) => p.inputs),
+  )
+  const gives = parts.pieces.flatMap((p) => p.dag.cod)
+  const post = wiring(gives, parts.outputs)
+  return dropIdentities(chain([pre, par(...pieces), post]), dag.dom)
+}
+
+/**
+ * The connected components of a DAG (its inputs and live nodes, joined by edges), when there are
+ * several: each as a DAG of its own, with the inputs it reads (in order) and, for each output of
+ * the whole, where it stands among the components' outputs. Components come in the order of
+ * their first output; inputs no output depends on are left out. A wide stack of maps and its
+ * derivatives, whose inputs come grouped by kind (points, then tangents) rather than by part,
+ * is one permutation, the parts side by side, and another permutation.
+ */
+const components = (
+  dag: Dag,
+):
+  | {
+      readonly pieces: ReadonlyArray<{ readonly dag: Dag; readonly inputs: ReadonlyArray<number> }>
+      readonly outputs: ReadonlyArray<number>
+    }
+  | undefined => {
+  const d = dag.dom.length
+  if (dag.outputs.length < 2) return undefined
+  const live = postOrder(dag)
+  const parent = new Map<number, number>()
+  const find = (x: number): number => {
+    let r = x
+    while ((parent.get(r) ?? r) !== r) r = parent.get(r) as number
+    let y = x
+    while (y !== r) {
+      const next = parent.get(y) as number
+      parent.set(y, r)
+      y = next
+    }
+    return r
+  }
+  const itemOf = (w: Wire): number => (w.node < 0 ? -1 - w.node : d + w.node)
+  for (const n of live)
+    for (const w of (dag.nodes[n] as Node).inputs) {
+      const a = find(d + n)
+      const b = find(itemOf(w))
+      if (a !== b) parent.set(a, b)
+    }
+  // Components by their first output.
+  const rank = new Map<number, number>()
+  for (const w of dag.outputs) {
+    const r = find(itemOf(w))
+    if (!rank.has(r)) rank.set(r, rank.size)
+  }
+  if (rank.size < 2) return undefined
+  const k = rank.size
+  const inputs: number[][] = Array.from({ length: k }, () => [])
+  for (let i = 0; i < d; i++) {
+    const c = rank.get(find(i))
+    if (c !== undefined) (inputs[c] as number[]).push(i)
+  }
+  const nodesOf: number[][] = Array.from({ length: k }, () => [])
+  for (const n of [...live].sort((a, b) => a - b))
+    (nodesOf[rank.get(find(d + n)) as number] as number[]).push(n)
+  const outsOf: Wire[][] = Array.from({ length: k }, () => [])
+  const outKeys: Array<Map<number | string, number>> = Array.from({ length: k }, () => new Map())
+  const placeOf = dag.outputs.map((w) => {
+    const c = rank.get(find(itemOf(w))) as number
+    const keys = outKeys[c] as Map<number | string, number>
+    const key = wireKey(w)
+    if (!keys.has(key)) {
+      keys.set(key, (outsOf[c] as Wire[]).length)
+      ;(outsOf[c] as Wire[]).push(w)
+    }
+    return [c, keys.get(key) as number] as const
+  })
+  const offsets: number[] = []
+  let at = 0
+  for (const os of outsOf) {
+    offsets.push(at)
+    at += os.length
+  }
+  const pieces = inputs.map((ins, c) => {
+    const inputAt = new Map(ins.map((i, j) => [i, j] as const))
+    const renumber = new Map((nodesOf[c] as number[]).map((n, j) => [n, j] as const))
+    const wire = (w: Wire): Wire =>
+      w.node < 0
+        ? { node: -1 - (inputAt.get(-1 - w.node) as number), out: 0 }
+        : { node: renumber.get(w.node) as number, out: w.out }
+    const outs = outsOf[c] as Wire[]
+    return {
+      inputs: ins,
+      dag: {
+        dom: ins.map((i) => dag.dom[i] as Shape),
+        cod: outs.map((w) =>
+          w.node < 0
+            ? (dag.dom[-1 - w.node] as Shape)
+            : ((dag.nodes[w.node] as Node).op.cod[w.out] as Shape),
+        ),
+        nodes: (nodesOf[c] as number[]).map((n) => {
+          const node = dag.nodes[n] as Node
+          return { op: node.op, inputs: node.inputs.map(wire) }
+        }),
+        outputs: outs.map(wire),
+      },
+    }
+  })
+  return { pieces, outputs: placeOf.map(([c, j]) => (offsets[c] as number) + j) }
 }
 
 const nestedPiece = (dag: Dag): Term => {

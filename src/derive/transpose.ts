@@ -479,18 +479,24 @@ const splitPar = (
   const forward = par(...splits.map((s) => s.split.forward))
   const primalIns = splits.map((s) => pick(s.part.dom, s.mask, false))
   const cots = splits.map((s) => pick(s.part.cod, s.split.linearOutputs, true))
-  const backward = graph([...primalIns.flat(), ...cots.flat()], (ins, apply) => {
-    let p = 0
-    let c = primalIns.flat().length
-    return splits.flatMap((s, i) => {
-      const np = (primalIns[i] as TupleType).length
-      const nc = (cots[i] as TupleType).length
-      const args = [...ins.slice(p, p + np), ...ins.slice(c, c + nc)]
-      p += np
-      c += nc
-      return apply(s.split.backward, ...args)
-    })
+  // The primal inputs and the cotangents regrouped by part (one permutation), then each part's
+  // backward side by side: built directly, as a graph would read it back (wide stacks stay
+  // linear in their width).
+  const nPrimal = primalIns.reduce((n, t) => n + t.length, 0)
+  const sources: number[] = []
+  let p = 0
+  let c = nPrimal
+  splits.forEach((_, i) => {
+    const np = (primalIns[i] as TupleType).length
+    const nc = (cots[i] as TupleType).length
+    for (let j = 0; j < np; j++) sources.push(p + j)
+    for (let j = 0; j < nc; j++) sources.push(c + j)
+    p += np
+    c += nc
   })
+  const regroup = wiring([...primalIns.flat(), ...cots.flat()], sources)
+  const backs = par(...splits.map((s) => s.split.backward))
+  const backward = regroup.kind === 'id' ? backs : seq(regroup, backs)
   return {
     forward,
     backward,
