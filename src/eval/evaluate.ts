@@ -534,7 +534,24 @@ const PASSES_ON: ReadonlySet<Term['kind']> = new Set([
  * dim objects `k` with defaults 2 and 3 in one term are refused (unless `sizes` binds `k`).
  */
 const checkDefaults = (term: Term, sizes: Sizes): void => {
-  const seen = new Map<string, number>()
+  for (const [name, values] of defaultsOf(term)) {
+    if (values.length < 2 || Object.prototype.hasOwnProperty.call(sizes, name)) continue
+    fail('bad-size', `evaluate: dim '${name}' has two default sizes`, {
+      expected: `one default size for '${name}', or a size in the sizes record`,
+      got: `defaults ${values[0]} and ${values[1]}`,
+      hint: `pass { ${name}: <size> } or build both dims with the same default`,
+    })
+  }
+}
+
+/**
+ * The default sizes of each dim name in a term, distinct, in the order first met: computed once
+ * per term (terms are immutable), so evaluating one term many times walks it once.
+ */
+const defaultsOf = (term: Term): ReadonlyMap<string, ReadonlyArray<number>> => {
+  const known = defaultsMemo.get(term)
+  if (known !== undefined) return known
+  const seen = new Map<string, number[]>()
   // Terms, shapes and dims are shared objects (a derivative reads the same sub-terms and types
   // many times): each is visited once.
   const visited = new Set<object>()
@@ -542,15 +559,10 @@ const checkDefaults = (term: Term, sizes: Sizes): void => {
     if (visited.has(d)) return
     visited.add(d)
     for (const [name, v] of dimVars(d)) {
-      if (Object.prototype.hasOwnProperty.call(sizes, name) || v.size === undefined) continue
-      const old = seen.get(name)
-      if (old !== undefined && old !== v.size)
-        fail('bad-size', `evaluate: dim '${name}' has two default sizes`, {
-          expected: `one default size for '${name}', or a size in the sizes record`,
-          got: `defaults ${old} and ${v.size}`,
-          hint: `pass { ${name}: <size> } or build both dims with the same default`,
-        })
-      seen.set(name, v.size)
+      if (v.size === undefined) continue
+      const values = seen.get(name)
+      if (values === undefined) seen.set(name, [v.size])
+      else if (!values.includes(v.size)) values.push(v.size)
     }
   }
   const visitShape = (s: Shape): void => {
@@ -568,7 +580,11 @@ const checkDefaults = (term: Term, sizes: Sizes): void => {
     children(t).forEach(visit)
   }
   visit(term)
+  defaultsMemo.set(term, seen)
+  return seen
 }
+
+const defaultsMemo = new WeakMap<Term, ReadonlyMap<string, ReadonlyArray<number>>>()
 
 const toFloat64 = (x: TensorData): Float64Array =>
   x instanceof Float64Array ? x : Float64Array.from(x)
