@@ -411,6 +411,24 @@ export class EGraph {
     return id
   }
 
+  /**
+   * The class of the chain `parts ; rest` if the graph already holds it up to congruence (each
+   * cons looked up by the classes of its head and tail), without adding anything; else undefined.
+   */
+  lookupChain(
+    kind: Spine,
+    parts: ReadonlyArray<number>,
+    rest: number | undefined,
+  ): number | undefined {
+    let i = parts.length - 1
+    let id: number | undefined = rest ?? (parts[i--] as number)
+    for (; i >= 0 && id !== undefined; i--) {
+      const q = this.canon.get(`${kind}:cons(${this.find(parts[i] as number)},${this.find(id)})`)
+      id = q === undefined ? undefined : this.find(q)
+    }
+    return id === undefined ? undefined : this.find(id)
+  }
+
   /** The parts of a cons chain, the node of its last part at the end. */
   partsOf(id: number): number[] {
     const kind = this.spine(id)

@@ -287,9 +287,12 @@ export const saturate = (
         if (f.window === undefined) y = g.add(f.term)
         else {
           const { kind, parts, rest } = f.window
-          x = g.chain(kind, parts, rest)
           const r = f.term
           const ids = r.kind === kind ? r.parts.map((p) => g.add(p)) : [g.add(r)]
+          // Already in the class (found before, or by congruence): no nodes to add.
+          const known = g.lookupChain(kind, ids, rest)
+          if (known !== undefined && g.equal(known, f.node)) continue
+          x = g.chain(kind, parts, rest)
           y = g.chain(kind, ids, rest)
         }
       } catch (e) {
@@ -449,6 +452,12 @@ export const saturate = (
     }
     const merged = apply()
     if (stop !== 'iterations') break
+    // The goal may hold already: the substitutions would only grow the graph.
+    if (merged > 0 && goal()) {
+      iterations.push({ nodes: g.size, classes: g.classes, fired: merged, ms: Date.now() - t0 })
+      stop = 'goal'
+      break
+    }
     // Substitute members of child classes into parents (new child forms reach parent matches).
     const n2 = g.size
     substitution: for (let node = 0; node < n2; node++) {
