@@ -82,6 +82,7 @@ import { batchedMatmul, batchedMatmulInnerFirst } from '../src/eval/contract.js'
 import {
   WASM_MIN_WORK,
   WASM_MIN_WORK_INNER_FIRST,
+  denseView,
   setMatmulKernel,
   wasmBatchedMatmul,
 } from '../src/eval/wasm/gemm.js'
@@ -744,8 +745,8 @@ const crossover = (quick: boolean): Crossover[] => {
         const calls = Math.max(20, Math.ceil((quick ? 2e4 : 2e5) / size ** 3))
         const ts = () =>
           (innerFirst ? batchedMatmulInnerFirst : batchedMatmul)(a, b, 1, size, size, size, alloc)
-        const wasm = () =>
-          wasmBatchedMatmul(a, innerFirst, b, innerFirst, 1, size, size, size, alloc)
+        const view = denseView(size, size, innerFirst)
+        const wasm = () => wasmBatchedMatmul(a, view, b, view, 1, size, size, size, alloc)
         const loop = (f: () => Float64Array | undefined): number => {
           const t0 = performance.now()
           for (let i = 0; i < calls; i++) consume(f() as Float64Array)

@@ -31,9 +31,11 @@ import { batchedMatmul, batchedMatmulInnerFirst } from '../src/eval/contract.js'
 import { WASM_BASE64 } from '../src/eval/wasm/gemm-binary.js'
 import {
   WASM_MIN_WORK,
+  denseView,
   setMatmulKernel,
   wasmAvailable,
   wasmBatchedMatmul,
+  wasmWanted,
 } from '../src/eval/wasm/gemm.js'
 
 const alloc = (n: number): Float64Array => new Float64Array(n)
@@ -104,7 +106,17 @@ describe('the WebAssembly kernel', () => {
     const a = data(batch * m * k, seed, special)
     const b = data(batch * k * n, seed + 1, special)
     setMatmulKernel('wasm')
-    const fast = wasmBatchedMatmul(a, aFirst, b, bFirst, batch, m, k, n, alloc)
+    const fast = wasmBatchedMatmul(
+      a,
+      denseView(m, k, aFirst),
+      b,
+      denseView(n, k, bFirst),
+      batch,
+      m,
+      k,
+      n,
+      alloc,
+    )
     const reference = aFirst
       ? batchedMatmulInnerFirst(a, bFirst ? b : transpose(b, batch, n, k), batch, m, k, n, alloc)
       : batchedMatmul(a, bFirst ? transpose(b, batch, k, n) : b, batch, m, k, n, alloc)
@@ -154,18 +166,69 @@ describe('the WebAssembly kernel', () => {
             check(batch, m, k, n, aFirst, bFirst, m + k + n, special)
   })
 
+  it('reads operands whose lines and summed axes are two strided runs each, bit for bit', () => {
+    // A stored [i1 p1 i0 p0] (as conv2d's unfolded image [yh kh yw (kw c)]), read as lines
+    // i = (i1, i0) by steps p = (p1, p0); B stored [p1 j p0], lines j by steps (p1, p0).
+    fc.assert(
+      fc.property(
+        fc.tuple(
+          fc.integer({ min: 1, max: 7 }),
+          fc.integer({ min: 1, max: 9 }),
+          fc.integer({ min: 1, max: 5 }),
+          fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 130 })),
+          fc.integer({ min: 1, max: 11 }),
+        ),
+        fc.nat(),
+        ([i1, i0, p1, p0, n], seed) => {
+          const m = i1 * i0
+          const k = p1 * p0
+          const a = data(m * k, seed, true)
+          const b = data(k * n, seed + 1, true)
+          setMatmulKernel('wasm')
+          const fast = wasmBatchedMatmul(
+            a,
+            { lines: [p1 * i0 * p0, p0, i0], steps: [i0 * p0, 1, p0] },
+            b,
+            { lines: [0, p0, n], steps: [n * p0, 1, p0] },
+            1,
+            m,
+            k,
+            n,
+            alloc,
+          )
+          // The same operands made dense, [m k] and [n k], for the TypeScript kernel.
+          const dense = new Float64Array(m * k)
+          for (let r = 0; r < i1; r++)
+            for (let s = 0; s < p1; s++)
+              for (let q = 0; q < i0; q++)
+                for (let t = 0; t < p0; t++)
+                  dense[(r * i0 + q) * k + s * p0 + t] = a[
+                    ((r * p1 + s) * i0 + q) * p0 + t
+                  ] as number
+          const denseB = new Float64Array(n * k)
+          for (let s = 0; s < p1; s++)
+            for (let j = 0; j < n; j++)
+              for (let t = 0; t < p0; t++)
+                denseB[j * k + s * p0 + t] = b[(s * n + j) * p0 + t] as number
+          const reference = batchedMatmul(dense, denseB, 1, m, k, n, alloc)
+          expect(firstDifference(fast as Float64Array, reference)).toBe(-1)
+        },
+      ),
+      { numRuns: 120 },
+    )
+  })
+
   it("leaves small products to TypeScript under 'auto', and every product under 'typescript'", () => {
-    const a = data(8, 1, false)
-    const b = data(8, 2, false)
-    expect(wasmBatchedMatmul(a, false, b, false, 1, 2, 4, 2, alloc)).toBeUndefined()
+    expect(wasmWanted(1, 2, 4, 2, false)).toBe(false)
     const m = 64
     const big = data(m * m, 3, false)
     expect(m * m * m).toBeGreaterThanOrEqual(WASM_MIN_WORK)
-    expect(wasmBatchedMatmul(big, false, big, false, 1, m, m, m, alloc)).toBeInstanceOf(
-      Float64Array,
-    )
+    expect(wasmWanted(1, m, m, m, false)).toBe(true)
+    const view = denseView(m, m, false)
+    expect(wasmBatchedMatmul(big, view, big, view, 1, m, m, m, alloc)).toBeInstanceOf(Float64Array)
     setMatmulKernel('typescript')
-    expect(wasmBatchedMatmul(big, false, big, false, 1, m, m, m, alloc)).toBeUndefined()
+    expect(wasmWanted(1, m, m, m, false)).toBe(false)
+    expect(wasmBatchedMatmul(big, view, big, view, 1, m, m, m, alloc)).toBeUndefined()
   })
 })
 
@@ -294,5 +357,12 @@ describe('the cost model with the WebAssembly kernel', () => {
     setMatmulKernel('wasm')
     const [t, sizes] = cases[0] as readonly [Term, Sizes]
     expect(allocated(t, sizes)).toBe(2 * 2 * 24 * 12)
+    // conv2d's unfolded image [yh kh yw kw c] is read where it lies (lines yh yw, steps kh kw c):
+    // the einsum allocates its result and the weight's transpose, not a copy of the image.
+    const [conv, at] = cases[3] as readonly [Term, Sizes]
+    const wasm = allocated(conv, at)
+    setMatmulKernel('typescript')
+    const image = 12 * 3 * 10 * 3 * 4
+    expect(allocated(conv, at)).toBeGreaterThanOrEqual(wasm + image)
   })
 })

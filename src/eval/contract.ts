@@ -18,7 +18,7 @@ import {
   stridesOf,
   sumAxes,
 } from './strided.js'
-import { wasmBatchedMatmul, wasmWanted } from './wasm/gemm.js'
+import { type OperandView, denseView, wasmBatchedMatmul, wasmWanted } from './wasm/gemm.js'
 
 /** One operand: its data and the label of each axis (labels may repeat: a diagonal). */
 export interface Operand {
@@ -297,22 +297,49 @@ export const choosePair = (
 
 /** The layouts a pair's product runs in, and where. */
 export interface PairLayout {
-  /** The product runs in the WebAssembly kernel (src/eval/wasm). */
-  readonly wasm: boolean
-  /** The permutations of x and y into their layouts, and whether each has its summed axes first. */
+  /** The permutations of x and y into their layouts (no data moves when they keep the layout). */
   readonly px: ReadonlyArray<number>
   readonly py: ReadonlyArray<number>
-  readonly xInnerFirst: boolean
-  readonly yInnerFirst: boolean
+  /**
+   * When the product runs in the WebAssembly kernel (src/eval/wasm): where each permuted
+   * operand's entries lie, lines (x's left labels, y's right labels) by summed steps.
+   */
+  readonly wasm?: { readonly x: OperandView; readonly y: OperandView }
+}
+
+/**
+ * Labels as at most two strided runs, in row-major order of `labels`: `[s1, s0, n0]` (an index
+ * i1 n0 + i0 lies at i1 s1 + i0 s0), or undefined when they need more. Labels of extent 1 are
+ * left out, and a label merges into the one before it when the two are contiguous.
+ */
+const twoRuns = (
+  labels: ReadonlyArray<string>,
+  extent: (l: string) => number,
+  stride: (l: string) => number,
+): readonly [number, number, number] | undefined => {
+  const runs: Array<{ n: number; s: number }> = []
+  for (const l of labels) {
+    const e = extent(l)
+    if (e === 1) continue
+    const last = runs[runs.length - 1]
+    if (last !== undefined && last.s === stride(l) * e)
+      runs[runs.length - 1] = { n: last.n * e, s: stride(l) }
+    else runs.push({ n: e, s: stride(l) })
+  }
+  if (runs.length > 2) return undefined
+  const [hi, lo] = runs.length === 2 ? runs : [{ n: 1, s: 0 }, runs[0] ?? { n: 1, s: 0 }]
+  return [(hi as { s: number }).s, (lo as { s: number }).s, (lo as { n: number }).n]
 }
 
 /**
  * Where and in which layouts a planned pair is multiplied. The TypeScript kernels take the plan's
- * one layout for both operands. The WebAssembly kernel reads either layout of either operand, so
- * each operand keeps its own layout when the planned one or either of the two needs no data
- * movement, and is transposed only otherwise; the sums (over the summed labels in the same order)
- * are the same either way. The cost model (src/cost) asks the same, so that it counts what the
- * evaluator does.
+ * one layout for both operands. The WebAssembly kernel reads an operand where it lies when its
+ * lines and its summed labels are each at most two strided runs (and there is no batch), as the
+ * unfolded image of `conv2d` (`[yh kh yw kw c]`, lines yh yw, steps kh kw c); otherwise it takes
+ * either dense layout of either operand, whichever needs no data movement, and transposes only
+ * when neither does. The sums run over the summed labels in the same order in every case, so the
+ * result is the same bit for bit. The cost model (src/cost) asks the same, so that it counts what
+ * the evaluator does.
  */
 export const pairLayout = <X extends PlanOperand>(
   p: PairPlan<X>,
@@ -320,31 +347,36 @@ export const pairLayout = <X extends PlanOperand>(
 ): PairLayout => {
   const ext = (ls: ReadonlyArray<string>) => sizeOf(extents(ls))
   const [batch, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
-  if (!wasmWanted(batch, m, k, n, p.innerFirst))
-    return { wasm: false, px: p.px, py: p.py, xInnerFirst: p.innerFirst, yInnerFirst: p.innerFirst }
+  if (!wasmWanted(batch, m, k, n, p.innerFirst)) return { px: p.px, py: p.py }
   const choose = (
     labels: ReadonlyArray<string>,
     rest: ReadonlyArray<string>,
     planned: ReadonlyArray<number>,
-  ) => {
+  ): { perm: ReadonlyArray<number>; view: OperandView } => {
     const shape = extents(labels)
+    const lines = ext(rest)
+    const identity = labels.map((_, a) => a)
+    if (batch === 1) {
+      const strides = stridesOf(shape)
+      const extent = (l: string) => shape[labels.indexOf(l)] as number
+      const stride = (l: string) => strides[labels.indexOf(l)] as number
+      const lineRuns = twoRuns(rest, extent, stride)
+      const stepRuns = twoRuns(p.inner, extent, stride)
+      if (lineRuns !== undefined && stepRuns !== undefined)
+        return { perm: identity, view: { lines: lineRuns, steps: stepRuns } }
+    }
     const order = (want: ReadonlyArray<string>) => want.map((l) => labels.indexOf(l))
     const options = [
-      { perm: planned, innerFirst: p.innerFirst },
-      { perm: order([...p.batch, ...rest, ...p.inner]), innerFirst: false },
-      { perm: order([...p.batch, ...p.inner, ...rest]), innerFirst: true },
+      { perm: planned, stepsFirst: p.innerFirst },
+      { perm: order([...p.batch, ...rest, ...p.inner]), stepsFirst: false },
+      { perm: order([...p.batch, ...p.inner, ...rest]), stepsFirst: true },
     ]
-    return options.find((o) => keepsLayout(shape, o.perm)) ?? (options[0] as (typeof options)[0])
+    const o = options.find((c) => keepsLayout(shape, c.perm)) ?? (options[0] as (typeof options)[0])
+    return { perm: o.perm, view: denseView(lines, k, o.stepsFirst) }
   }
   const x = choose(p.x.labels, p.left, p.px)
   const y = choose(p.y.labels, p.right, p.py)
-  return {
-    wasm: true,
-    px: x.perm,
-    py: y.perm,
-    xInnerFirst: x.innerFirst,
-    yInnerFirst: y.innerFirst,
-  }
+  return { px: x.perm, py: y.perm, wasm: { x: x.view, y: y.view } }
 }
 
 /** Contract two operands, keeping the labels in `keep`; `output` when the result is the output. */
@@ -362,20 +394,10 @@ const contractPair = (
   const [batch, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
   const labels = [...p.labels]
   const layout = pairLayout(p, (ls) => extentsOf(ls, size))
-  if (layout.wasm) {
+  if (layout.wasm !== undefined) {
     const a = permute(p.x.data, extentsOf(p.x.labels, size), layout.px, alloc)
     const b = permute(p.y.data, extentsOf(p.y.labels, size), layout.py, alloc)
-    const data = wasmBatchedMatmul(
-      a,
-      layout.xInnerFirst,
-      b,
-      layout.yInnerFirst,
-      batch,
-      m,
-      k,
-      n,
-      alloc,
-    )
+    const data = wasmBatchedMatmul(a, layout.wasm.x, b, layout.wasm.y, batch, m, k, n, alloc)
     if (data !== undefined) return { data, labels }
   }
   const a = permute(p.x.data, extentsOf(p.x.labels, size), p.px, alloc)

@@ -61,11 +61,9 @@ interface GemmExports {
     n: number,
     k: number,
     a: number,
-    ras: number,
-    pas: number,
+    ad: number,
     b: number,
-    pbs: number,
-    jbs: number,
+    bd: number,
     c: number,
     pa: number,
     pb: number,
@@ -92,6 +90,7 @@ const PAGE = 65536
  * cost model's test, bench/run.ts) sees only the evaluator's own tensors.
  */
 const View = Float64Array
+const Words = Int32Array
 
 /** The compiled module: undefined until first needed, null when this runtime cannot run it. */
 let compiled: object | null | undefined
@@ -99,10 +98,13 @@ let live:
   | {
       exports: GemmExports
       tile: number
+      ad: number
+      bd: number
       pa: number
       pb: number
       base: number
       heap: Float64Array
+      words: Int32Array
     }
   | undefined
 
@@ -135,10 +137,23 @@ const instance = (): typeof live => {
   const MC = exports.MC.value
   const NC = exports.NC.value
   const tile = 0
-  const pa = 16 * Math.ceil((8 * MR * NR) / 16)
+  // The two operands' descriptors (six i32 each) after the tile, then the packing buffers.
+  const ad = 8 * MR * NR
+  const bd = ad + 32
+  const pa = 16 * Math.ceil((bd + 32) / 16)
   const pb = pa + 8 * MC * KC
   const base = pb + 8 * KC * NC
-  live = { exports, tile, pa, pb, base, heap: new View(exports.memory.buffer) }
+  live = {
+    exports,
+    tile,
+    ad,
+    bd,
+    pa,
+    pb,
+    base,
+    heap: new View(exports.memory.buffer),
+    words: new Words(exports.memory.buffer),
+  }
   return live
 }
 
@@ -146,9 +161,24 @@ const instance = (): typeof live => {
 export const wasmAvailable = (): boolean => instance() !== undefined
 
 /**
- * Whether {@link wasmBatchedMatmul} takes a batched product of these extents (`m k n`
- * multiply-adds per batch) that the TypeScript kernel would run with the summed axes first
- * (`innerFirst`) or last: the kernel's choice, the size thresholds, and WebAssembly SIMD here.
+ * Whether {@link wasmBatchedMatmul} can run a batched product of these extents here: the
+ * kernel's choice is not `'typescript'`, the extents are not empty, a batch's operands fit in
+ * {@link MAX_BATCH_ENTRIES}, and WebAssembly SIMD is available.
+ */
+const usable = (batch: number, m: number, k: number, n: number): boolean =>
+  choice !== 'typescript' &&
+  batch > 0 &&
+  m > 0 &&
+  n > 0 &&
+  k > 0 &&
+  m * k + k * n + m * n <= MAX_BATCH_ENTRIES &&
+  instance() !== undefined
+
+/**
+ * Whether a batched product of these extents (`m k n` multiply-adds per batch), which the
+ * TypeScript kernel would run with the summed axes first (`innerFirst`) or last, goes to
+ * {@link wasmBatchedMatmul}: it can run here, and under `'auto'` it is large enough to repay the
+ * copies ({@link WASM_MIN_WORK}).
  */
 export const wasmWanted = (
   batch: number,
@@ -157,31 +187,46 @@ export const wasmWanted = (
   n: number,
   innerFirst: boolean,
 ): boolean => {
-  if (choice === 'typescript' || batch === 0 || m === 0 || n === 0 || k === 0) return false
   const least = innerFirst ? WASM_MIN_WORK_INNER_FIRST : WASM_MIN_WORK
   if (choice === 'auto' && m * k * n < least) return false
-  if (m * k + k * n + m * n > MAX_BATCH_ENTRIES) return false
-  return instance() !== undefined
+  return usable(batch, m, k, n)
 }
 
 /**
+ * Where an operand's entry (line, step) lies, in entries from the start of its batch: the line
+ * index i = i1 n0 + i0 at i1 s1 + i0 s0 (`lines` = [s1, s0, n0]), the step (summed) index
+ * p = p1 k0 + p0 at p1 t1 + p0 t0 (`steps` = [t1, t0, k0]). Lines are A's rows or B's columns.
+ */
+export interface OperandView {
+  readonly lines: readonly [number, number, number]
+  readonly steps: readonly [number, number, number]
+}
+
+/** The view of a dense `[lines, steps]` operand, or `[steps, lines]` when `stepsFirst`. */
+export const denseView = (lines: number, steps: number, stepsFirst: boolean): OperandView =>
+  stepsFirst
+    ? { lines: [0, 1, lines], steps: [0, lines, steps] }
+    : { lines: [0, steps, lines], steps: [0, 1, steps] }
+
+/**
  * The batched product `C[t, i, j] = Σ_p A(t, i, p) B(t, p, j)` into a fresh `C[t, i, j]` from
- * `alloc`, in WebAssembly. A is stored `[t, i, p]`, or `[t, p, i]` when `aInnerFirst`; B is
- * stored `[t, j, p]`, or `[t, p, j]` when `bInnerFirst`. Undefined when the TypeScript kernel
- * should run it ({@link wasmWanted} is false, or the module's memory cannot grow).
+ * `alloc`, in WebAssembly. Batch t of A is its `t`-th slice of `m k` entries, read through
+ * `aView` (lines i, steps p); likewise B's slices of `k n` entries through `bView` (lines j,
+ * steps p). Undefined when the TypeScript kernel should run it (the kernel's choice, the sizes,
+ * no WebAssembly SIMD, or a memory that cannot grow).
  */
 export const wasmBatchedMatmul = (
   a: Float64Array,
-  aInnerFirst: boolean,
+  aView: OperandView,
   b: Float64Array,
-  bInnerFirst: boolean,
+  bView: OperandView,
   batch: number,
   m: number,
   k: number,
   n: number,
   alloc: (entries: number, what: string) => Float64Array,
 ): Float64Array | undefined => {
-  if (!wasmWanted(batch, m, k, n, aInnerFirst && bInnerFirst)) return undefined
+  if (!usable(batch, m, k, n)) return undefined
   const per = m * k + k * n + m * n
   const mod = instance()
   if (mod === undefined) return undefined
@@ -197,16 +242,33 @@ export const wasmBatchedMatmul = (
   }
   const c = alloc(batch * m * n, 'a contraction result')
   // The view of the module's memory, made again after the memory grew (which detaches it).
-  if (mod.heap.length * 8 !== memory.buffer.byteLength) mod.heap = new View(memory.buffer)
+  if (mod.heap.length * 8 !== memory.buffer.byteLength) {
+    mod.heap = new View(memory.buffer)
+    mod.words = new Words(memory.buffer)
+  }
   const heap = mod.heap
+  const words = mod.words
+  const [as1, as0, an0] = aView.lines
+  const [at1, at0, ak0] = aView.steps
+  const [bs1, bs0, bn0] = bView.lines
+  const [bt1, bt0, bk0] = bView.steps
+  const ad = mod.ad / 4
+  const bd = mod.bd / 4
+  words[ad] = as1
+  words[ad + 1] = as0
+  words[ad + 2] = an0
+  words[ad + 3] = at1
+  words[ad + 4] = at0
+  words[ad + 5] = ak0
+  words[bd] = bs1
+  words[bd + 1] = bs0
+  words[bd + 2] = bn0
+  words[bd + 3] = bt1
+  words[bd + 4] = bt0
+  words[bd + 5] = bk0
   const aAt = mod.base
   const bAt = aAt + 8 * chunk * m * k
   const cAt = bAt + 8 * chunk * k * n
-  // Entry (i, p) of A at i ras + p pas, entry (p, j) of B at p pbs + j jbs.
-  const ras = aInnerFirst ? 1 : k
-  const pas = aInnerFirst ? m : 1
-  const pbs = bInnerFirst ? n : 1
-  const jbs = bInnerFirst ? 1 : k
   const gemm = mod.exports.gemm
   for (let t0 = 0; t0 < batch; t0 += chunk) {
     const t1 = Math.min(batch, t0 + chunk)
@@ -218,11 +280,9 @@ export const wasmBatchedMatmul = (
         n,
         k,
         aAt + 8 * t * m * k,
-        ras,
-        pas,
+        mod.ad,
         bAt + 8 * t * k * n,
-        pbs,
-        jbs,
+        mod.bd,
         cAt + 8 * t * m * n,
         mod.pa,
         mod.pb,

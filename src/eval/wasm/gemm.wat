@@ -15,7 +15,7 @@
 ;; of C is computed in the $tile scratch and only its valid part copied back.
 ;;
 ;; Compiled by `npm run build:wasm` (scripts/build-wasm.ts, wabt) into src/eval/wasm/gemm-binary.ts.
-;; Addresses are byte offsets into the exported memory; strides are in entries.
+;; Addresses are byte offsets into the exported memory; strides and extents are in entries.
 (module
   (memory (export "memory") 1)
   (global $MR (export "MR") i32 (i32.const 4))
@@ -78,18 +78,34 @@
     (v128.store offset=16 (local.get $row) (local.get $c31))
   )
 
-  ;; Pack a block of count x kc entries into panels of $w lines: entry (line l, step p), at
-  ;; $src + 8 (l sl + p sp), goes to $dst + 8 ((l / w) kc w + p w + l mod w); lines past count
-  ;; are zeros, so that the microkernel always runs on whole panels.
-  (func $pack (param $count i32) (param $kc i32) (param $src i32) (param $sl i32) (param $sp i32)
-    (param $dst i32) (param $w i32)
-    (local $l i32) (local $end i32) (local $s i32) (local $d i32) (local $p i32) (local $step i32)
-    (local $lines i32)
-    (local.set $sl (i32.shl (local.get $sl) (i32.const 3)))
-    (local.set $sp (i32.shl (local.get $sp) (i32.const 3)))
+  ;; Pack a block of count x kc entries into panels of $w lines: entry (line i, step p) of an
+  ;; operand at $src, for i from $i0 and p from $p0, goes to $dst + 8 ((l / w) kc w + p' w +
+  ;; l mod w) (l = i - i0, p' = p - p0); lines past count are zeros, so that the microkernel
+  ;; always runs on whole panels. Where entry (i, p) lies is read from the six i32 at $desc, in
+  ;; entries: i = i1 n0 + i0' lies at i1 s1 + i0' s0, p = p1 k0 + p0' at p1 t1 + p0' t0 (two
+  ;; levels each, so that an operand whose rows or summed axes are two strided runs, as the
+  ;; unfolded image of a convolution, is read where it lies).
+  (func $pack (param $count i32) (param $kc i32) (param $src i32) (param $desc i32)
+    (param $i0 i32) (param $p0 i32) (param $dst i32) (param $w i32)
+    (local $l i32) (local $s i32) (local $d i32) (local $p i32) (local $step i32)
+    (local $lines i32) (local $i i32) (local $q i32) (local $base i32)
+    (local $s1 i32) (local $s0 i32) (local $n0 i32) (local $t1 i32) (local $t0 i32) (local $k0 i32)
+    (local $wrap i32)
+    (local.set $s1 (i32.shl (i32.load offset=0 (local.get $desc)) (i32.const 3)))
+    (local.set $s0 (i32.shl (i32.load offset=4 (local.get $desc)) (i32.const 3)))
+    (local.set $n0 (i32.load offset=8 (local.get $desc)))
+    (local.set $t1 (i32.shl (i32.load offset=12 (local.get $desc)) (i32.const 3)))
+    (local.set $t0 (i32.shl (i32.load offset=16 (local.get $desc)) (i32.const 3)))
+    (local.set $k0 (i32.load offset=20 (local.get $desc)))
+    ;; after k0 steps of t0, the next run: t1 - k0 t0
+    (local.set $wrap (i32.sub (local.get $t1) (i32.mul (local.get $k0) (local.get $t0))))
     (local.set $step (i32.shl (local.get $w) (i32.const 3)))
     ;; lines rounded up to whole panels
     (local.set $lines (i32.mul (i32.div_u (i32.add (local.get $count) (i32.sub (local.get $w) (i32.const 1))) (local.get $w)) (local.get $w)))
+    ;; the offset of step p0 (the same for every line)
+    (local.set $base (i32.add (local.get $src) (i32.add
+      (i32.mul (i32.div_u (local.get $p0) (local.get $k0)) (local.get $t1))
+      (i32.mul (i32.rem_u (local.get $p0) (local.get $k0)) (local.get $t0)))))
     (local.set $l (i32.const 0))
     (block $out (loop $line
       (br_if $out (i32.ge_u (local.get $l) (local.get $lines)))
@@ -102,11 +118,20 @@
       (local.set $p (local.get $kc))
       (if (i32.lt_u (local.get $l) (local.get $count))
         (then
-          (local.set $s (i32.add (local.get $src) (i32.mul (local.get $l) (local.get $sl))))
+          (local.set $i (i32.add (local.get $i0) (local.get $l)))
+          (local.set $s (i32.add (local.get $base) (i32.add
+            (i32.mul (i32.div_u (local.get $i) (local.get $n0)) (local.get $s1))
+            (i32.mul (i32.rem_u (local.get $i) (local.get $n0)) (local.get $s0)))))
+          ;; q counts the steps left in the current run of k0
+          (local.set $q (i32.sub (local.get $k0) (i32.rem_u (local.get $p0) (local.get $k0))))
           (block $e1 (loop $copy
             (br_if $e1 (i32.eqz (local.get $p)))
             (f64.store (local.get $d) (f64.load (local.get $s)))
-            (local.set $s (i32.add (local.get $s) (local.get $sp)))
+            (local.set $s (i32.add (local.get $s) (local.get $t0)))
+            (local.set $q (i32.sub (local.get $q) (i32.const 1)))
+            (if (i32.eqz (local.get $q)) (then
+              (local.set $s (i32.add (local.get $s) (local.get $wrap)))
+              (local.set $q (local.get $k0))))
             (local.set $d (i32.add (local.get $d) (local.get $step)))
             (local.set $p (i32.sub (local.get $p) (i32.const 1)))
             (br $copy))))
@@ -140,11 +165,11 @@
   )
 
   ;; C[i, j] = sum_p A[i, p] B[p, j] (the sum in the order of p, from 0), C row-major m x n at
-  ;; $c; A's entry (i, p) at $a + 8 (i ras + p pas), B's (p, j) at $b + 8 (p pbs + j jbs).
-  ;; $pa, $pb, $tile: scratch of MC KC, KC NC and MR NR entries.
+  ;; $c; A's entry (line i, step p) and B's (line j, step p) where the descriptors $ad and $bd
+  ;; place them (see $pack) from $a and $b. $pa, $pb, $tile: scratch of MC KC, KC NC and MR NR
+  ;; entries.
   (func (export "gemm") (param $m i32) (param $n i32) (param $k i32)
-    (param $a i32) (param $ras i32) (param $pas i32)
-    (param $b i32) (param $pbs i32) (param $jbs i32)
+    (param $a i32) (param $ad i32) (param $b i32) (param $bd i32)
     (param $c i32) (param $pa i32) (param $pb i32) (param $tile i32)
     (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
     (local $jr i32) (local $ir i32) (local $ldc i32) (local $cp i32) (local $first i32)
@@ -161,17 +186,15 @@
         (local.set $kc (i32.sub (local.get $k) (local.get $pc)))
         (if (i32.gt_u (local.get $kc) (global.get $KC)) (then (local.set $kc (global.get $KC))))
         (local.set $first (i32.eqz (local.get $pc)))
-        (call $pack (local.get $nc) (local.get $kc)
-          (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $pbs)) (i32.mul (local.get $jc) (local.get $jbs))) (i32.const 3)))
-          (local.get $jbs) (local.get $pbs) (local.get $pb) (global.get $NR))
+        (call $pack (local.get $nc) (local.get $kc) (local.get $b) (local.get $bd)
+          (local.get $jc) (local.get $pc) (local.get $pb) (global.get $NR))
         (local.set $ic (i32.const 0))
         (block $icDone (loop $icLoop
           (br_if $icDone (i32.ge_u (local.get $ic) (local.get $m)))
           (local.set $mc (i32.sub (local.get $m) (local.get $ic)))
           (if (i32.gt_u (local.get $mc) (global.get $MC)) (then (local.set $mc (global.get $MC))))
-          (call $pack (local.get $mc) (local.get $kc)
-            (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (local.get $ic) (local.get $ras)) (i32.mul (local.get $pc) (local.get $pas))) (i32.const 3)))
-            (local.get $ras) (local.get $pas) (local.get $pa) (global.get $MR))
+          (call $pack (local.get $mc) (local.get $kc) (local.get $a) (local.get $ad)
+            (local.get $ic) (local.get $pc) (local.get $pa) (global.get $MR))
           (local.set $jr (i32.const 0))
           (block $jrDone (loop $jrLoop
             (br_if $jrDone (i32.ge_u (local.get $jr) (local.get $nc)))
