@@ -370,3 +370,42 @@ describe('the float64 rounding allowance loses refutations', () => {
     expect(r.kind).toBe('counterexample')
   })
 })
+
+describe('hole: the einsum bound ignored underflow inside a contraction (a proved theorem refuted)', () => {
+  // The multilinear rule bounds the rounding of an einsum by γ_D A(|m| + r) plus one absolute
+  // 2^-1060, A evaluated in float64. But an intermediate product that underflows (x y = 1e-324
+  // -> 0, absolute error up to 2^-1075) is multiplied afterwards by the other factors of the
+  // same einsum (M w = 1e306), and the float64 evaluation of A(|m|) underflows the same way, so
+  // the bound said ~1e-295 where the error is ~1e-18, and 1e7 after a scale(1e25). The fused
+  // einsum contracts x with y first (their joint index space is the smallest), the unfused one
+  // never forms x y. einsum/fusion-middle and linear/homogeneity prove lhs = rhs in two checked
+  // steps; equivalent answered 'counterexample' (42680.5 against 0, bound 1e-10).
+  const dims = { a: 'n', c: 'n' }
+  const G = generator('G', [['k']], [['k']], { linearity: 'linear' })
+  const unfused = seq(
+    par(scale(1e-162, 'n'), scale(1e-162, 'n'), scale(1e153, ['n', 'n']), scale(1e153, 'n')),
+    par(id(['n']), einsum('a, a c -> a c', { dims }), id(['n'])),
+    einsum('a, a c, c ->', { dims }),
+    scale(1e25, []),
+  )
+  const lhs = par(unfused, seq(scale(3, 'k'), G))
+  const s1 = applyAt(law('einsum/fusion-middle'), lhs, { path: [0], range: [1, 3] })
+  const s2 = E.isRight(s1) ? applyAt(law('linear/homogeneity'), s1.right.term, { path: [1] }) : s1
+  const rhs = E.isRight(s2) ? s2.right.term : lhs
+  it('checkProof accepts the two steps; the fused side evaluates to 0, the exact value is 2.5e6', () => {
+    expect(E.isRight(s1) && E.isRight(s2)).toBe(true)
+    if (E.isLeft(s1) || E.isLeft(s2)) return
+    const proof = { name: 'u', lhs, rhs, steps: [s1.right.step, s2.right.step] }
+    expect(E.isRight(checkProof(proof, laws))).toBe(true)
+    const ins = [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5, 0.5, 0.5], [0.5, 0.5], [0.1]]
+    // Exact: Σ_a Σ_c x_a y_a M_ac w_c = 4 · 0.5^4 · 1e-324 · 1e306, then · 1e25 = 2.5e6.
+    expect(evaluate(lhs, { n: 2, k: 1 }, ins)[0]?.[0]).toBeCloseTo(2.5e6, 3)
+    expect(evaluate(rhs, { n: 2, k: 1 }, ins)[0]?.[0]).toBe(0)
+  })
+  it.fails('the fused side bounds its error (2.5e6), and equivalent does not refute', () => {
+    const ins = [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5, 0.5, 0.5], [0.5, 0.5], [0.1]]
+    const b = evaluateWithErrorBounds(rhs, { n: 2, k: 1 }, ins)
+    expect(b.bounds[0]?.[0]).toBeGreaterThanOrEqual(2.5e6 * (1 - 1e-12))
+    expect(equivalent(lhs, rhs, { limits: false }).kind).not.toBe('counterexample')
+  })
+})
