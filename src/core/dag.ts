@@ -170,7 +170,14 @@ const blockSwaps = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<number>)
     const before = typeAt.slice(0, j)
     const block = typeAt.slice(j, k)
     const after = typeAt.slice(k + 1)
-    steps.push(par(id(before), swap(block, [typeAt[k] as Shape]), id(after)))
+    // Without empty identities: a wiring may be used as it is, not only read back and cleaned.
+    steps.push(
+      par(
+        ...[id(before), swap(block, [typeAt[k] as Shape]), id(after)].filter(
+          (t) => t.dom.length > 0,
+        ),
+      ),
+    )
     current.splice(j, 0, ...current.splice(k, 1))
     typeAt.splice(j, 0, ...typeAt.splice(k, 1))
   }

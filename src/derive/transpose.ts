@@ -165,6 +165,26 @@ const splitWiring = (
   const forward = wiring(pick(f.dom, linear, false), primalSources)
   const linearOutIdx = sources.map((_, j) => j).filter((j) => linearOutputs[j])
   const dom = [...pick(f.dom, linear, false), ...linearOutIdx.map((j) => f.cod[j] as Shape)]
+  const zeroOutputs = sources.map((j) => zeros[j] === true)
+  // Each linear input read exactly once (a permutation, a swap, the steps of a wide wiring): the
+  // cotangents go back by the inverse permutation, built directly (no graph to read back).
+  const readBy = new Map<number, number>()
+  let once = true
+  linearOutIdx.forEach((j, k) => {
+    const i = sources[j] as number
+    if (readBy.has(i)) once = false
+    readBy.set(i, k)
+  })
+  const linearIn = f.dom.map((_, i) => i).filter((i) => linear[i] as boolean)
+  if (once && linearIn.every((i) => readBy.has(i))) {
+    const back = wiring(
+      linearOutIdx.map((j) => f.cod[j] as Shape),
+      linearIn.map((i) => readBy.get(i) as number),
+    )
+    const primalTypes = pick(f.dom, linear, false)
+    const backward = primalTypes.length === 0 ? back : par(drop(primalTypes), back)
+    return { forward, backward, linearOutputs, zeroOutputs }
+  }
   const backward = graph(dom, (ins, apply) => {
     const cot = ins.slice(primalIn.length)
     ins.slice(0, primalIn.length).forEach((w) => apply(drop([dom[w.node * -1 - 1] as Shape]), w))
@@ -174,7 +194,7 @@ const splitWiring = (
       return [sumWires(s, reads, apply)]
     })
   })
-  return { forward, backward, linearOutputs, zeroOutputs: sources.map((j) => zeros[j] === true) }
+  return { forward, backward, linearOutputs, zeroOutputs }
 }
 
 const sumWires = (
