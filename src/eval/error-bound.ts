@@ -367,6 +367,7 @@ const primitive = (p: Term, rows: number, ctx: Ctx, ins: ReadonlyArray<Input>): 
       parts.map((i) => ys[i] as Float64Array[]),
       plan.depth + ins.length,
       plan.depth,
+      underflowOf(hi, rows, plan.depth + ins.length),
     )
   else radii = bounds(p, rows, ctx, ins, mids, plan.kind === 'ends' ? [ys[1], ys[2]] : undefined)
   // Outside the reals (a NaN or ±∞ midpoint, a NaN radius) nothing is said: the bound is ∞.
@@ -460,14 +461,47 @@ const multilinearBounds = (
   parts: ReadonlyArray<Float64Array[]>,
   depth: number,
   roundings: number,
+  underflow: Float64Array,
 ): Float64Array[] => {
-  const total = size.map((s) => s.map((v) => 2 * gamma(roundings) * v))
+  const total = size.map((s) => {
+    const per = s.length / underflow.length
+    return s.map((v, e) => 2 * gamma(roundings) * v + (underflow[Math.floor(e / per)] as number))
+  })
   for (const part of parts)
     part.forEach((s, j) => {
       const t = total[j] as Float64Array
       for (let e = 0; e < s.length; e++) t[e] = (t[e] as number) + (s[e] as number)
     })
   return total.map((t) => t.map((v) => inflate(v, depth)))
+}
+
+/**
+ * Per row, the absolute error that underflow can add to a product of several inputs, which the
+ * relative `γ_D` rule misses: an intermediate product that underflows (`x y = 1e-324 -> 0`, off by
+ * up to 2^-1075) is multiplied afterwards by the other factors (`M w = 1e306`), and the float64
+ * evaluations of `A(|m| + r)` underflow the same way. An intermediate entry of any pairwise
+ * order carries at most `D` such errors, and what multiplies it afterwards sums to at most the
+ * product of the other inputs' 1-norms, so per output entry `2 q D 2^-1074 Π max(1, ‖|m_i| + r_i‖₁)`
+ * (twice: once for the evaluator, once for the bound's own evaluation), over the row.
+ */
+const underflowOf = (
+  hi: ReadonlyArray<Float64Array>,
+  rows: number,
+  depth: number,
+): Float64Array => {
+  const out = new Float64Array(rows)
+  for (let b = 0; b < rows; b++) {
+    // The product first (at least 1, so it does not underflow), then the tiny factor.
+    let p = 1
+    for (const x of hi) {
+      const n = x.length / rows
+      let s = 0
+      for (let i = b * n; i < (b + 1) * n; i++) s += x[i] as number
+      p *= Math.max(1, s * (1 + gamma(n + 1)))
+    }
+    out[b] = p * (1 + gamma(hi.length + 2)) * (2 * hi.length * (depth + 1) * 2 ** -1074)
+  }
+  return out
 }
 
 /** The rounding of a unary map's result y at an argument of magnitude a. */
@@ -771,7 +805,11 @@ const generatorBounds = (
         const after = product(factors.slice(i + 1).map((x) => Math.max(0, x.mag - x.spread)))
         spread += before * f.spread * after
       })
-      const bound = inflate(s * spread + 2 * gamma(depth) * mag, depth)
+      // Underflow inside the products, amplified by the later factors (see underflowOf).
+      const uf =
+        product(factors.map((f) => Math.max(1, f.mag))) *
+        (2 * factors.length * (depth + 1) * 2 ** -1074)
+      const bound = inflate(s * spread + 2 * gamma(depth) * mag + uf, depth)
       put(k, () => bound)
       continue
     }
