@@ -313,6 +313,71 @@ const describeCondition = (c: Condition): string =>
 const sides = (r: Rule, d: Direction): readonly [Pattern, Pattern] =>
   d === 'forward' ? [r.lhs, r.rhs] : [r.rhs, r.lhs]
 
+/** One match's rewrite: its conditions, the other side's instance, and its type. */
+const rewriteWith = (
+  r: Rule,
+  t: Term,
+  location: Location,
+  direction: Direction,
+  to: Pattern,
+  redex: Term,
+  b: Bindings,
+): E.Either<Blocked, Rewritten> => {
+  const failed = r.when.find((c) => !conditionHolds(c, b))
+  if (failed !== undefined)
+    return E.left({
+      reason: 'condition',
+      message: `${r.name}: ${describeCondition(failed)} fails for ${showBindings(b)}`,
+    })
+  let result: Term
+  try {
+    result = instantiate(to, b)
+  } catch (e) {
+    if (!(e instanceof TermError)) throw e
+    return E.left({
+      reason: 'type',
+      message: `${r.name}: the other side does not type-check: ${e.summary}`,
+    })
+  }
+  if (!typeEquals(result.dom, redex.dom) || !typeEquals(result.cod, redex.cod))
+    return E.left({
+      reason: 'type',
+      message: `${r.name}: gives ${showType(result.dom)} -> ${showType(result.cod)} for a redex of ${showType(redex.dom)} -> ${showType(redex.cod)}`,
+    })
+  return E.right({
+    term: replaceAt(t, location, result),
+    step: { rule: r.name, direction, location, bindings: b },
+  })
+}
+
+/**
+ * The rewrite by one match already found: `b` must come from matching the rule's side (in
+ * `direction`) at `location` of `t`, as `matchAll` or `matchWindow` give it. The conditions,
+ * the instance and its type are checked as {@link applyAt} checks each candidate, without
+ * matching again (the search's inner loop; its steps are replayed by `checkProof` through
+ * `applyAt`). A rule whose steps supply values (`given`) is refused. @internal
+ */
+export const applyMatch = (
+  r: Rule,
+  t: Term,
+  location: Location,
+  direction: Direction,
+  b: Bindings,
+): E.Either<Blocked, Rewritten> => {
+  if (direction === 'backward' && !r.bidirectional)
+    return E.left({ reason: 'direction', message: `${r.name} is one-way (left to right only)` })
+  if (r.given.length > 0)
+    return E.left({ reason: 'no-match', message: `${r.name}: its steps supply values` })
+  let redex: Term
+  try {
+    redex = subtermAt(t, location)
+  } catch (e) {
+    if (e instanceof TermError) return E.left({ reason: 'location', message: e.summary })
+    throw e
+  }
+  return rewriteWith(r, t, location, direction, sides(r, direction)[1], redex, b)
+}
+
 /**
  * Try the matches of a rule at one location in order; the first whose conditions hold and whose
  * instance has the redex's type wins. `bindings`, when given, must be the match's bindings
@@ -367,36 +432,9 @@ export const applyAt = (
       }
       continue
     }
-    const failed = r.when.find((c) => !conditionHolds(c, b))
-    if (failed !== undefined) {
-      blocked = {
-        reason: 'condition',
-        message: `${r.name}: ${describeCondition(failed)} fails for ${showBindings(b)}`,
-      }
-      continue
-    }
-    let result: Term
-    try {
-      result = instantiate(to, b)
-    } catch (e) {
-      if (!(e instanceof TermError)) throw e
-      blocked = {
-        reason: 'type',
-        message: `${r.name}: the other side does not type-check: ${e.summary}`,
-      }
-      continue
-    }
-    if (!typeEquals(result.dom, redex.dom) || !typeEquals(result.cod, redex.cod)) {
-      blocked = {
-        reason: 'type',
-        message: `${r.name}: gives ${showType(result.dom)} -> ${showType(result.cod)} for a redex of ${showType(redex.dom)} -> ${showType(redex.cod)}`,
-      }
-      continue
-    }
-    return E.right({
-      term: replaceAt(t, location, result),
-      step: { rule: r.name, direction, location, bindings: b },
-    })
+    const done = rewriteWith(r, t, location, direction, to, redex, b)
+    if (E.isRight(done)) return done
+    blocked = done.left
   }
   return E.left(
     blocked ?? {

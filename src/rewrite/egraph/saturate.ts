@@ -34,7 +34,7 @@ import { type Bindings, matchAll, matchWindow } from '../match.js'
 import type { Location } from '../path.js'
 import { par, seq } from '../../core/construct.js'
 import { type Pattern, isMeta, isNamed } from '../pattern.js'
-import { type Direction, type Rule, type Step, applyAt } from '../rule.js'
+import { type Direction, type Rule, type Step, applyMatch } from '../rule.js'
 import { EGraph, type Spine, sidesOf } from './egraph.js'
 
 /** The limits of a saturation. */
@@ -328,7 +328,7 @@ export const saturate = (
     try {
       for (const b of candidates) {
         if (++tried > L.matches || over() !== undefined) break
-        const r = applyAt(o.rule, t, location, o.direction, b)
+        const r = applyMatch(o.rule, t, location, o.direction, b)
         if (E.isRight(r)) push(r.right.step, r.right.term)
         else if (r.left.reason === 'condition' && !blocked.has(o.rule.name))
           blocked.set(o.rule.name, r.left.message)
