@@ -17,8 +17,10 @@
  * - FLOPs: `cost(term, sizes).flops` (the model of src/cost/cost.ts: 2 × the joint index space of
  *   every pairwise contraction, 1 per entry of an element-wise map, a few per entry of an axis
  *   operation). `loss` is the architecture followed by the sum; `grad` is `grad(loss, { params })`
- *   as derived (jvp, then transpose); `normal` is `normalize(grad)`, in which the forward values
- *   the derived gradient recomputes are shared and wiring is absorbed.
+ *   as derived (jvp, then transpose); `normal` is `normalize(grad)`, in which einsums are fused
+ *   and wiring is absorbed.
+ * - peak memory: `cost(term, sizes).peakMemory` (entries live at once, inputs and parameters
+ *   included), of the raw gradient and of its normal form, over the loss's.
  * - ms: the median of several timed evaluations (`evaluate`, seeded random inputs and parameters)
  *   after warm-up; each sample repeats the evaluation enough times to last a few milliseconds.
  *   The loss, grad and normal runs are interleaved so that load from other processes hits them
@@ -233,6 +235,7 @@ const architectures = (): string => {
       fmt(cn.flops),
       x(cg.flops, cl.flops),
       x(cn.flops, cl.flops),
+      x(cg.peakMemory, cl.peakMemory),
       x(cn.peakMemory, cl.peakMemory),
       ms(tl as number),
       ms(tg as number),
@@ -253,6 +256,7 @@ const architectures = (): string => {
       'normal FLOPs',
       'grad / loss FLOPs',
       'normal / loss FLOPs',
+      'grad / loss peak memory',
       'normal / loss peak memory',
       'loss ms',
       'grad ms',
@@ -352,7 +356,7 @@ const buildTimes = (): string => {
     },
     {
       name: 'vjp of a par of n tanh',
-      sizes: quick ? [25, 50, 100] : [50, 100, 200, 400],
+      sizes: quick ? [25, 50, 100] : [50, 100, 200, 400, 1000],
       make: (n) => par(...Array.from({ length: n }, () => tanh('k'))),
       derive: vjp,
     },
@@ -364,7 +368,7 @@ const buildTimes = (): string => {
     },
     {
       name: 'grad (all params) of an MLP of n layers',
-      sizes: quick ? [2, 4, 8] : [4, 8, 16, 32],
+      sizes: quick ? [2, 4, 8] : [4, 8, 16, 32, 64, 100],
       make: (n) =>
         sumLoss(mlp({ input: 'k', hidden: Array.from({ length: n - 1 }, () => 'k'), output: 'k' })),
       derive: (t) => grad(t, { params: Object.keys(randomParams(t, { k: 1 }, 1)) }),
