@@ -409,3 +409,16 @@ describe('hole: the einsum bound ignored underflow inside a contraction (a prove
     expect(equivalent(lhs, rhs, { limits: false }).kind).not.toBe('counterexample')
   })
 })
+
+describe('hole: an absolute tolerance of 1e-9 hid every difference between small outputs', () => {
+  // equivalent compared |p - q| <= tolerance · max(1, |p|, |q|), so below magnitude 1 the
+  // tolerance was absolute: x · 1e-10 = x · 2e-10 and relu(1e-10 x) = 3 relu(1e-10 x) differ by
+  // less than 1e-9 on inputs in [-1, 1], and were 'unknown', never refuted. Since the rounding
+  // bounds decide what float64 can explain (each side's error is bounded, e.g. 4e-26 here), the
+  // tolerance need only be relative.
+  it.fails('x · 1e-10 = x · 2e-10 is refuted', () => {
+    expect(equivalent(scale(1e-10, 'k'), scale(2e-10, 'k')).kind).toBe('counterexample')
+    const small = seq(scale(1e-10, 'k'), relu('k'))
+    expect(equivalent(small, seq(small, scale(3, 'k'))).kind).toBe('counterexample')
+  })
+})
