@@ -109,7 +109,10 @@ export interface EquivalentOptions {
   /** The largest size drawn for a size variable (default 4). */
   readonly maxSize?: number
   readonly seed?: number
-  /** Relative tolerance of the numeric comparison (default 1e-9). */
+  /**
+   * Relative tolerance of the numeric comparison (default 1e-9): a difference below it times the
+   * larger magnitude is no counterexample, whatever the rounding-error bounds say.
+   */
   readonly tolerance?: number
   /**
    * Sizes of the first trial (size variables left out are drawn), so that a difference planted
@@ -372,7 +375,9 @@ export const equivalent = (a: Term, b: Term, options: EquivalentOptions = {}): E
         const same =
           p === q ||
           (Number.isNaN(p) && Number.isNaN(q)) ||
-          Math.abs(p - q) <= tolerance * Math.max(1, Math.abs(p), Math.abs(q))
+          // Relative only: an absolute floor (max(1, ...)) hid every difference below 1e-9
+          // (x · 1e-10 = x · 2e-10); what rounding can explain, the bounds below decide.
+          Math.abs(p - q) <= tolerance * Math.max(Math.abs(p), Math.abs(q))
         if (same) continue
         // The laws are true of real numbers: a difference where a side is NaN or ±∞ (an IEEE
         // result outside the reals, such as ∞ · 0) refutes nothing. It is reported as unknown.
