@@ -214,6 +214,9 @@ const partsOf = (p: Pattern): number => {
   return Array.isArray(parts) ? Math.max(2, parts.length) : 1
 }
 
+/** Merges between two tests of the goal while rewrites are applied. */
+const GOAL_EVERY = 32
+
 /** A window of a spine: its parts (node ids) and the class after it (none at the end). */
 interface Window {
   readonly kind: Spine
@@ -302,6 +305,12 @@ export const saturate = (
       if (g.union(x, y, { kind: 'rule', step: f.step })) {
         n++
         fired.set(f.step.rule, (fired.get(f.step.rule) ?? 0) + 1)
+        // Goal-directed: every GOAL_EVERY merges, congruence restored and the goal tested, so
+        // a search stops at the merge that proves it rather than after the whole iteration.
+        if (n % GOAL_EVERY === 0 && stop === 'iterations') {
+          g.rebuild()
+          if (goal()) halt('goal', 'applying')
+        }
       }
       if (stop === 'iterations') {
         const why = over()
