@@ -18,6 +18,12 @@
  * limits are checked inside every loop that grows with the term (each window, each candidate
  * match, each found rewrite, each substitution).
  *
+ * What the spines do not give a parent that is not a cons (a broadcast or a box around a
+ * sequence): substitution puts the members of its child's class into it, and a sequence's class
+ * holds the forms rewritten from its first part on; a form found at a later window makes the
+ * parent equal to another by congruence, but is not a concrete body for the parent's own patterns
+ * (`broadcast/seq-split` sees the original body) nor for the cost `optimize` gives the parent.
+ *
  * E-matching is by member enumeration: a pattern is matched against the concrete term of each
  * node, whose children are concrete terms too, with the same matcher (`match.ts`) that rewriting
  * uses; the substitution pass adds the combinations that the patterns need, a bounded number of
