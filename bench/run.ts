@@ -84,6 +84,9 @@ import {
   WASM_MIN_WORK_INNER_FIRST,
   denseView,
   setMatmulKernel,
+  setMatmulThreads,
+  startMatmulThreads,
+  stopMatmulThreads,
   wasmBatchedMatmul,
 } from '../src/eval/wasm/gemm.js'
 
@@ -783,6 +786,73 @@ with the summed axes last, ${WASM_MIN_WORK_INNER_FIRST} first (\`WASM_MIN_WORK\`
   )
 
 // ---------------------------------------------------------------------------------------------
+// Two threads
+
+interface TwoThreads {
+  readonly name: string
+  readonly flops: number
+  readonly oneMs: number
+  readonly twoMs: number
+}
+
+/**
+ * Each case with the products on one thread and on two (startMatmulThreads: a worker thread on
+ * the shared-memory build of the kernel), interleaved; or undefined without worker threads.
+ */
+const twoThreads = async (
+  cases: ReadonlyArray<Case>,
+  quick: boolean,
+): Promise<TwoThreads[] | undefined> => {
+  if (!(await startMatmulThreads())) return undefined
+  try {
+    const rows: TwoThreads[] = []
+    for (const c of cases) {
+      const sizes = quick ? c.quick : c.sizes
+      const inputs = randomInputs(c.term.dom, sizes, 1)
+      const params = randomParams(c.term, sizes, 2)
+      const task = (count: 1 | 2): Timing => ({
+        run: () => {
+          const old = setMatmulThreads(count)
+          try {
+            evaluate(c.term, sizes, inputs, params).forEach(consume)
+          } finally {
+            setMatmulThreads(old)
+          }
+        },
+        minReps: quick ? 3 : 7,
+        maxReps: 41,
+      })
+      for (const count of [1, 2] as const) for (let i = 0; i < 3; i++) task(count).run()
+      const { wall } = await timeInterleaved([task(1), task(2)], quick ? 100 : 3000)
+      const [oneMs = NaN, twoMs = NaN] = wall
+      rows.push({ name: c.name, flops: c.flops(sizes), oneMs, twoMs })
+    }
+    return rows
+  } finally {
+    await stopMatmulThreads()
+  }
+}
+
+const twoThreadsReport = (rows: ReadonlyArray<TwoThreads> | undefined): string =>
+  rows === undefined
+    ? 'Two threads: not run (no worker threads or shared WebAssembly memory here).'
+    : `Two threads (optional, off by default: \`startMatmulThreads\` in src/eval/wasm/gemm.ts
+starts a worker thread on the shared-memory build of the kernel; batches, or one batch's rows, are
+split between the two). Wall time, median, the two settings interleaved; on a machine whose other
+processes keep both cores busy the second thread has no core of its own to run on.\n\n` +
+      table(
+        ['case', 'one thread ms', 'GFLOP/s', 'two threads ms', 'GFLOP/s', 'speedup'],
+        rows.map((r) => [
+          r.name,
+          ms(r.oneMs),
+          gflops(r.flops, r.oneMs),
+          ms(r.twoMs),
+          gflops(r.flops, r.twoMs),
+          `${(r.oneMs / r.twoMs).toFixed(2)}x`,
+        ]),
+      )
+
+// ---------------------------------------------------------------------------------------------
 // Report
 
 const MB = (bytes: number): string => (bytes / 2 ** 20).toFixed(2)
@@ -947,9 +1017,10 @@ const main = async (): Promise<void> => {
     numpy?.close()
   }
   const cross = only.length === 0 ? `\n${crossoverReport(crossover(quick))}\n` : ''
+  const threaded = `\n${twoThreadsReport(await twoThreads(cases, quick))}\n`
   // Memory last: wrapping the global Float64Array must not disturb any timing.
   const rows = timed.map((t) => t.row(t.measure()))
-  const text = report(rows, cases, quick, numpyNote) + cross
+  const text = report(rows, cases, quick, numpyNote) + cross + threaded
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   const loadAfter = os.loadavg().map((l) => l.toFixed(2))
   const load = `load average (1, 5, 15 min) ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`

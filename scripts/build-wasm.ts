@@ -14,18 +14,35 @@ import { fileURLToPath } from 'node:url'
 import { format, resolveConfig } from 'prettier'
 import wabtInit from 'wabt'
 
-/** The kernels: the text's file name under src/eval/wasm, without `.wat`. */
-export const WASM_KERNELS = ['gemm'] as const
+/**
+ * The kernels: `gemm` from `gemm.wat`, and `gemm-shared`, the same text with its memory imported
+ * as a shared memory (for two threads, src/eval/wasm/gemm.ts).
+ */
+export const WASM_KERNELS = ['gemm', 'gemm-shared'] as const
 
 const dir = new URL('../src/eval/wasm/', import.meta.url)
+
+const OWN_MEMORY = '(memory (export "memory") 1)'
+const SHARED_MEMORY = '(import "env" "memory" (memory 1 32768 shared))'
+
+/** The text of a kernel. */
+const textOf = (name: string): string => {
+  const shared = name.endsWith('-shared')
+  const text = readFileSync(new URL(`${shared ? name.slice(0, -7) : name}.wat`, dir), 'utf8')
+  if (!shared) return text
+  if (!text.includes(OWN_MEMORY)) throw new Error(`build:wasm: ${name}: no line ${OWN_MEMORY}`)
+  return text.replace(OWN_MEMORY, SHARED_MEMORY)
+}
 
 /** The binary of one kernel, compiled from its text (SIMD enabled, no names section). */
 export const compileWat = async (name: string): Promise<Uint8Array> => {
   const wabt = await wabtInit()
-  const file = new URL(`${name}.wat`, dir)
-  const mod = wabt.parseWat(`${name}.wat`, readFileSync(file, 'utf8'), { simd: true })
+  const features = { simd: true, threads: true }
+  const mod = wabt.parseWat(`${name}.wat`, textOf(name), features)
   try {
-    mod.validate()
+    // The typings omit validate's features argument (wabt.js reads it, as parseWat does).
+    const checked = mod as unknown as { validate(features: object): void }
+    checked.validate(features)
     return mod.toBinary({ log: false, write_debug_names: false }).buffer
   } finally {
     mod.destroy()
@@ -38,8 +55,8 @@ export const binaryModule = async (name: string): Promise<{ file: string; text: 
   const file = fileURLToPath(new URL(`${name}-binary.ts`, dir))
   const text = [
     `/**`,
-    ` * The binary of \`${name}.wat\` (${bytes.length} bytes, base64), written by \`npm run build:wasm\``,
-    ` * (scripts/build-wasm.ts) from the text beside it: do not edit.`,
+    ` * The binary of \`${name}\` (${bytes.length} bytes, base64), written by \`npm run build:wasm\``,
+    ` * (scripts/build-wasm.ts) from the text beside it (\`gemm.wat\`): do not edit.`,
     ` *`,
     ` * @packageDocumentation`,
     ` * @internal`,

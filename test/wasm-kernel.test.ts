@@ -13,8 +13,8 @@
  */
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
-import { afterEach, describe, expect, it } from 'vitest'
-import { binaryModule, compileWat } from '../scripts/build-wasm.js'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { WASM_KERNELS, binaryModule, compileWat } from '../scripts/build-wasm.js'
 import {
   type Sizes,
   type Term,
@@ -33,6 +33,9 @@ import {
   WASM_MIN_WORK,
   denseView,
   setMatmulKernel,
+  setMatmulThreads,
+  startMatmulThreads,
+  stopMatmulThreads,
   wasmAvailable,
   wasmBatchedMatmul,
   wasmWanted,
@@ -74,8 +77,10 @@ describe('the WebAssembly kernel', () => {
   it('is the binary compiled from gemm.wat (npm run build:wasm writes it)', async () => {
     const bytes = await compileWat('gemm')
     expect(Buffer.from(bytes).toString('base64')).toBe(WASM_BASE64)
-    const { file, text } = await binaryModule('gemm')
-    expect(readFileSync(file, 'utf8')).toBe(text)
+    for (const name of WASM_KERNELS) {
+      const { file, text } = await binaryModule(name)
+      expect(readFileSync(file, 'utf8'), name).toBe(text)
+    }
   })
 
   /** `[t, r, c]` to `[t, c, r]`. */
@@ -364,5 +369,57 @@ describe('the cost model with the WebAssembly kernel', () => {
     setMatmulKernel('typescript')
     const image = 12 * 3 * 10 * 3 * 4
     expect(allocated(conv, at)).toBeGreaterThanOrEqual(wasm + image)
+  })
+})
+
+describe('two threads (startMatmulThreads)', () => {
+  beforeAll(async () => {
+    expect(await startMatmulThreads()).toBe(true)
+  })
+  afterAll(async () => {
+    await stopMatmulThreads()
+  })
+
+  it("split batches or one batch's rows between the threads, bit for bit", () => {
+    const shapes: ReadonlyArray<readonly [number, number, number, number]> = [
+      [1, 3, 40, 9],
+      [1, 9, 300, 7],
+      [1, 130, 70, 21],
+      [2, 17, 33, 5],
+      [3, 8, 8, 8],
+      [64, 12, 20, 10],
+    ]
+    for (const [batch, m, k, n] of shapes) {
+      const a = data(batch * m * k, m, true)
+      const b = data(batch * k * n, n, true)
+      const view = (lines: number) => denseView(lines, k, false)
+      setMatmulKernel('wasm')
+      setMatmulThreads(2)
+      const two = wasmBatchedMatmul(a, view(m), b, view(n), batch, m, k, n, alloc)
+      setMatmulThreads(1)
+      const one = wasmBatchedMatmul(a, view(m), b, view(n), batch, m, k, n, alloc)
+      const reference = batchedMatmul(a, b, batch, m, k, n, alloc)
+      expect(firstDifference(two as Float64Array, reference), `${batch} ${m} ${k} ${n}`).toBe(-1)
+      expect(firstDifference(one as Float64Array, reference)).toBe(-1)
+    }
+  })
+
+  it('evaluate gives the same outputs with two threads', () => {
+    const cases: ReadonlyArray<readonly [string, Sizes]> = [
+      ['b h q d, b h k d -> b h q k', { b: 2, h: 3, q: 33, k: 17, d: 9 }],
+      ['b h q k, b h k d -> b h q d', { b: 2, h: 3, q: 33, k: 17, d: 9 }],
+      ['a b, b c, c d -> a d', { a: 41, b: 37, c: 29, d: 23 }],
+    ]
+    for (const [spec, sizes] of cases) {
+      const t = einsum(spec)
+      const inputs = randomInputs(t.dom, sizes, 3)
+      setMatmulKernel('typescript')
+      const [slow] = evaluate(t, sizes, inputs)
+      setMatmulKernel('wasm')
+      setMatmulThreads(2)
+      const [fast] = evaluate(t, sizes, inputs)
+      setMatmulThreads(1)
+      expect(firstDifference(fast as Float64Array, slow as Float64Array), spec).toBe(-1)
+    }
   })
 })

@@ -17,6 +17,7 @@
  * @internal
  */
 import { WASM_BASE64 } from './gemm-binary.js'
+import { WASM_BASE64 as SHARED_BASE64 } from './gemm-shared-binary.js'
 
 /** Which kernel runs the batched products: by size (default), always TypeScript, always wasm. */
 export type MatmulKernel = 'auto' | 'typescript' | 'wasm'
@@ -57,6 +58,7 @@ export const RETAINED_BYTES = 64 * 2 ** 20
 interface GemmExports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number }
   readonly gemm: (
+    m0: number,
     m: number,
     n: number,
     k: number,
@@ -80,6 +82,11 @@ interface GemmExports {
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => object
   readonly Instance: new (module: object, imports: object) => { readonly exports: unknown }
+  readonly Memory: new (descriptor: {
+    initial: number
+    maximum: number
+    shared: boolean
+  }) => GemmExports['memory']
 }
 
 const PAGE = 65536
@@ -227,6 +234,8 @@ export const wasmBatchedMatmul = (
   alloc: (entries: number, what: string) => Float64Array,
 ): Float64Array | undefined => {
   if (!usable(batch, m, k, n)) return undefined
+  if (threads !== undefined && useThreads)
+    return threadedMatmul(threads, a, aView, b, bView, batch, m, k, n, alloc)
   const per = m * k + k * n + m * n
   const mod = instance()
   if (mod === undefined) return undefined
@@ -276,6 +285,7 @@ export const wasmBatchedMatmul = (
     heap.set(b.subarray(t0 * k * n, t1 * k * n), bAt / 8)
     for (let t = 0; t < t1 - t0; t++)
       gemm(
+        0,
         m,
         n,
         k,
@@ -291,5 +301,246 @@ export const wasmBatchedMatmul = (
     c.set(heap.subarray(cAt / 8, cAt / 8 + (t1 - t0) * m * n), t0 * m * n)
   }
   if (memory.buffer.byteLength > RETAINED_BYTES) live = undefined
+  return c
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two threads (issue 12, section 3, optional): off unless startMatmulThreads is called.
+
+/**
+ * The worker: the shared module on the same memory, waiting on the control words (`ctrl`, i32):
+ * 0 the job's number, 1 the last job done, 3-18 the job (rows m0..m1 of `count` batches).
+ */
+const WORKER = String.raw`
+const { parentPort, workerData } = require('node:worker_threads')
+const { module, memory } = workerData
+const { gemm } = new WebAssembly.Instance(module, { env: { memory } }).exports
+const ctrl = new Int32Array(memory.buffer, 0, 32)
+parentPort.postMessage('ready')
+let seen = Atomics.load(ctrl, 0)
+for (;;) {
+  Atomics.wait(ctrl, 0, seen)
+  seen = Atomics.load(ctrl, 0)
+  const [m0, m1, n, k, a, ad, b, bd, c, pa, pb, tile, count, sa, sb, sc] = ctrl.subarray(3, 19)
+  for (let t = 0; t < count; t++)
+    gemm(m0, m1, n, k, a + t * sa, ad, b + t * sb, bd, c + t * sc, pa, pb, tile)
+  Atomics.store(ctrl, 1, seen)
+  Atomics.notify(ctrl, 1)
+}
+`
+
+interface Scratch {
+  readonly tile: number
+  readonly pa: number
+  readonly pb: number
+}
+
+interface Threads {
+  readonly memory: GemmExports['memory']
+  readonly gemm: GemmExports['gemm']
+  readonly ctrl: Int32Array
+  readonly main: Scratch
+  readonly other: Scratch
+  readonly ad: number
+  readonly bd: number
+  readonly base: number
+  readonly MR: number
+  heap: Float64Array
+  words: Int32Array
+  failed: unknown
+  readonly stop: () => Promise<void>
+}
+
+let threads: Threads | undefined
+let useThreads = false
+
+/** A run of batches copied at once with two threads (one handshake per run). */
+const THREAD_CHUNK_ENTRIES = 2 ** 21
+
+/**
+ * Start a second thread for the products (Node's worker_threads, the shared-memory build of the
+ * kernel, `gemm-shared`), and use it: batches are split between the two threads, or a single
+ * batch's rows. Resolves to false where there are no worker threads or shared WebAssembly
+ * memory. The numbers are the same bit for bit (each entry is still one thread's sum in the
+ * order of p). @internal
+ */
+export const startMatmulThreads = async (): Promise<boolean> => {
+  if (threads !== undefined) {
+    useThreads = true
+    return true
+  }
+  const wasm = api()
+  if (wasm === undefined || instance() === undefined) return false
+  let Worker: typeof import('node:worker_threads').Worker
+  try {
+    ;({ Worker } = await import('node:worker_threads'))
+  } catch {
+    return false
+  }
+  const module = new wasm.Module(decode(SHARED_BASE64))
+  const probe = instance()?.exports as GemmExports
+  const [MR, NR, KC, MC, NC] = [probe.MR, probe.NR, probe.KC, probe.MC, probe.NC].map(
+    (g) => g.value,
+  ) as [number, number, number, number, number]
+  // Control words, then the descriptors, then each thread's tile and packing buffers.
+  const ad = 128
+  const bd = ad + 32
+  const scratch = (at: number): Scratch => {
+    const pa = 16 * Math.ceil((at + 8 * MR * NR) / 16)
+    return { tile: at, pa, pb: pa + 8 * MC * KC }
+  }
+  const main = scratch(256)
+  const other = scratch(main.pb + 8 * KC * NC)
+  const base = other.pb + 8 * KC * NC
+  let memory: GemmExports['memory']
+  try {
+    memory = new wasm.Memory({ initial: Math.ceil(base / PAGE) + 1, maximum: 32768, shared: true })
+  } catch {
+    return false
+  }
+  const exports = new wasm.Instance(module, { env: { memory } }).exports as GemmExports
+  const worker = new Worker(WORKER, { eval: true, workerData: { module, memory } })
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve())
+    worker.once('error', reject)
+  })
+  worker.unref()
+  const state: Threads = {
+    memory,
+    gemm: exports.gemm,
+    ctrl: new Int32Array(memory.buffer, 0, 32),
+    main,
+    other,
+    ad,
+    bd,
+    base,
+    MR,
+    heap: new View(memory.buffer),
+    words: new Words(memory.buffer),
+    failed: undefined,
+    stop: async () => {
+      await worker.terminate()
+    },
+  }
+  worker.on('error', (e) => (state.failed = e))
+  threads = state
+  useThreads = true
+  return true
+}
+
+/** Use the second thread (when started) or not, returning the previous setting. @internal */
+export const setMatmulThreads = (count: 1 | 2): 1 | 2 => {
+  const old = useThreads ? 2 : 1
+  useThreads = count === 2 && threads !== undefined
+  return old
+}
+
+/** Stop the second thread. @internal */
+export const stopMatmulThreads = async (): Promise<void> => {
+  const t = threads
+  threads = undefined
+  useThreads = false
+  await t?.stop()
+}
+
+const threadedMatmul = (
+  T: Threads,
+  a: Float64Array,
+  aView: OperandView,
+  b: Float64Array,
+  bView: OperandView,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  alloc: (entries: number, what: string) => Float64Array,
+): Float64Array | undefined => {
+  const per = m * k + k * n + m * n
+  const chunk = Math.max(1, Math.min(batch, Math.floor(THREAD_CHUNK_ENTRIES / per)))
+  const needed = T.base + 8 * chunk * per
+  const memory = T.memory
+  if (memory.buffer.byteLength < needed) {
+    try {
+      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE))
+    } catch {
+      return undefined
+    }
+  }
+  const c = alloc(batch * m * n, 'a contraction result')
+  if (T.heap.length * 8 !== memory.buffer.byteLength) {
+    T.heap = new View(memory.buffer)
+    T.words = new Words(memory.buffer)
+  }
+  const { heap, words, ctrl } = T
+  words.set(aView.lines, T.ad / 4)
+  words.set(aView.steps, T.ad / 4 + 3)
+  words.set(bView.lines, T.bd / 4)
+  words.set(bView.steps, T.bd / 4 + 3)
+  const aAt = T.base
+  const bAt = aAt + 8 * chunk * m * k
+  const cAt = bAt + 8 * chunk * k * n
+  const [sa, sb, sc] = [8 * m * k, 8 * k * n, 8 * m * n]
+  for (let t0 = 0; t0 < batch; t0 += chunk) {
+    const count = Math.min(batch, t0 + chunk) - t0
+    heap.set(a.subarray(t0 * m * k, (t0 + count) * m * k), aAt / 8)
+    heap.set(b.subarray(t0 * k * n, (t0 + count) * k * n), bAt / 8)
+    // The worker's part: the second half of the batches, or of one batch's rows (whole tiles).
+    const half = Math.ceil(count / 2)
+    const rows = Math.min(m, T.MR * Math.ceil(m / 2 / T.MR))
+    const split = count > 1 ? { from: half, m0: 0, mine: m } : { from: 0, m0: rows, mine: rows }
+    const job = split.m0 < m || count > 1
+    if (job) {
+      const from = split.from
+      ctrl.set(
+        [
+          split.m0,
+          m,
+          n,
+          k,
+          aAt + from * sa,
+          T.ad,
+          bAt + from * sb,
+          T.bd,
+          cAt + from * sc,
+          T.other.pa,
+          T.other.pb,
+          T.other.tile,
+          count - from,
+          sa,
+          sb,
+          sc,
+        ],
+        3,
+      )
+      Atomics.add(ctrl, 0, 1)
+      Atomics.notify(ctrl, 0)
+    }
+    const seq = Atomics.load(ctrl, 0)
+    const mineBatches = count > 1 ? half : 1
+    for (let t = 0; t < mineBatches; t++)
+      T.gemm(
+        0,
+        split.mine,
+        n,
+        k,
+        aAt + t * sa,
+        T.ad,
+        bAt + t * sb,
+        T.bd,
+        cAt + t * sc,
+        T.main.pa,
+        T.main.pb,
+        T.main.tile,
+      )
+    if (job)
+      for (;;) {
+        const done = Atomics.load(ctrl, 1)
+        if (done === seq) break
+        if (T.failed !== undefined)
+          throw new Error(`the kernel's second thread failed: ${String(T.failed)}`)
+        Atomics.wait(ctrl, 1, done, 1000)
+      }
+    c.set(heap.subarray(cAt / 8, cAt / 8 + count * m * n), t0 * m * n)
+  }
   return c
 }

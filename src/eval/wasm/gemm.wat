@@ -164,11 +164,11 @@
       (br $row)))
   )
 
-  ;; C[i, j] = sum_p A[i, p] B[p, j] (the sum in the order of p, from 0), C row-major m x n at
-  ;; $c; A's entry (line i, step p) and B's (line j, step p) where the descriptors $ad and $bd
+  ;; C[i, j] = sum_p A[i, p] B[p, j] (the sum in the order of p, from 0) for the rows i from $m0
+  ;; to $m (two threads take a part each), C row-major m x n at $c; A's entry (line i, step p) and B's (line j, step p) where the descriptors $ad and $bd
   ;; place them (see $pack) from $a and $b. $pa, $pb, $tile: scratch of MC KC, KC NC and MR NR
   ;; entries.
-  (func (export "gemm") (param $m i32) (param $n i32) (param $k i32)
+  (func (export "gemm") (param $m0 i32) (param $m i32) (param $n i32) (param $k i32)
     (param $a i32) (param $ad i32) (param $b i32) (param $bd i32)
     (param $c i32) (param $pa i32) (param $pb i32) (param $tile i32)
     (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
@@ -188,7 +188,7 @@
         (local.set $first (i32.eqz (local.get $pc)))
         (call $pack (local.get $nc) (local.get $kc) (local.get $b) (local.get $bd)
           (local.get $jc) (local.get $pc) (local.get $pb) (global.get $NR))
-        (local.set $ic (i32.const 0))
+        (local.set $ic (local.get $m0))
         (block $icDone (loop $icLoop
           (br_if $icDone (i32.ge_u (local.get $ic) (local.get $m)))
           (local.set $mc (i32.sub (local.get $m) (local.get $ic)))
