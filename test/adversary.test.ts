@@ -47,6 +47,7 @@ import {
   proofToJson,
   showTyped,
   softmax,
+  layerNorm,
 } from '../src/index.js'
 
 // An adversarial reading of the proof kernel (bend laws, the laws of 9ab36a1 and after, concat,
@@ -420,5 +421,25 @@ describe('hole: an absolute tolerance of 1e-9 hid every difference between small
     expect(equivalent(scale(1e-10, 'k'), scale(2e-10, 'k')).kind).toBe('counterexample')
     const small = seq(scale(1e-10, 'k'), relu('k'))
     expect(equivalent(small, seq(small, scale(3, 'k'))).kind).toBe('counterexample')
+  })
+})
+
+describe('hole: layerNorm whose variance overflows inside the kernel was bounded by 1e-319', () => {
+  // The kernel sums (x - mu)^2 to v; at x of about 1e154 that overflows to ∞, 1/sqrt(∞) = 0,
+  // and every output is a finite 0 (no value the evaluation watches is ∞: the overflow is
+  // inside the primitive). The exact layerNorm of [1e154, -1e154, 5e153] is about
+  // [0.98, -1.37, 0.39]. The bound's own sums overflowed the same way and said 8e-320, so
+  // equivalent refuted the true layerNorm_0 = scale(1e154) ; layerNorm_0 (epsilon 0: scale
+  // invariance is exact over the reals), 0.0217 against 0 with a bound of 1e-14.
+  const ln = layerNorm('k', { epsilon: 0 })
+  const big = seq(scale(1e154, 'k'), ln)
+  it('the kernel gives 0 where the exact value is 0.98', () => {
+    expect(evaluate(big, { k: 3 }, [[1, -1, 0.5]])[0]?.[0]).toBe(0)
+    expect(evaluate(ln, { k: 3 }, [[1, -1, 0.5]])[0]?.[0]).toBeCloseTo(0.9805806756909202, 12)
+  })
+  it.fails('the bound covers it, and equivalent does not refute', () => {
+    const b = evaluateWithErrorBounds(big, { k: 3 }, [[1, -1, 0.5]])
+    expect(b.bounds[0]?.[0]).toBeGreaterThanOrEqual(0.98)
+    expect(equivalent(ln, big, { limits: false, sizes: { k: 5 } }).kind).not.toBe('counterexample')
   })
 })
