@@ -726,6 +726,11 @@ const layerNormBound = (
   const dV = dMax + eD + 2 * R
   const eMuV = gamma(n + 1) * (sAbs / n + R)
   const eDV = eMuV + U * (dV + eMuV)
+  // The kernel's sum of squares at any point of the ball is at most n (dV + eDV)^2: where that
+  // may overflow, the kernel divides by sqrt(∞) and gives finite zeros (an overflow inside the
+  // primitive, which no watch sees), so nothing can be said.
+  if (!(n * (dV + eDV) ** 2 * (1 + gamma(n + 4)) * (1 + 2 ** -40) < Number.MAX_VALUE))
+    return Infinity
   const eVar = 2 * dV * eDV + eDV * eDV + gamma(n + 2) * (dV + eDV) ** 2
   const eW = eVar + U * (dV * dV + epsilon + eVar)
   const wLo = sigma * sigma - eW
