@@ -312,21 +312,22 @@ export const wasmBatchedMatmul = (
  * 0 the job's number, 1 the last job done, 3-18 the job (rows m0..m1 of `count` batches).
  */
 const WORKER = String.raw`
-const { parentPort, workerData } = require('node:worker_threads')
-const { module, memory } = workerData
-const { gemm } = new WebAssembly.Instance(module, { env: { memory } }).exports
-const ctrl = new Int32Array(memory.buffer, 0, 32)
-parentPort.postMessage('ready')
-let seen = Atomics.load(ctrl, 0)
-for (;;) {
-  Atomics.wait(ctrl, 0, seen)
-  seen = Atomics.load(ctrl, 0)
-  const [m0, m1, n, k, a, ad, b, bd, c, pa, pb, tile, count, sa, sb, sc] = ctrl.subarray(3, 19)
-  for (let t = 0; t < count; t++)
-    gemm(m0, m1, n, k, a + t * sa, ad, b + t * sb, bd, c + t * sc, pa, pb, tile)
-  Atomics.store(ctrl, 1, seen)
-  Atomics.notify(ctrl, 1)
-}
+import('node:worker_threads').then(({ parentPort, workerData }) => {
+  const { module, memory } = workerData
+  const { gemm } = new WebAssembly.Instance(module, { env: { memory } }).exports
+  const ctrl = new Int32Array(memory.buffer, 0, 32)
+  parentPort.postMessage('ready')
+  let seen = Atomics.load(ctrl, 0)
+  for (;;) {
+    Atomics.wait(ctrl, 0, seen)
+    seen = Atomics.load(ctrl, 0)
+    const [m0, m1, n, k, a, ad, b, bd, c, pa, pb, tile, count, sa, sb, sc] = ctrl.subarray(3, 19)
+    for (let t = 0; t < count; t++)
+      gemm(m0, m1, n, k, a + t * sa, ad, b + t * sb, bd, c + t * sc, pa, pb, tile)
+    Atomics.store(ctrl, 1, seen)
+    Atomics.notify(ctrl, 1)
+  }
+})
 `
 
 interface Scratch {
@@ -399,7 +400,8 @@ export const startMatmulThreads = async (): Promise<boolean> => {
     return false
   }
   const exports = new wasm.Instance(module, { env: { memory } }).exports as GemmExports
-  const worker = new Worker(WORKER, { eval: true, workerData: { module, memory } })
+  // The worker's code reads as a script or as a module (dynamic import only); no loader flags.
+  const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { module, memory } })
   await new Promise<void>((resolve, reject) => {
     worker.once('message', () => resolve())
     worker.once('error', reject)
