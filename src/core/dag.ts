@@ -714,7 +714,13 @@ export type Apply = (op: Term, ...inputs: ReadonlyArray<Wire>) => Wire[]
 export const graph = (
   dom: TupleType,
   build: (inputs: Wire[], apply: Apply) => ReadonlyArray<Wire>,
-): Term => {
+): Term => fromDagNested(graphDag(dom, build))
+
+/** The DAG {@link graph} reads back, for a pass over it first. @internal */
+export const graphDag = (
+  dom: TupleType,
+  build: (inputs: Wire[], apply: Apply) => ReadonlyArray<Wire>,
+): Dag => {
   const nodes: Node[] = []
   const index = new Map<string, number>()
   const typeOf = (w: Wire): Shape =>
@@ -749,7 +755,7 @@ export const graph = (
     dom.map((_, i) => ({ node: -1 - i, out: 0 })),
     apply,
   )
-  return fromDagNested({ dom, cod: outputs.map(typeOf), nodes, outputs })
+  return { dom, cod: outputs.map(typeOf), nodes, outputs }
 }
 
 /**
@@ -782,8 +788,13 @@ export const walkStructure = (
       return []
     case 'box':
       return walkStructure(term.body, ins, node)
-    case 'derivative':
     case 'broadcast':
+      // Wiring broadcast with its axes in one place everywhere is that wiring on the broadcast
+      // types (the transpose of a broadcast add is a broadcast copy): its wires, not an opaque
+      // node, so that what reads them is seen.
+      if (uniformPlacement(term) && isWiring(term.body)) return walkStructure(term.body, ins, node)
+      return node(term, ins)
+    case 'derivative':
     case 'einsum':
     case 'scalar':
     case 'axisOp':
@@ -800,3 +811,17 @@ export const walkStructure = (
       return absurd(term)
   }
 }
+
+/** Whether every input and output of a broadcast has its axes at one same position. */
+const uniformPlacement = (t: Extract<Term, { kind: 'broadcast' }>): boolean => {
+  const p = t.inputs[0] ?? t.outputs[0]
+  return typeof p === 'number' && t.inputs.every((q) => q === p) && t.outputs.every((q) => q === p)
+}
+
+/** Whether a term is only wiring: identities, swaps, copies and drops in sequence and side by side. */
+const isWiring = (t: Term): boolean =>
+  t.kind === 'id' ||
+  t.kind === 'swap' ||
+  t.kind === 'copy' ||
+  t.kind === 'drop' ||
+  ((t.kind === 'seq' || t.kind === 'par') && t.parts.every(isWiring))

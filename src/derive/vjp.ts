@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { box, broadcast, drop, id, par, seq } from '../core/construct.js'
-import { type Wire, graph } from '../core/dag.js'
+import { type Dag, type Node, type Wire, fromDagNested, graph, graphDag } from '../core/dag.js'
 import { dimKey } from '../core/dim.js'
 import { fail } from '../core/errors.js'
 import { offset, param } from '../core/primitives.js'
@@ -17,6 +17,8 @@ import { type Shape, type TupleType, concatTypes, showShape, showType } from '..
 import { einsumOf, unit } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
 import { jvp } from './jvp.js'
+import { fuseEinsums } from '../linear/fuse.js'
+import { MAX_FUSED_INPUTS } from '../rewrite/normal.js'
 import { splitLinear, zeroOutputsOf } from './transpose.js'
 
 /**
@@ -115,13 +117,57 @@ export const grad = (f: Term, options: GradOptions = {}): Term => {
   const back = vjp(g)
   const seed = seq(zero([[]]), offset(1))
   // The parameters stay parameters: the gradient reads them where f did, and takes f's inputs.
-  return graph(f.dom, (ins, apply) => {
+  const dag = graphDag(f.dom, (ins, apply) => {
     const [one] = apply(seed) as [Wire]
     const p = names.map((name, j) => apply(param(name, lifted.shapes[j] as Shape))[0] as Wire)
     const outs = apply(back, ...p, ...ins, one)
     const bars = outs.slice(1)
     return [...inputs.map((i) => bars[k + i] as Wire), ...bars.slice(0, k)]
   })
+  return fromDagNested(fuseMoves(dag))
+}
+
+/**
+ * Einsums that only move or spread their one input (no label summed or repeated) fused into the
+ * einsums that read them (`linear/fuse.ts`; each reader absorbs its own copy, as in the normal
+ * form): the seed's cotangent spread over a sum's axes (a tensor of ones) is then never
+ * materialised, and the contractions that read it sum less (the gradient of a sum of
+ * attention's outputs contracted V with the spread ones, 2 y x v FLOPs, where the fused einsum
+ * sums V's rows once). Fusing a move costs nothing, so the gradient is never dearer; other
+ * einsums are left as they are.
+ */
+const fuseMoves = (dag: Dag): Dag => {
+  const isMove = (t: Term): boolean => {
+    if (t.kind !== 'einsum' || t.inputs.length !== 1) return false
+    const input = t.inputs[0] as ReadonlyArray<string>
+    return new Set(input).size === input.length && input.every((l) => t.output.includes(l))
+  }
+  const nodes: Node[] = []
+  let changed = false
+  for (const old of dag.nodes) {
+    let { op, inputs } = old
+    if (op.kind === 'einsum')
+      for (let i = 0; i < inputs.length; i++) {
+        const w = inputs[i] as Wire
+        const p = w.node < 0 ? undefined : (nodes[w.node] as Node)
+        if (p === undefined || !isMove(p.op)) continue
+        if (inputs.length - 1 + p.inputs.length > MAX_FUSED_INPUTS) continue
+        const first = par(...inputs.map((_, j) => (j === i ? p.op : id([op.dom[j] as Shape]))))
+        let fused: Term
+        try {
+          fused = fuseEinsums(first, op)
+        } catch {
+          continue
+        }
+        if (fused.kind !== 'einsum') continue
+        op = fused
+        inputs = [...inputs.slice(0, i), ...p.inputs, ...inputs.slice(i + 1)]
+        changed = true
+        i = -1 // the new inputs may be moves too
+      }
+    nodes.push({ op, inputs })
+  }
+  return changed ? { ...dag, nodes } : dag
 }
 
 /**
