@@ -7,7 +7,15 @@
  * @packageDocumentation
  */
 import { box, broadcast, drop, id, par, seq } from '../core/construct.js'
-import { type Dag, type Node, type Wire, fromDagNested, graph, graphDag } from '../core/dag.js'
+import {
+  type Apply,
+  type Dag,
+  type Node,
+  type Wire,
+  fromDagNested,
+  graph,
+  graphDag,
+} from '../core/dag.js'
 import { dimKey } from '../core/dim.js'
 import { fail } from '../core/errors.js'
 import { offset, param } from '../core/primitives.js'
@@ -33,8 +41,20 @@ import { splitLinear, zeroOutputsOf } from './transpose.js'
  * xbar // Float64Array [1.5728954659318548] (2 · (1 - tanh(0.5)²))
  * ```
  */
-export const vjp = (f: Term): Term => {
-  const n = f.dom.length
+export const vjp = (f: Term): Term =>
+  graph(concatTypes(f.dom, f.cod), (ins, apply) => {
+    const wire = reverseWiring(f)
+    return wire(ins.slice(0, f.dom.length), ins.slice(f.dom.length), apply)
+  })
+
+/**
+ * The nodes of `vjp(f)` on given wires (points x, cotangents ȳ): its values, then the
+ * cotangents of the inputs. `grad` applies them in its own graph, so the reverse derivative is
+ * read back once, not once as vjp's term and again inside the gradient.
+ */
+const reverseWiring = (
+  f: Term,
+): ((x: ReadonlyArray<Wire>, ybar: ReadonlyArray<Wire>, apply: Apply) => Wire[]) => {
   const m = f.cod.length
   const d = jvp(f)
   const s = splitLinear(d, [...f.dom.map(() => false), ...f.dom.map(() => true)])
@@ -49,9 +69,7 @@ export const vjp = (f: Term): Term => {
       got: lin.map((b) => (b ? 'linear' : 'primal')).join(', '),
       where: show(f, { maxLength: 160 }),
     })
-  return graph(concatTypes(f.dom, f.cod), (ins, apply) => {
-    const x = ins.slice(0, n)
-    const ybar = ins.slice(n)
+  return (x, ybar, apply) => {
     const primal = apply(s.forward, ...x)
     let next = 0
     const values = f.cod.map((c, j) =>
@@ -61,7 +79,7 @@ export const vjp = (f: Term): Term => {
     const cots = f.cod.flatMap((c, j) => (lin[j] === true ? [apply(zero([c]))[0] as Wire] : []))
     const tangentCots = ybar.filter((_, j) => lin[m + j] === true)
     return [...values, ...apply(s.backward, ...x, ...cots, ...tangentCots)]
-  })
+  }
 }
 
 /** Options of {@link grad}. */
@@ -114,13 +132,13 @@ export const grad = (f: Term, options: GradOptions = {}): Term => {
   const lifted = names.length === 0 ? { term: f, shapes: [] } : liftParams(f, names)
   const g = lifted.term
   const k = names.length
-  const back = vjp(g)
+  const back = reverseWiring(g)
   const seed = seq(zero([[]]), offset(1))
   // The parameters stay parameters: the gradient reads them where f did, and takes f's inputs.
   const dag = graphDag(f.dom, (ins, apply) => {
     const [one] = apply(seed) as [Wire]
     const p = names.map((name, j) => apply(param(name, lifted.shapes[j] as Shape))[0] as Wire)
-    const outs = apply(back, ...p, ...ins, one)
+    const outs = back([...p, ...ins], [one], apply)
     const bars = outs.slice(1)
     return [...inputs.map((i) => bars[k + i] as Wire), ...bars.slice(0, k)]
   })
