@@ -316,8 +316,9 @@ import('node:worker_threads').then(({ parentPort, workerData }) => {
   const { module, memory } = workerData
   const { gemm } = new WebAssembly.Instance(module, { env: { memory } }).exports
   const ctrl = new Int32Array(memory.buffer, 0, 32)
-  parentPort.postMessage('ready')
+  // The job number read before saying ready, so that a job posted at once is not missed.
   let seen = Atomics.load(ctrl, 0)
+  parentPort.postMessage('ready')
   for (;;) {
     Atomics.wait(ctrl, 0, seen)
     seen = Atomics.load(ctrl, 0)
@@ -535,11 +536,18 @@ const threadedMatmul = (
         T.main.tile,
       )
     if (job)
-      for (;;) {
+      for (let waited = 0; ; waited++) {
         const done = Atomics.load(ctrl, 1)
         if (done === seq) break
-        if (T.failed !== undefined)
-          throw new Error(`the kernel's second thread failed: ${String(T.failed)}`)
+        if (T.failed !== undefined || waited >= 60) {
+          // Never hang an evaluation on a lost worker: give up the second thread and say so.
+          threads = undefined
+          useThreads = false
+          void T.stop()
+          throw new Error(
+            `the kernel's second thread ${T.failed !== undefined ? `failed: ${String(T.failed)}` : 'did not answer in 60 s'}`,
+          )
+        }
         Atomics.wait(ctrl, 1, done, 1000)
       }
     c.set(heap.subarray(cAt / 8, cAt / 8 + count * m * n), t0 * m * n)
