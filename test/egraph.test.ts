@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest'
 import {
   EGraph,
   applyAt,
+  broadcast,
+  concat,
+  dimSum,
   children,
   dimVars,
   evaluate,
@@ -257,6 +260,27 @@ describe('cons spines (sequences and stacks as chains of binary nodes)', () => {
     expect(g.size - before).toBeLessThan(50)
     const steps = g.explain(a, b, catalogue).map((x) => x.step)
     expect(E.isRight(checkProof({ name: 'deep', lhs, rhs, steps }, catalogue))).toBe(true)
+  })
+
+  it('a stack read as one part of a sequence gets the forms of its later parts (concat/broadcast)', () => {
+    // relu[a h] ⊗ relu[b h] is the head of the sequence; concat/broadcast needs it as
+    // bcast[a](relu[h]) ⊗ bcast[b](relu[h]), a concrete term the windows of the stack never
+    // build (the second part's form lives in the class of the stack's last part). Before the
+    // substitution into stacks read so, the search saturated at 13 nodes without the law.
+    const lhs = seq(par(relu('a h'), relu('b h')), concat(0, ['a h', 'b h']))
+    const rhs = seq(concat(0, ['a h', 'b h']), relu([dimSum('a', 'b'), 'h']))
+    const g = new EGraph()
+    const a = g.add(lhs)
+    const b = g.add(rhs)
+    const stack = g.kids(a)[0] as number
+    const report = saturate(g, allRules, { timeMs: 60000 }, () => g.equal(a, b))
+    expect(report.stop).toBe('goal')
+    expect(report.fired.get('concat/broadcast')).toBeGreaterThan(0)
+    const both = par(broadcast(relu('h'), ['a']), broadcast(relu('h'), ['b']))
+    expect(g.classOf(stack).members.some((m) => show(g.term(m)) === show(both))).toBe(true)
+    const steps = g.explain(a, b, catalogue).map((x) => x.step)
+    expect(E.isRight(checkProof({ name: 'stack', lhs, rhs, steps }, catalogue))).toBe(true)
+    expect(evaluatesEqual(lhs, rhs)).toBe(true)
   })
 
   it('one iteration over a term of 10^3 nodes finishes, its e-graph linear in the term (counts, not time)', () => {

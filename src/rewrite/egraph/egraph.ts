@@ -29,9 +29,12 @@
  *   users meet with AC rules); n-ary nodes (the previous design) made every rewrite of a window
  *   a new n-part node, and every substitution of a child form another one. A part rewritten into
  *   a sequence (`f = g ; h`) is spliced into its parents' chains by a flattening substitution
- *   ({@link EGraph.substitute}), so heads stay single parts. Concrete terms of cons nodes are
- *   built only on demand (explanations, the matches of a parent that is not a cons, extraction)
- *   and cached.
+ *   ({@link EGraph.substitute}), so heads stay single parts. A spine that a parent of another
+ *   kind reads as one part (a stack in a sequence, a sequence in a broadcast) is matched there by
+ *   its members' concrete terms, so the saturation substitutes head and tail members into it
+ *   (one cons node each); forms at its later windows would otherwise never be concrete parts.
+ *   Concrete terms of cons nodes are built only on demand (explanations, the matches of a parent
+ *   that is not a cons of their kind, extraction) and cached.
  * - **Analyses** carry each class's type (domain and codomain, which every member shares: a
  *   merge of two types is refused as unsound), its dims, and its linearity (the best linearity a
  *   member shows). Side conditions of laws are checked on the concrete member a match binds, so

@@ -18,11 +18,17 @@
  * limits are checked inside every loop that grows with the term (each window, each candidate
  * match, each found rewrite, each substitution).
  *
- * What the spines do not give a parent that is not a cons (a broadcast or a box around a
- * sequence): substitution puts the members of its child's class into it, and a sequence's class
- * holds the forms rewritten from its first part on; a form found at a later window makes the
- * parent equal to another by congruence, but is not a concrete body for the parent's own patterns
- * (`broadcast/seq-split` sees the original body) nor for the cost `optimize` gives the parent.
+ * A parent that reads a spine as one concrete part (a broadcast or a box around a sequence, a
+ * stack as a part of a sequence, a sequence as a part of a stack) matches its patterns on the
+ * concrete terms of its child's members, and a spine's class holds only the forms rewritten from
+ * its first part on: a form found at a later window (the second part of a stack rewritten)
+ * would reach such a parent only as an equality by congruence, never as a concrete part for its
+ * patterns (`concat/broadcast` on `relu[a h] ⊗ relu[b h]`) or its cost. So the cons nodes such a
+ * parent reads, and their spines down to the last part, get the substitution of the members of
+ * their head and tail classes, as any other parent does (one cons node each, merged by
+ * congruence; one new member per child each iteration, and the copies are not matched, their
+ * windows being the original's); spines read only through windows (top-level sequences, the
+ * tails of spines of their own kind) do not.
  *
  * E-matching is by member enumeration: a pattern is matched against the concrete term of each
  * node, whose children are concrete terms too, with the same matcher (`match.ts`) that rewriting
@@ -352,13 +358,18 @@ export const saturate = (
       if (!(e instanceof TermError)) throw e
     }
   }
+  // The cons nodes made by substituting into a spine that a parent of another kind reads (see
+  // `concretelyRead`): windows read over classes, so a window at a copy, or through one, is one
+  // the original's class already gives; copies are neither matched nor walked as tails.
+  const copies = new Set<number>()
   // Members of a class to read at one position of a window: `own` first, then up to `members`
-  // others; heads never a cons of the spine's kind (those are spliced in by substitution).
+  // others; heads never a cons of the spine's kind (those are spliced in by substitution), tails
+  // never a copy (its head and tail classes are the original's: the same windows).
   const choices = (own: number, kind: Spine, head: boolean): number[] => {
     const out = [own]
     for (const m of g.classOf(own).members) {
       if (out.length > L.members) break
-      if (m === own || (head && g.spine(m) === kind)) continue
+      if (m === own || (head && g.spine(m) === kind) || (!head && copies.has(m))) continue
       out.push(m)
     }
     return out
@@ -373,10 +384,15 @@ export const saturate = (
         out.push({ kind, parts, rest: next })
         return
       }
+      // Members with the same head and tail classes give the same windows: one is walked.
+      const seen = new Set<string>()
       for (const x of choices(next, kind, false)) {
         if (out.length >= cap) return
         if (g.spine(x) === kind) {
           const [h, r] = g.kids(x) as [number, number]
+          const key = `${g.find(h)},${g.find(r)}`
+          if (seen.has(key)) continue
+          seen.add(key)
           for (const p of choices(h, kind, true)) walk([...parts, p], r, remaining - 1)
         } else if (remaining === 1) out.push({ kind, parts: [...parts, x], rest: undefined })
       }
@@ -446,6 +462,44 @@ export const saturate = (
       if (why !== undefined) return halt(why, 'matching')
     }
   }
+  // The cons nodes whose concrete terms some parent reads as one part: a member of a class with a
+  // parent that is not a cons of the member's own kind (a broadcast around a sequence, a stack as
+  // a part of a sequence, a sequence as a part of a stack), and, down the spine, the members of
+  // such a cons's tail class of its kind. That parent's patterns see only concrete terms
+  // (`g.term`), which the windows of the spine do not build: without substitution into the spine,
+  // forms found in it after its first part (the second part of a stack rewritten) never reach
+  // them. A parent of the member's own kind reads it through its windows (a head's chain is
+  // spliced into the parent), and top-level spines are read by no parent: both keep the O(w)
+  // window rewrites.
+  const concretelyRead = (): Set<number> => {
+    const out = new Set<number>()
+    const done = new Set<string>()
+    const todo: Array<readonly [number, Spine]> = []
+    const mark = (c: number, kind: Spine): void => {
+      const key = `${c}:${kind}`
+      if (done.has(key)) return
+      done.add(key)
+      todo.push([c, kind])
+    }
+    for (const c of g.classIds()) {
+      const d = g.classOf(c)
+      if (!d.members.some((m) => g.spine(m) !== undefined)) continue
+      for (const p of d.parents) {
+        const s = g.spine(p)
+        if (s !== 'seq') mark(c, 'seq')
+        if (s !== 'par') mark(c, 'par')
+      }
+    }
+    for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+      const [c, kind] = next
+      for (const m of g.classOf(c).members) {
+        if (g.spine(m) !== kind || out.has(m)) continue
+        out.add(m)
+        mark(g.find(g.kids(m)[1] as number), kind)
+      }
+    }
+    return out
+  }
   outer: for (let it = 0; it < L.iterations; it++) {
     if (goal()) {
       stop = 'goal'
@@ -456,7 +510,7 @@ export const saturate = (
     for (let node = 0; node < count; node++) {
       const spine = g.spine(node)
       if (spine !== undefined) {
-        if (!stale(node, spine)) continue
+        if (copies.has(node) || !stale(node, spine)) continue
       } else if (matched.has(node)) continue
       matched.add(node)
       match(node)
@@ -475,29 +529,53 @@ export const saturate = (
     }
     // Substitute members of child classes into parents (new child forms reach parent matches).
     const n2 = g.size
+    const read = concretelyRead()
+    // The members of each child class, smallest first, sorted once per iteration (a class is the
+    // child of many parents; merges during the pass only leave a member for the next iteration).
+    const sorted = new Map<number, number[]>()
+    const bySize = (k: number): number[] => {
+      const c = g.find(k)
+      let out = sorted.get(c)
+      if (out === undefined) {
+        out = [...g.classOf(c).members].sort((x, y) => sizeOf(x) - sizeOf(y))
+        sorted.set(c, out)
+      }
+      return out
+    }
     substitution: for (let node = 0; node < n2; node++) {
       const kids = g.kids(node)
       const spine = g.spine(node)
+      // A cons node reads its tail's forms and its head's single parts through the windows; only
+      // a head's chain of the same kind is spliced in here (the flattening substitution). A cons
+      // whose concrete term a parent of another kind reads (a stack in a sequence, a sequence in a
+      // broadcast) gets the members of its head and tail classes, as any other parent does, one
+      // new member per child each iteration (their combinations multiply along the spine).
+      const concrete = spine !== undefined && read.has(node)
       for (let i = 0; i < kids.length; i++) {
-        // A cons node reads its tail's forms and its head's single parts through the windows;
-        // only a head's chain of the same kind is spliced in here (the flattening substitution).
-        if (spine !== undefined && i === 1) continue
+        if (spine !== undefined && i === 1 && !concrete) continue
         const late = over()
         if (late !== undefined) {
           halt(late, 'substituting')
           break substitution
         }
         const k = kids[i] as number
-        const members = g
-          .classOf(k)
-          .members.filter((m) => m !== k && (spine === undefined || g.spine(m) === spine))
-          .sort((x, y) => sizeOf(x) - sizeOf(y))
-          .slice(0, L.members)
+        const members: number[] = []
+        for (const m of bySize(k)) {
+          if (members.length >= (concrete ? 1 : L.members)) break
+          if (m === k || (spine !== undefined && !concrete && g.spine(m) !== spine)) continue
+          if (concrete && substituted.has(`${node}/${i}/${m}`)) continue
+          members.push(m)
+        }
         for (const m of members) {
           const key = `${node}/${i}/${m}`
           if (substituted.has(key)) continue
           substituted.add(key)
-          g.substitute(node, i, m)
+          const before = g.size
+          const y = g.substitute(node, i, m)
+          // A copy in a class the windows already read (not a splice, whose parts are new
+          // positions) gives no window the original does not: it is not matched.
+          if (concrete && y !== undefined && y >= before && (i === 1 || g.spine(m) !== spine))
+            copies.add(y)
           const why = over()
           if (why !== undefined) {
             halt(why, 'substituting')
