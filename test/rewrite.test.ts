@@ -13,6 +13,7 @@ import {
   type Dim,
   type Location,
   type Rule,
+  type Step,
   type Term,
   type TermNode,
   TermError,
@@ -22,6 +23,8 @@ import {
   box,
   broadcast,
   catalogueOf,
+  categoryRules,
+  compactRules,
   checkProof,
   copy,
   cup,
@@ -43,6 +46,7 @@ import {
   matchFirst,
   matchWindow,
   mean,
+  monoidalRules,
   nodeAt,
   normalFormConversion,
   normalKey,
@@ -400,6 +404,84 @@ describe('strategies', () => {
     const keys = [...(run.report[0]?.blocked.keys() ?? [])]
     expect(keys).toHaveLength(1)
     expect(keys[0]).toMatch(/^type: test\/swap-parts: the other side does not type-check: seq:/)
+  })
+
+  // The rescan that rewriteRepeat's agenda replaces: rewriteOnce from the root after each step.
+  const rescan = (
+    rules: ReadonlyArray<Rule>,
+    t: Term,
+    order: 'outermost' | 'innermost',
+    max: number,
+  ): { term: Term; steps: Step[] } => {
+    const steps: Step[] = []
+    let term = t
+    while (steps.length < max) {
+      const next = rewriteOnce(rules, { order })(term)
+      if (next === undefined) break
+      steps.push(next.step)
+      term = next.term
+    }
+    return { term, steps }
+  }
+  const snakes = (n: number): Term =>
+    seq(
+      ...Array.from({ length: n }, () =>
+        seq(broadcast(unit('a'), ['a']), broadcast(cup('a'), ['a'], { at: 'last' })),
+      ),
+    )
+
+  it('rewriteRepeat takes the steps of the rescan, in its order, and they replay', () => {
+    const families: ReadonlyArray<ReadonlyArray<Rule>> = [
+      compactRules,
+      categoryRules,
+      [...categoryRules, ...monoidalRules],
+      [idLeft, swapParts],
+      [dropLinear, idLeft],
+    ]
+    const snakeMix = seq(snakes(3), box('B', seq(snakes(2), id([['a']]))), snakes(1))
+    const under = broadcast(seq(id([['a']]), snakes(2)), ['y'])
+    const terms: Term[] = [
+      snakes(5),
+      snakeMix,
+      par(snakeMix, seq(id(k), relu('k'), id(k))),
+      seq(under, id([['y', 'a']]), under),
+      seq(id(k), relu('k'), id(k), broadcast(seq(id([[]]), tanh()), ['k'])),
+      seq(relu('k'), tanh('k'), relu('k'), mean('k')),
+      ...fc
+        .sample(termWithSizesArb({ depth: 3 }), { numRuns: 30, seed: 20261203 })
+        .flatMap((c) => [c.term, seq(id(c.term.dom), c.term, id(c.term.cod))]),
+    ]
+    let compared = 0
+    for (const rules of families)
+      for (const t of terms)
+        for (const order of ['outermost', 'innermost'] as const) {
+          const run = rewriteRepeat(rules, { order, maxSteps: 12 })(t)
+          const want = rescan(rules, t, order, 12)
+          expect(run.steps.map(showStep)).toEqual(want.steps.map(showStep))
+          expect(termEquals(run.term, want.term)).toBe(true)
+          expect(run.fixedPoint).toBe(rewriteOnce(rules, { order })(run.term) === undefined)
+          const replay = checkProof(
+            { name: 'agenda', lhs: t, rhs: run.term, steps: run.steps },
+            catalogueOf(rules),
+          )
+          expect(E.isRight(replay)).toBe(true)
+          compared += run.steps.length
+        }
+    // Enough steps were compared for the agreement to mean something.
+    expect(compared).toBeGreaterThan(100)
+  })
+
+  it('rewriteRepeat makes match attempts linear in the number of snakes (an agenda, not a rescan)', () => {
+    const attempts = (n: number): number => {
+      const run = rewriteRepeat(compactRules, { maxSteps: n + 10 })(snakes(n))
+      expect(run.fixedPoint).toBe(true)
+      expect(run.steps).toHaveLength(n)
+      return run.report.reduce((sum, r) => sum + r.tried, 0)
+    }
+    const [a, b, c] = [attempts(50), attempts(100), attempts(200)]
+    // The rescan from the root made 1623, 5748, 21498 attempts (quadratic).
+    expect(b).toBeLessThanOrEqual(2.2 * a)
+    expect(c).toBeLessThanOrEqual(2.2 * b)
   })
 
   it('rewriteAt throws a TermError saying why', () => {
