@@ -20,6 +20,7 @@ import {
   type Rule,
   type Step,
   applyAt,
+  applyMatch,
 } from './rule.js'
 
 /** A rule and the direction to use it in. */
@@ -147,6 +148,39 @@ export interface Run {
   readonly report: ReadonlyArray<RuleReport>
 }
 
+/**
+ * `applyAt` without its message for a pattern that does not match (which prints the redex, as
+ * long as the whole term at the root): a strategy only counts such blocks. The same matches are
+ * tried in the same order, each by `applyMatch`, so the outcome is the same.
+ */
+const attempt = (
+  r: Rule,
+  t: Term,
+  location: Location,
+  direction: Direction,
+): E.Either<Blocked, Rewritten> => {
+  if ((direction === 'backward' && !r.bidirectional) || r.given.length > 0)
+    return applyAt(r, t, location, direction)
+  const from = direction === 'forward' ? r.lhs : r.rhs
+  let node: Term
+  try {
+    node = nodeAt(t, location.path)
+  } catch {
+    return applyAt(r, t, location, direction)
+  }
+  const found =
+    location.range === undefined
+      ? matchAll(from, node)
+      : matchWindow(from, node, location.range[0], location.range[1])
+  let blocked: Blocked | undefined
+  for (const b of found) {
+    const done = applyMatch(r, t, location, direction, b)
+    if (E.isRight(done)) return done
+    blocked = done.left
+  }
+  return E.left(blocked ?? { reason: 'no-match', message: `${r.name}: no match` })
+}
+
 const tryOnce = (
   rules: ReadonlyArray<{ rule: Rule; direction: Direction }>,
   t: Term,
@@ -161,7 +195,7 @@ const tryOnce = (
       for (const location of locationsAt(node, path, from)) {
         const report = reports?.[i]
         if (report !== undefined) report.tried++
-        const result = applyAt(r, t, location, direction)
+        const result = attempt(r, t, location, direction)
         // A step that changes nothing (category/assoc on a flattened term) is no progress.
         if (E.isRight(result) && !dataEquals(result.right.term, t)) {
           if (report !== undefined) report.applied++
@@ -510,7 +544,7 @@ export const rewriteRepeat =
         const { rule: r, direction } = oriented[c.rule] as { rule: Rule; direction: Direction }
         const rep = report ? reports[c.rule] : undefined
         if (rep !== undefined) rep.tried++
-        const result = applyAt(r, term, location, direction)
+        const result = attempt(r, term, location, direction)
         // A step that changes nothing (category/assoc on a flattened term) is no progress.
         if (E.isRight(result) && !dataEquals(result.right.term, term)) {
           if (rep !== undefined) rep.applied++
