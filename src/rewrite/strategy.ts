@@ -132,7 +132,10 @@ const visit = (t: Term, order: Order, f: (node: Term, path: Path) => boolean): b
 export interface RuleReport {
   readonly rule: string
   readonly direction: Direction
-  /** Locations where the pattern's head fitted and a match was attempted. */
+  /**
+   * Match attempts at locations where the pattern's head fitted. {@link rewriteRepeat} attempts a
+   * location again only after a step changed its sub-term.
+   */
   tried: number
   applied: number
   /** Why it was blocked where it was tried, with counts. */
