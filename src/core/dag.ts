@@ -226,19 +226,19 @@ export const fromDag = (dag: Dag): Term => {
 }
 
 /**
- * The DAG as side-by-side independent pieces, when it is one: consecutive inputs and consecutive
- * outputs per piece, no node shared between pieces (a wide `par` of maps, the derivative of one).
- * Reading each piece back on its own keeps the wiring between layers local, where one layered
- * read-back of the whole would permute wires across the whole width (quadratic in it). The finest
- * such split is unique, so equal DAGs still read back to equal terms. An input no output reads
- * joins the piece of the next input that is read (the last piece when none follows).
+ * The connected pieces of a DAG's live part: a union-find over its inputs (items `0 .. d-1`) and
+ * live nodes (item `d + node`), joined along every wire. `find` gives an item's representative,
+ * `itemOf` a wire's item. Shared by {@link independentParts} and {@link components}.
  */
-const independentParts = (dag: Dag): Dag[] | undefined => {
+const connected = (
+  dag: Dag,
+): {
+  readonly live: ReadonlyArray<number>
+  readonly find: (x: number) => number
+  readonly itemOf: (w: Wire) => number
+} => {
   const d = dag.dom.length
-  const m = dag.outputs.length
-  if (m < 2) return undefined
   const live = postOrder(dag)
-  // Union-find over the inputs (0 .. d-1) and the live nodes (d + node).
   const parent = new Map<number, number>()
   const find = (x: number): number => {
     let r = x
@@ -258,6 +258,22 @@ const independentParts = (dag: Dag): Dag[] | undefined => {
       const b = find(itemOf(w))
       if (a !== b) parent.set(a, b)
     }
+  return { live, find, itemOf }
+}
+
+/**
+ * The DAG as side-by-side independent pieces, when it is one: consecutive inputs and consecutive
+ * outputs per piece, no node shared between pieces (a wide `par` of maps, the derivative of one).
+ * Reading each piece back on its own keeps the wiring between layers local, where one layered
+ * read-back of the whole would permute wires across the whole width (quadratic in it). The finest
+ * such split is unique, so equal DAGs still read back to equal terms. An input no output reads
+ * joins the piece of the next input that is read (the last piece when none follows).
+ */
+const independentParts = (dag: Dag): Dag[] | undefined => {
+  const d = dag.dom.length
+  const m = dag.outputs.length
+  if (m < 2) return undefined
+  const { live, find, itemOf } = connected(dag)
   // Each output's piece; pieces are runs of outputs whose components do not reach past the run.
   const outRoot = dag.outputs.map((w) => find(itemOf(w)))
   const lastOut = new Map<number, number>()
@@ -463,26 +479,7 @@ const components = (
   | undefined => {
   const d = dag.dom.length
   if (dag.outputs.length < 2) return undefined
-  const live = postOrder(dag)
-  const parent = new Map<number, number>()
-  const find = (x: number): number => {
-    let r = x
-    while ((parent.get(r) ?? r) !== r) r = parent.get(r) as number
-    let y = x
-    while (y !== r) {
-      const next = parent.get(y) as number
-      parent.set(y, r)
-      y = next
-    }
-    return r
-  }
-  const itemOf = (w: Wire): number => (w.node < 0 ? -1 - w.node : d + w.node)
-  for (const n of live)
-    for (const w of (dag.nodes[n] as Node).inputs) {
-      const a = find(d + n)
-      const b = find(itemOf(w))
-      if (a !== b) parent.set(a, b)
-    }
+  const { live, find, itemOf } = connected(dag)
   // Components by their first output.
   const rank = new Map<number, number>()
   for (const w of dag.outputs) {
