@@ -25,7 +25,7 @@ import { type Shape, type TupleType, concatTypes, showShape, showType } from '..
 import { einsumOf, unit } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
 import { jvp } from './jvp.js'
-import { fuseEinsums } from '../linear/fuse.js'
+import { fuseIntoInput } from '../linear/fuse.js'
 import { MAX_FUSED_INPUTS } from '../rewrite/normal.js'
 import { splitLinear, zeroOutputsOf } from './transpose.js'
 
@@ -170,14 +170,8 @@ const fuseMoves = (dag: Dag): Dag => {
         const p = w.node < 0 ? undefined : (nodes[w.node] as Node)
         if (p === undefined || !isMove(p.op)) continue
         if (inputs.length - 1 + p.inputs.length > MAX_FUSED_INPUTS) continue
-        const first = par(...inputs.map((_, j) => (j === i ? p.op : id([op.dom[j] as Shape]))))
-        let fused: Term
-        try {
-          fused = fuseEinsums(first, op)
-        } catch {
-          continue
-        }
-        if (fused.kind !== 'einsum') continue
+        const fused = fuseIntoInput(op, i, p.op)
+        if (fused === undefined) continue
         op = fused
         inputs = [...inputs.slice(0, i), ...p.inputs, ...inputs.slice(i + 1)]
         changed = true

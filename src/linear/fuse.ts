@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { seq } from '../core/construct.js'
+import { id, par, seq } from '../core/construct.js'
 import { type Dim, dimProduct } from '../core/dim.js'
 import { type TermError, attempt, fail } from '../core/errors.js'
 import { scale } from '../core/primitives.js'
@@ -142,6 +142,22 @@ export const fuseEinsums = (first: Term, second: Term): Term => {
  */
 export const fuseEinsumsE = (first: Term, second: Term): E.Either<TermError, Term> =>
   attempt(() => fuseEinsums(first, second))
+
+/**
+ * The einsum `reader` with its input `i` fed by the einsum `producer`, fused into one einsum
+ * (`producer` in slot `i`, identities in the others, then {@link fuseEinsums}), or `undefined`
+ * when they do not fuse into a single einsum. The fusion step of the normal form's read-back and
+ * of the gradient's move fusion (`derive/vjp.ts`).
+ */
+export const fuseIntoInput = (reader: Term, i: number, producer: Term): Term | undefined => {
+  const first = par(...reader.dom.map((s, j) => (j === i ? producer : id([s]))))
+  try {
+    const fused = fuseEinsums(first, reader)
+    return fused.kind === 'einsum' ? fused : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * An einsum broadcast over axes, as one einsum: a new label for each broadcast axis, placed where

@@ -35,7 +35,7 @@ import {
 } from '../core/dag.js'
 import { canonicalEinsum } from '../linear/canonical.js'
 import { einsumOf } from '../linear/einsum.js'
-import { fuseEinsums } from '../linear/fuse.js'
+import { fuseIntoInput } from '../linear/fuse.js'
 import { jvp } from '../derive/jvp.js'
 
 const allAt = (ps: ReadonlyArray<Placement>, at: number): boolean => ps.every((p) => p === at)
@@ -422,14 +422,8 @@ export const fuseDag = (dag: Dag): Dag => {
         // fusion stops at MAX_FUSED_INPUTS (the normal form stays sound; equivalence of two
         // such chains then needs their fusion to agree, or a proof by laws).
         if (inputs.length - 1 + p.inputs.length > MAX_FUSED_INPUTS) continue
-        const first = par(...inputs.map((_, j) => (j === i ? p.op : id([op.dom[j] as Shape]))))
-        let fused: Term
-        try {
-          fused = fuseEinsums(first, op)
-        } catch {
-          continue
-        }
-        if (fused.kind !== 'einsum') continue
+        const fused = fuseIntoInput(op, i, p.op)
+        if (fused === undefined) continue
         op = fused
         inputs = [...inputs.slice(0, i), ...p.inputs, ...inputs.slice(i + 1)]
         // Keep the sources in the old numbering: they say which old wires are read only once.
