@@ -373,3 +373,17 @@ export const children = (t: Term): ReadonlyArray<Term> => {
 
 /** The number of nodes of a term. */
 export const termSize = (t: Term): number => children(t).reduce((n, c) => n + termSize(c), 1)
+
+/**
+ * `xs` cut into consecutive runs of the given lengths: the values of a `par`'s tuple, per part
+ * (the evaluator, the cost model and the error bounds each walk a `par` so). @internal
+ */
+export const splitByLengths = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] => {
+  const out: A[][] = []
+  let at = 0
+  for (const n of lengths) {
+    out.push(xs.slice(at, at + n))
+    at += n
+  }
+  return out
+}

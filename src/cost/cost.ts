@@ -68,7 +68,7 @@ import { id, par, seq } from '../core/construct.js'
 import { type Dim, type Sizes, dimSize, showDim } from '../core/dim.js'
 import { absurd, fail } from '../core/errors.js'
 import { show } from '../core/show.js'
-import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
+import { type AxisOpName, type ScalarOp, type Term, splitByLengths } from '../core/term.js'
 import { type Shape, shapeSize } from '../core/types.js'
 import { jvp, sumOf } from '../derive/jvp.js'
 import { einsumOf } from '../linear/einsum.js'
@@ -184,15 +184,7 @@ const permuteCopies = (shape: ReadonlyArray<number>, perm: ReadonlyArray<number>
   return !moved.every((p, i) => i === 0 || (moved[i - 1] as number) < p)
 }
 
-const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] => {
-  const out: A[][] = []
-  let at = 0
-  for (const n of lengths) {
-    out.push(xs.slice(at, at + n))
-    at += n
-  }
-  return out
-}
+const split = splitByLengths
 
 const levelLabel = (l: number): string => `\u0000${l}`
 

@@ -55,7 +55,7 @@
 import { broadcast } from '../core/construct.js'
 import { constDim, dimSize, type Sizes } from '../core/dim.js'
 import { fail } from '../core/errors.js'
-import type { Generator, Term } from '../core/term.js'
+import { type Generator, type Term, splitByLengths } from '../core/term.js'
 import { type Shape, shapeSize } from '../core/types.js'
 import { jvp } from '../derive/jvp.js'
 import { type EvalOptions, type TensorData, evaluate } from './evaluate.js'
@@ -116,15 +116,7 @@ const isZero = (x: Float64Array): boolean => x.every((v) => v === 0)
 const evalNode = (ctx: Ctx, node: Term, xs: ReadonlyArray<Float64Array>): Float64Array[] =>
   evaluate(node, ctx.sizes, xs, ctx.params, ctx.options)
 
-const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] => {
-  const out: A[][] = []
-  let at = 0
-  for (const n of lengths) {
-    out.push(xs.slice(at, at + n))
-    at += n
-  }
-  return out
-}
+const split = splitByLengths
 
 const product = (xs: ReadonlyArray<number>): number => xs.reduce((n, x) => n * x, 1)
 

@@ -14,7 +14,7 @@ import { type Dim, type Sizes, dimKey, dimSize, dimVars, showDim } from '../core
 import { TermError, absurd, fail } from '../core/errors.js'
 import { show } from '../core/show.js'
 import { generatorKey } from '../core/generator.js'
-import { type Generator, type Term, children } from '../core/term.js'
+import { type Generator, type Term, children, splitByLengths } from '../core/term.js'
 import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
 import { contract } from './contract.js'
 import { cost } from '../cost/cost.js'
@@ -138,15 +138,7 @@ const expand = (
   return gather(v.data, shape, strides, ctx.alloc)
 }
 
-const split = <A>(xs: ReadonlyArray<A>, lengths: ReadonlyArray<number>): A[][] => {
-  const out: A[][] = []
-  let at = 0
-  for (const n of lengths) {
-    out.push(xs.slice(at, at + n))
-    at += n
-  }
-  return out
-}
+const split = splitByLengths
 
 const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
   const outs = runNode(t, ctx, inputs)
