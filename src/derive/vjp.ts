@@ -26,7 +26,6 @@ import { einsumOf, unit } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
 import { jvp } from './jvp.js'
 import { fuseIntoInput } from '../linear/fuse.js'
-import { MAX_FUSED_INPUTS } from '../rewrite/normal.js'
 import { splitLinear, zeroOutputsOf } from './transpose.js'
 
 /**
@@ -169,7 +168,6 @@ const fuseMoves = (dag: Dag): Dag => {
         const w = inputs[i] as Wire
         const p = w.node < 0 ? undefined : (nodes[w.node] as Node)
         if (p === undefined || !isMove(p.op)) continue
-        if (inputs.length - 1 + p.inputs.length > MAX_FUSED_INPUTS) continue
         const fused = fuseIntoInput(op, i, p.op)
         if (fused === undefined) continue
         op = fused

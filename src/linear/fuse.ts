@@ -143,13 +143,18 @@ export const fuseEinsums = (first: Term, second: Term): Term => {
 export const fuseEinsumsE = (first: Term, second: Term): E.Either<TermError, Term> =>
   attempt(() => fuseEinsums(first, second))
 
+/** The most inputs an einsum fused by {@link fuseIntoInput} (the normal form, vjp) may have. */
+export const MAX_FUSED_INPUTS = 8
+
 /**
  * The einsum `reader` with its input `i` fed by the einsum `producer`, fused into one einsum
  * (`producer` in slot `i`, identities in the others, then {@link fuseEinsums}), or `undefined`
- * when they do not fuse into a single einsum. The fusion step of the normal form's read-back and
- * of the gradient's move fusion (`derive/vjp.ts`).
+ * when they do not fuse into a single einsum or the result would have more than
+ * {@link MAX_FUSED_INPUTS} inputs. The fusion step of the normal form's read-back and of the
+ * gradient's move fusion (`derive/vjp.ts`).
  */
 export const fuseIntoInput = (reader: Term, i: number, producer: Term): Term | undefined => {
+  if (reader.dom.length - 1 + producer.dom.length > MAX_FUSED_INPUTS) return undefined
   const first = par(...reader.dom.map((s, j) => (j === i ? producer : id([s]))))
   try {
     const fused = fuseEinsums(first, reader)

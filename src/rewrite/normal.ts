@@ -345,9 +345,6 @@ const fnv = (s: string): string => {
   return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0')
 }
 
-/** The most inputs an einsum fused in the normal form may have. */
-export const MAX_FUSED_INPUTS = 8
-
 /** Canonical einsums, memoised: later fusion rounds meet the same (canonical) objects again. */
 const canonicalMemo = new WeakMap<Term, Term>()
 const canonical = (op: Term): Term => {
@@ -419,9 +416,8 @@ export const fuseDag = (dag: Dag): Dag => {
         const shared = uses.get(wireKey(src)) !== 1
         if (shared && !isFreeMove(p.op)) continue
         // A chain of n matrix products would fuse into one einsum of n inputs, built in n^2:
-        // fusion stops at MAX_FUSED_INPUTS (the normal form stays sound; equivalence of two
-        // such chains then needs their fusion to agree, or a proof by laws).
-        if (inputs.length - 1 + p.inputs.length > MAX_FUSED_INPUTS) continue
+        // fuseIntoInput stops at MAX_FUSED_INPUTS (the normal form stays sound; equivalence of
+        // two such chains then needs their fusion to agree, or a proof by laws).
         const fused = fuseIntoInput(op, i, p.op)
         if (fused === undefined) continue
         op = fused
