@@ -713,18 +713,18 @@ export const graph = (
   build: (inputs: Wire[], apply: Apply) => ReadonlyArray<Wire>,
 ): Term => fromDagNested(graphDag(dom, build))
 
-/** The DAG {@link graph} reads back, for a pass over it first. @internal */
-export const graphDag = (
-  dom: TupleType,
-  build: (inputs: Wire[], apply: Apply) => ReadonlyArray<Wire>,
-): Dag => {
+/**
+ * A growing list of DAG nodes where the same term on the same wires is one node: a value computed
+ * twice (the forward values a transposed term recomputes, say) is computed once. "The same" is by
+ * data ({@link dataKey}), never by object identity: a term and its JSON round trip build the same
+ * graph. `node` adds (or finds) a node and returns its output wires. @internal
+ */
+export const hashConsedNodes = (): {
+  readonly nodes: Node[]
+  readonly node: (op: Term, inputs: ReadonlyArray<Wire>) => Wire[]
+} => {
   const nodes: Node[] = []
   const index = new Map<string, number>()
-  const typeOf = (w: Wire): Shape =>
-    (w.node < 0 ? dom[-1 - w.node] : (nodes[w.node] as Node).op.cod[w.out]) as Shape
-  // The same term on the same wires is one node: a value computed twice (the forward values a
-  // transposed term recomputes, say) is computed once. "The same" is by data (`dataKey`), never
-  // by object identity: a term and its JSON round trip build the same graph.
   const node = (op: Term, inputs: ReadonlyArray<Wire>): Wire[] => {
     const key = `${dataKey(op)}(${inputs.map(wireKey).join(',')})`
     let n = index.get(key)
@@ -735,6 +735,17 @@ export const graphDag = (
     }
     return op.cod.map((_, out) => ({ node: n as number, out }))
   }
+  return { nodes, node }
+}
+
+/** The DAG {@link graph} reads back, for a pass over it first. @internal */
+export const graphDag = (
+  dom: TupleType,
+  build: (inputs: Wire[], apply: Apply) => ReadonlyArray<Wire>,
+): Dag => {
+  const { nodes, node } = hashConsedNodes()
+  const typeOf = (w: Wire): Shape =>
+    (w.node < 0 ? dom[-1 - w.node] : (nodes[w.node] as Node).op.cod[w.out]) as Shape
   const apply: Apply = (op, ...inputs) => {
     const got = inputs.map(typeOf)
     if (

@@ -23,6 +23,7 @@ import {
   type Wire,
   fromDagNested,
   graph,
+  hashConsedNodes,
   walkStructure,
   wireKey,
   wiring,
@@ -34,7 +35,7 @@ import type { Placement, Term } from '../core/term.js'
 import { type Shape, type TupleType, showType } from '../core/types.js'
 import { einsumOf } from '../linear/einsum.js'
 import { concatPieces, flipAdjoint, splitPieces, view, zero } from '../linear/structural.js'
-import { dataKey, termEquals } from '../core/equal.js'
+import { termEquals } from '../core/equal.js'
 import { normalize } from '../rewrite/normal.js'
 import { jvp } from './jvp.js'
 import { generatorNode, generatorTranspose } from '../core/generator.js'
@@ -630,18 +631,7 @@ const residualSplit = (
   cotTypes: TupleType,
   varyingIn: ReadonlyArray<boolean>,
 ): ResidualSplit | undefined => {
-  const nodes: Node[] = []
-  const index = new Map<string, number>()
-  const node = (op: Term, inputs: ReadonlyArray<Wire>): Wire[] => {
-    const key = `${dataKey(op)}(${inputs.map(wireKey).join(',')})`
-    let n = index.get(key)
-    if (n === undefined) {
-      n = nodes.length
-      nodes.push({ op, inputs })
-      index.set(key, n)
-    }
-    return op.cod.map((_, out) => ({ node: n as number, out }))
-  }
+  const { nodes, node } = hashConsedNodes()
   const nP = primalTypes.length
   const ins: Wire[] = [...primalTypes, ...cotTypes].map((_, i) => ({ node: -1 - i, out: 0 }))
   const outs = walkStructure(s.forward, ins.slice(0, nP), node)
