@@ -552,10 +552,23 @@ const layEinsum = (t: Extract<Term, { kind: 'einsum' }>, ctx: Ctx): Block => {
       items.wires.push(line(0, (din[i] as Row).y, cx, y, axisOfRow(din[i] as Row)))
     for (const o of j.outs) items.wires.push(line(cx, y, W, outRow(o).y, j.label))
   })
-  for (const p of passes)
-    items.wires.push(
-      line(0, (din[p.from] as Row).y, W, outRow(p.to).y, axisOfRow(din[p.from] as Row)),
-    )
+  // A wire passing by bends on the side of the junction column where it does not run through a
+  // glyph: before the column when its output row is clear of every glyph there, after it when
+  // its input row is, across the whole width otherwise (K's x passing Attention's first
+  // contraction, Fig. 22, no longer runs through the half-disc).
+  const glyphSpans = items.glyphs.map((g) => [g.y - 4, g.y + g.h + 4] as const)
+  const clear = (y: number): boolean => glyphSpans.every(([lo, hi]) => y < lo || y > hi)
+  for (const p of passes) {
+    const y0 = (din[p.from] as Row).y
+    const y1 = outRow(p.to).y
+    const axis = axisOfRow(din[p.from] as Row)
+    const at = cx - 12
+    if (y0 === y1 || glyphSpans.length === 0) items.wires.push(line(0, y0, W, y1, axis))
+    else if (clear(y1)) items.wires.push(line(0, y0, at, y1, axis), line(at, y1, W, y1, axis))
+    else if (clear(y0))
+      items.wires.push(line(0, y0, cx + 12, y0, axis), line(cx + 12, y0, W, y1, axis))
+    else items.wires.push(line(0, y0, W, y1, axis))
+  }
   // A transpose: wires of one input tensor that cross on their way out (their order changes) are
   // marked by a green frame around the crossing, as the paper marks Kᵀ (Fig. 22).
   const segOf = (row: number): number => (din[row] as Row).segment
