@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
@@ -513,5 +514,84 @@ describe('every law, at huge and tiny magnitudes: the sides differ by at most th
       }
     expect(checked).toBeGreaterThan(1000)
     expect(found.slice(0, 5)).toEqual([])
+  })
+})
+
+// Mutated proof documents (2026-12-03): every step of every proof in proofs/json with its
+// direction flipped, its window or path moved by one, its law replaced by each other law (with
+// and without its bindings). checkProof replays a step through applyAt, so a variant step that
+// applyAt accepts must keep the term's meaning: none was found to change it (about 100 of
+// 22 000 variants apply, all meaning-preserving at sizes 1, 2 and mixed).
+describe('refused or sound as it stands: mutated steps of the proofs in proofs/json', () => {
+  const dimNames = (t: unknown, out = new Set<string>()): Set<string> => {
+    if (typeof t !== 'object' || t === null) return out
+    const r = t as Record<string, unknown>
+    if (r.kind === 'var' && typeof r.name === 'string') out.add(r.name)
+    for (const [k, v] of Object.entries(r)) if (k !== 'poly') dimNames(v, out)
+    return out
+  }
+  const differs = (a: Term, b: Term): boolean =>
+    [1, 2, 3].some((s) => {
+      const sizes: Record<string, number> = {}
+      let c = 0
+      for (const n of dimNames(a)) sizes[n] = s === 3 ? 2 + (c++ % 3) : s
+      let x: Float64Array[]
+      let y: Float64Array[]
+      try {
+        const inputs = randomInputs(a.dom, sizes, 11 + s)
+        const params = randomParams(a, sizes, 7)
+        x = evaluate(a, sizes, inputs, params, { generatorSeed: 5 })
+        y = evaluate(b, sizes, inputs, params, { generatorSeed: 5 })
+      } catch {
+        return false
+      }
+      return x.some((l, o) =>
+        [...l].some((p, j) => {
+          const q = y[o]?.[j] ?? NaN
+          return !(Math.abs(p - q) <= 1e-6 * Math.max(1, Math.abs(p)))
+        }),
+      )
+    })
+  it('no variant step that applies changes what the term computes', () => {
+    const names = [...laws.keys()]
+    const bad: string[] = []
+    let applied = 0
+    for (const file of ['snake-fig20', 'tuples-swap-twice', 'linear-naturality-fig17']) {
+      const read = proofFromJson(readFileSync(`proofs/json/${file}.proof.json`, 'utf8'))
+      if (E.isLeft(read)) throw new Error(file)
+      let term = read.right.lhs
+      for (const s of read.right.steps) {
+        const { path, range } = s.location
+        const variants = [
+          {
+            ...s,
+            direction: s.direction === 'forward' ? ('backward' as const) : ('forward' as const),
+          },
+          ...(range === undefined
+            ? []
+            : [
+                [range[0] - 1, range[1]],
+                [range[0] + 1, range[1]],
+                [range[0], range[1] - 1],
+                [range[0], range[1] + 1],
+              ].map((r) => ({ ...s, location: { path, range: r as [number, number] } }))),
+          ...names.flatMap((rule) => [
+            { ...s, rule },
+            { ...s, rule, bindings: undefined },
+          ]),
+        ]
+        for (const v of variants) {
+          const r = applyAt(law(v.rule), term, v.location, v.direction, v.bindings)
+          if (E.isLeft(r)) continue
+          applied++
+          if (differs(term, r.right.term)) bad.push(`${file}: ${v.rule} ${v.direction}`)
+        }
+        const next = applyAt(law(s.rule), term, s.location, s.direction, s.bindings)
+        if (E.isLeft(next)) throw new Error(next.left.message)
+        term = next.right.term
+      }
+    }
+    expect(applied).toBeGreaterThan(0)
+    expect(bad).toEqual([])
   })
 })
