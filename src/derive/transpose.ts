@@ -160,9 +160,11 @@ const splitWiring = (
 ): Split => {
   const linearOutputs = sources.map((s) => linear[s] as boolean)
   const primalIn = f.dom.map((_, i) => i).filter((i) => !(linear[i] as boolean))
+  // Where each primal input stands among the primal inputs (a map: wide wirings stay linear).
+  const primalAt = new Map(primalIn.map((i, k) => [i, k] as const))
   const primalSources = sources
     .filter((s) => !(linear[s] as boolean))
-    .map((s) => primalIn.indexOf(s))
+    .map((s) => primalAt.get(s) as number)
   const forward = wiring(pick(f.dom, linear, false), primalSources)
   const linearOutIdx = sources.map((_, j) => j).filter((j) => linearOutputs[j])
   const dom = [...pick(f.dom, linear, false), ...linearOutIdx.map((j) => f.cod[j] as Shape)]
@@ -205,6 +207,35 @@ const sumWires = (
 ): Wire => {
   if (ws.length === 0) return apply(zero([s]))[0] as Wire
   return ws.slice(1).reduce((acc, w) => apply(add(s), acc, w)[0] as Wire, ws[0] as Wire)
+}
+
+const onlyWiringMemo = new WeakMap<Term, boolean>()
+
+/** Whether a term is only wiring: identities, swaps, copies and drops in sequence and side by side. */
+const onlyWiring = (t: Term): boolean => {
+  if (t.kind === 'id' || t.kind === 'swap' || t.kind === 'copy' || t.kind === 'drop') return true
+  if (t.kind !== 'seq' && t.kind !== 'par') return false
+  let known = onlyWiringMemo.get(t)
+  if (known === undefined) onlyWiringMemo.set(t, (known = t.parts.every(onlyWiring)))
+  return known
+}
+
+/**
+ * The sources of a term that is only wiring (see {@link onlyWiring}): output j is input
+ * `sources[j]`. Undefined for any other term. The test is memoised per sub-term, so asking at
+ * every level of a nested term costs its size once.
+ */
+const wiringSources = (f: Term): ReadonlyArray<number> | undefined => {
+  if (!onlyWiring(f)) return undefined
+  return walkStructure(
+    f,
+    f.dom.map((_, i) => ({ node: -1 - i, out: 0 })),
+    (op) =>
+      fail('internal', 'wiringSources: a wiring term has a node', {
+        expected: 'identities, swaps, copies and drops',
+        got: show(op, { maxLength: 80 }),
+      }),
+  ).map((w) => -1 - w.node)
 }
 
 /** `A × B -> B × A` as sources. */
@@ -296,9 +327,15 @@ const split = (
     case 'derivative':
       return splitLinear(jvp(f.body), linear, root, zeros)
     case 'seq':
-      return splitSeq(f.parts, linear, root, zeros)
-    case 'par':
-      return splitPar(f.parts, linear, root, zeros)
+    case 'par': {
+      // A whole wiring (a permutation such as the interleaving of points and tangents) splits
+      // as one: two wirings built from its sources, instead of a split and a read-back per swap.
+      const sources = wiringSources(f)
+      if (sources !== undefined) return splitWiring(f, sources, linear, zeros)
+      return f.kind === 'seq'
+        ? splitSeq(f.parts, linear, root, zeros)
+        : splitPar(f.parts, linear, root, zeros)
+    }
     case 'broadcast':
       return splitBroadcast(f, linear, root, zeros)
     case 'einsum':
