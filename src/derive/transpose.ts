@@ -19,6 +19,7 @@
  */
 import { broadcast, copy, drop, id, par, seq } from '../core/construct.js'
 import {
+  type Apply,
   type Node,
   type Wire,
   fromDagNested,
@@ -63,6 +64,51 @@ export interface Split {
  */
 export const zeroOutputsOf = (s: Split): ReadonlyArray<boolean> =>
   s.zeroOutputs ?? s.linearOutputs.map(() => false)
+
+/**
+ * How a split's backward puts its nodes into an enclosing graph, when it was built as a graph:
+ * the enclosing graph (the next `seq` out, `vjp`, `grad`) takes the nodes as they are, so a
+ * backward is read back into a term once, by the outermost graph, and not once per level of
+ * nesting (the read-back, with its wiring between layers, is the dearest part of building a
+ * derivative). Its `backward` term is built only when asked for.
+ */
+const backwardWires = new WeakMap<Split, BackwardWires>()
+
+/** A backward's nodes applied to given wires (primal inputs, then cotangents). */
+type BackwardWires = (ins: ReadonlyArray<Wire>, apply: Apply) => Wire[]
+
+/**
+ * A split whose backward is `term()`, built when first read, and whose nodes enclosing graphs
+ * take from `wires` (which must give what applying `term()` gives).
+ */
+const lazySplit = (
+  forward: Term,
+  term: () => Term,
+  wires: BackwardWires,
+  linearOutputs: ReadonlyArray<boolean>,
+  zeroOutputs: ReadonlyArray<boolean>,
+): Split => {
+  let built: Term | undefined
+  const s: Split = {
+    forward,
+    get backward(): Term {
+      return (built ??= term())
+    },
+    linearOutputs,
+    zeroOutputs,
+  }
+  backwardWires.set(s, wires)
+  return s
+}
+
+/**
+ * Apply a split's backward to wires of a graph: its nodes directly when it was built as a
+ * graph, else its term. @internal
+ */
+export const applyBackward = (s: Split, ins: ReadonlyArray<Wire>, apply: Apply): Wire[] => {
+  const wires = backwardWires.get(s)
+  return wires === undefined ? apply(s.backward, ...ins) : wires(ins, apply)
+}
 
 const pick = <A>(xs: ReadonlyArray<A>, mask: ReadonlyArray<boolean>, want: boolean): A[] =>
   xs.filter((_, i) => mask[i] === want)
@@ -506,7 +552,7 @@ const splitSeq = (
   const forward = seq(...splits.map((s) => s.forward))
   const primalIn = pick(first.dom, linear, false)
   const cotIn = pick(last.cod, linearOutputs, true)
-  const backward = graph([...primalIn, ...cotIn], (ins, apply) => {
+  const wires: BackwardWires = (ins, apply) => {
     // Forward: the primal values before each part; backward: cotangents from the end.
     const primals: Wire[][] = [ins.slice(0, primalIn.length)]
     splits.forEach((s, i) => {
@@ -514,10 +560,11 @@ const splitSeq = (
     })
     let cot = ins.slice(primalIn.length)
     for (let i = splits.length - 1; i >= 0; i--)
-      cot = apply((splits[i] as Split).backward, ...(primals[i] as Wire[]), ...cot)
+      cot = applyBackward(splits[i] as Split, [...(primals[i] as Wire[]), ...cot], apply)
     return cot
-  })
-  return { forward, backward, linearOutputs, zeroOutputs: zs }
+  }
+  const dom = [...primalIn, ...cotIn]
+  return lazySplit(forward, () => graph(dom, wires), wires, linearOutputs, zs)
 }
 
 const splitPar = (
@@ -552,15 +599,26 @@ const splitPar = (
     p += np
     c += nc
   })
-  const regroup = wiring([...primalIns.flat(), ...cots.flat()], sources)
-  const backs = par(...splits.map((s) => s.split.backward))
-  const backward = regroup.kind === 'id' ? backs : seq(regroup, backs)
-  return {
-    forward,
-    backward,
-    linearOutputs,
-    zeroOutputs: splits.flatMap((s) => zeroOutputsOf(s.split)),
+  const term = (): Term => {
+    const regroup = wiring([...primalIns.flat(), ...cots.flat()], sources)
+    const backs = par(...splits.map((s) => s.split.backward))
+    return regroup.kind === 'id' ? backs : seq(regroup, backs)
   }
+  // In a graph: each part's backward on its own primal inputs and cotangents (no wiring).
+  const wires: BackwardWires = (ins, apply) => {
+    let p = 0
+    let c = nPrimal
+    return splits.flatMap((s, i) => {
+      const np = (primalIns[i] as TupleType).length
+      const nc = (cots[i] as TupleType).length
+      const own = [...ins.slice(p, p + np), ...ins.slice(c, c + nc)]
+      p += np
+      c += nc
+      return applyBackward(s.split, own, apply)
+    })
+  }
+  const zeroOutputs = splits.flatMap((s) => zeroOutputsOf(s.split))
+  return lazySplit(forward, term, wires, linearOutputs, zeroOutputs)
 }
 
 const splitBroadcast = (
@@ -672,7 +730,7 @@ const residualSplit = (
   const nP = primalTypes.length
   const ins: Wire[] = [...primalTypes, ...cotTypes].map((_, i) => ({ node: -1 - i, out: 0 }))
   const outs = walkStructure(s.forward, ins.slice(0, nP), node)
-  const cots = walkStructure(s.backward, ins, node)
+  const cots = applyBackward(s, ins, (op, ...args) => walkStructure(op, args, node))
   // Nodes are made after their inputs: one pass in order classifies them.
   const tainted: boolean[] = []
   const varying: boolean[] = []
@@ -710,8 +768,18 @@ const residualSplit = (
     recompute.add(w.node)
     n.inputs.forEach(need)
   }
+  // The nodes the cotangents depend on (a backward applied as nodes may leave some dead).
+  const live: boolean[] = []
+  const stack = [...cots]
+  while (stack.length > 0) {
+    const w = stack.pop() as Wire
+    if (w.node < 0 || live[w.node] === true) continue
+    live[w.node] = true
+    stack.push(...(nodes[w.node] as Node).inputs)
+  }
+  const backwardNode = (k: number): boolean => tainted[k] === true && live[k] === true
   nodes.forEach((n, k) => {
-    if (tainted[k] === true) n.inputs.forEach(need)
+    if (backwardNode(k)) n.inputs.forEach(need)
   })
   cots.forEach(need)
   if (residuals.length === 0) return undefined
@@ -763,7 +831,7 @@ const residualSplit = (
     return { node: bwdIds.get(w.node) as number, out: w.out }
   }
   nodes.forEach((n, k) => {
-    if (tainted[k] !== true && !recompute.has(k)) return
+    if (!backwardNode(k) && !recompute.has(k)) return
     bwdIds.set(k, bwdNodes.length)
     bwdNodes.push({ op: n.op, inputs: n.inputs.map(inBwd) })
   })

@@ -26,7 +26,7 @@ import { einsumOf, unit } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
 import { jvp } from './jvp.js'
 import { fuseIntoInput } from '../linear/fuse.js'
-import { splitLinear, zeroOutputsOf } from './transpose.js'
+import { applyBackward, splitLinear, zeroOutputsOf } from './transpose.js'
 
 /**
  * The reverse derivative of `f : A -> B`: `vjp(f) : A × B -> B × A`, `(x, ȳ) ↦ (f x, Df(x)ᵀ ȳ)`
@@ -77,7 +77,7 @@ const reverseWiring = (
     // The cotangents of the linear outputs: zero for zero values, ȳ for the tangents.
     const cots = f.cod.flatMap((c, j) => (lin[j] === true ? [apply(zero([c]))[0] as Wire] : []))
     const tangentCots = ybar.filter((_, j) => lin[m + j] === true)
-    return [...values, ...apply(s.backward, ...x, ...cots, ...tangentCots)]
+    return [...values, ...applyBackward(s, [...x, ...cots, ...tangentCots], apply)]
   }
 }
 
