@@ -17,6 +17,7 @@ import {
   dimProduct,
   drop,
   einsum,
+  einsumOf,
   evaluate,
   grad,
   id,
@@ -28,6 +29,7 @@ import {
   seq,
   show,
   showTyped,
+  splitLinear,
   tanh,
   transpose,
   unit,
@@ -47,6 +49,7 @@ import {
   snakePattern,
   transposeRules,
   unitBroadcast,
+  unitBroadcastShape,
 } from '../src/rewrite/rules/transpose.js'
 import { DEFAULT_DIMS, DEFAULT_MAX_SIZE } from '../src/testing/sizes.js'
 import { einsumArb } from '../src/testing/einsums.js'
@@ -131,6 +134,51 @@ const innerProducts = fc
     ),
   )
 
+/**
+ * The same on a segment of two or three axes `[A]` (each of attention's queries, keys, values),
+ * the unit the identity tensor of `[A]` with random labels (`-> p q p q`, as `forwardGradient`
+ * and `shapeUnit` write it under different names).
+ */
+const onShapeUnit = (m: Term, names: ReadonlyArray<string>): Term => {
+  const primal = m.dom.slice(0, -1)
+  const A = m.dom[m.dom.length - 1] as ReadonlyArray<Dim>
+  const L = A.map((_, i) => names[i] as string)
+  const dims = Object.fromEntries(A.map((d, i) => [L[i] as string, d] as const))
+  return seq(
+    par(id(primal), einsumOf({ inputs: [[]], output: [...L, ...L] }, { dims })),
+    broadcast(m, A, { inputs: [...primal.map(() => 'shared' as const), 0], outputs: [0] }),
+  )
+}
+
+const shapeArb = fc.array(dimArb, { minLength: 2, maxLength: 3 })
+const labelsArb = fc.constantFrom(['l0', 'l1', 'l2'], ['a0', 'a1', 'a2'], ['q', 'p', 'r'])
+
+const shapeTangentsOfDerivatives = fc
+  .tuple(shapeArb, labelsArb)
+  .chain(([A, names]) =>
+    termArb([A], { cod: [[]], smooth: true, depth: 2 }).map((f) =>
+      onShapeUnit(seq(derivative(f), par(drop([[]]), id([[]]))), names),
+    ),
+  )
+
+const shapeInnerProducts = fc
+  .tuple(
+    shapeArb,
+    labelsArb,
+    fc.array(fc.array(dimArb, { maxLength: 2 }), { minLength: 1, maxLength: 2 }),
+  )
+  .chain(([A, names, primal]) =>
+    termArb(primal, { cod: [A], smooth: true, depth: 2 }).map((g) => {
+      const L = A.map((_, i) => `i${i}`)
+      const dims = Object.fromEntries(A.map((d, i) => [L[i] as string, d] as const))
+      const dot = einsumOf({ inputs: [L, L], output: [] }, { dims })
+      return onShapeUnit(seq(par(g, id([A])), dot), names)
+    }),
+  )
+
+/** Those two kinds on segments of two or three axes. */
+const shapeUnitBroadcasts = fc.oneof(shapeTangentsOfDerivatives, shapeInnerProducts)
+
 /** Those two kinds, and the pattern's own instances (M jointly linear, or skipped). */
 const unitBroadcasts = fc.oneof(
   tangentsOfDerivatives,
@@ -153,6 +201,7 @@ const lawOptions: Readonly<Record<string, LawOptions>> = {
     instances: { forward: einsumsArb(2, 2).map(associatedTranspose) },
   },
   'transpose/unit-broadcast': { instances: { forward: unitBroadcasts } },
+  'transpose/unit-broadcast-shape': { instances: { forward: shapeUnitBroadcasts } },
 }
 
 describe('transpose laws hold (Fig. 20, 36-37: the snake equals the direct transpose)', () => {
@@ -203,6 +252,31 @@ describe('transpose laws hold (Fig. 20, 36-37: the snake equals the direct trans
     const ms = fc.sample(fc.oneof(tangentsOfDerivatives, innerProducts), { numRuns: 200, seed: 3 })
     const applied = ms.filter((t) => E.isRight(applyAt(unitBroadcast, t, { path: [] })))
     expect(applied.length).toBeGreaterThanOrEqual(180)
+  })
+
+  it('transpose/unit-broadcast-shape applies to Jacobian rows and inner products on matrices', () => {
+    const ms = fc.sample(shapeUnitBroadcasts, { numRuns: 200, seed: 5 })
+    const applied = ms.filter((t) => E.isRight(applyAt(unitBroadcastShape, t, { path: [] })))
+    expect(applied.length).toBeGreaterThanOrEqual(180)
+    // The single-axis unit (named `unit`) is transpose/unit-broadcast's, not this law's.
+    const single = fc.sample(tangentsOfDerivatives, { numRuns: 20, seed: 5 })
+    expect(single.some((t) => E.isRight(applyAt(unitBroadcastShape, t, { path: [] })))).toBe(false)
+  })
+
+  it('transpose/unit-broadcast-shape refuses a unit whose second copy of the labels is permuted', () => {
+    // `-> p q q p` is the identity tensor of [a a] transposed: M applied to e_βα at row (α, β).
+    const f = seq(tanh(['a', 'a']), einsum('i j -> ', { dims: { i: 'a', j: 'a' } }))
+    const m = seq(derivative(f), par(drop([[]]), id([[]])))
+    const primal = m.dom.slice(0, -1)
+    const lhs = seq(
+      par(id(primal), einsum(' -> p q q p', { dims: { p: 'a', q: 'a' } })),
+      broadcast(m, ['a', 'a'], {
+        inputs: [...primal.map(() => 'shared' as const), 0],
+        outputs: [0],
+      }),
+    )
+    const out = applyAt(unitBroadcastShape, lhs, { path: [] })
+    expect(E.isLeft(out) && out.left.reason).toBe('condition')
   })
 
   it('the unit broadcast of the tangent of D(f) is the gradient of f (Fig. 36-37)', () => {
@@ -276,6 +350,47 @@ describe('plausible wrong transpose laws are refuted, with a readable counterexa
     const counterexample = refuteLaw(wrong, 'forward', { tolerance: 0.1, tensors: QUARTERS })
     refutedNumerically(counterexample)
     expect(counterexample).toMatch(/before: unit\[\w\] ; bcast\[\w\]\(\|\d⟩_\w\)/)
+  })
+
+  it('the Jacobian by a transposed unit (-> p q q p) is not the transpose of M', () => {
+    // transpose/unit-broadcast-shape with its unit condition loosened to any repetition of the
+    // labels: on [a a] the rows of `-> p q q p` are the directions e_βα, so the left side is the
+    // gradient with its two axes exchanged.
+    const m = v.term('m')
+    const u = v.as(
+      'u',
+      P.node({ kind: 'einsum', inputs: [[]], output: v.value('O'), dims: v.value('D') }),
+    )
+    const wrong = rule(
+      'wrong/unit-broadcast-shape-any-repetition',
+      P.seq(P.par(P.id(v.type('P')), u), P.broadcast(m, [v.shape('A')], v.value('I'), [0])),
+      v.build('the transpose of ?m in its last input', (bs) => {
+        const t = bs.get('m')?.value as Term
+        return splitLinear(
+          t,
+          t.dom.map((_, i) => i === t.dom.length - 1),
+        ).backward
+      }),
+      { oneWay: true },
+    )
+    const squares = fc
+      .tuple(dimArb, fc.constantFrom(' -> p q q p', ' -> p q p q'))
+      .chain(([d, spec]) =>
+        termArb([[d, d]], { cod: [[]], smooth: true, depth: 2 }).map((h) => {
+          const mm = seq(derivative(h), par(drop([[]]), id([[]])))
+          return seq(
+            par(id([[d, d]]), einsum(spec, { dims: { p: d, q: d } })),
+            broadcast(mm, [d, d], { inputs: ['shared', 0], outputs: [0] }),
+          )
+        }),
+      )
+    const counterexample = refuteLaw(wrong, 'forward', {
+      tolerance: 0.1,
+      tensors: QUARTERS,
+      instances: { forward: squares },
+    })
+    refutedNumerically(counterexample)
+    expect(counterexample).toMatch(/before: .*-> p q q p/)
   })
 
   it('the transpose of a square linear map is not the map itself', () => {

@@ -14,6 +14,7 @@ import {
   checkProof,
   cost,
   nodeAt,
+  normalize,
   lawCatalogue,
   proofFromJson,
   proofToJson,
@@ -231,10 +232,15 @@ describe('the proofs found by the search (proofs/json/search-*, npm run proofs)'
       expect(p.steps.some((s) => s.rule !== 'structural/normal-form')).toBe(true)
     })
   for (const [slug, , f, sizes] of backpropShowcase)
-    it(`optimize-${slug}: replays from the forward gradient, to a term no costlier`, () => {
+    it(`optimize-${slug}: replays from the forward gradient, to within 1.5x of backpropagation`, () => {
       const p = read(`optimize-${slug}.proof.json`)
       expect(E.isRight(checkProof(p, laws))).toBe(true)
       expect(termEquals(p.lhs, forwardGradient(f()))).toBe(true)
       expect(cost(p.rhs, sizes).flops).toBeLessThanOrEqual(cost(p.lhs, sizes).flops)
+      // Section 3.6 (issue 13, section 4): FLOPs within 1.5x of normalize(grad(f)).
+      expect(cost(p.rhs, sizes).flops).toBeLessThanOrEqual(
+        1.5 * cost(normalize(grad(f())), sizes).flops,
+      )
+      expect(p.steps.some((s) => s.rule.startsWith('transpose/unit-broadcast'))).toBe(true)
     })
 })

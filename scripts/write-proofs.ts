@@ -30,11 +30,11 @@ for (const t of searchTheorems) {
   fs.writeFileSync(file, `${proofToJson(r.proof, { indent: 1 })}\n`)
   console.log(`wrote ${path.relative(process.cwd(), file)} (${r.proof.steps.length} steps)`)
 }
-for (const [slug, title, f, sizes] of backpropShowcase) {
+for (const [slug, title, f, sizes, limits] of backpropShowcase) {
   const r = optimize(forwardGradient(f()), {
     cost: 'flops',
     sizes,
-    limits: { iterations: 1, nodes: 800, timeMs: 60000 },
+    limits,
     name: `section 3.6: the forward gradient of ${title}, optimized under FLOPs at ${JSON.stringify(sizes)}`,
   })
   const file = path.join(dir, `optimize-${slug}.proof.json`)

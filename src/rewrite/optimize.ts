@@ -4,7 +4,13 @@
  * a weighted sum of both), with a proof that `checkProof` accepts.
  *
  * It saturates an e-graph from `term` with the law catalogue (and the caller's rules), then
- * extracts. The cost model is not a sum over nodes (memory is a peak over a schedule, and an
+ * extracts. Before saturating, a second presentation of `term` joins its class by one
+ * `structural/normal-form` step: the same dataflow with each unit that feeds the rows of a
+ * broadcast written right before it (`unitsBesideBroadcasts`), the window the laws of Fig. 36-37
+ * (`transpose/unit-broadcast`, `transpose/unit-broadcast-shape`) match. The forward gradient of
+ * a function of several inputs (attention's queries, keys and values) wires its units to their
+ * broadcasts through copies and swaps, where no window holds both; the laws of wiring would need
+ * dozens of steps per unit to bring them together. The cost model is not a sum over nodes (memory is a peak over a schedule, and an
  * einsum's FLOPs depend on the contraction order of the whole spec), so extraction does not pick
  * one node per class bottom-up as Tensat's does: it scores whole members of the root class,
  * each a concrete term (the substitution pass of the saturation builds the combinations of child
@@ -22,11 +28,12 @@ import { type Term, children } from '../core/term.js'
 import { type Cost, type CostOptions, cost as costOf } from '../cost/cost.js'
 import { EGraph, ExplainError } from './egraph/egraph.js'
 import { type SaturationLimits, type SaturationReport, saturate } from './egraph/saturate.js'
-import { normalize } from './normal.js'
+import { normalKey, normalize } from './normal.js'
 import { type Proof, catalogueOf, checkProof } from './proof.js'
 import { type Rule, type Step, applyAt } from './rule.js'
 import { lawFamilies } from './rules/index.js'
 import { normalFormConversion } from './rules/structural.js'
+import { unitsBesideBroadcasts } from './rules/transpose.js'
 
 /** What `optimize` minimises: FLOPs, peak memory (entries), or a weighted sum of the two. */
 export type CostModel = 'flops' | 'memory' | { readonly flops: number; readonly memory: number }
@@ -84,6 +91,16 @@ export const defaultSizes = (t: Term, size = DEFAULT_SIZE, out: Record<string, n
   return out
 }
 
+/** Whether two terms have one structural normal form (false when either has none). */
+const sameNormalForm = (a: Term, b: Term): boolean => {
+  try {
+    return normalKey(a) === normalKey(b)
+  } catch (e) {
+    if (e instanceof TermError) return false
+    throw e
+  }
+}
+
 const scoreOf = (model: CostModel, c: Cost): number =>
   model === 'flops'
     ? c.flops
@@ -122,6 +139,13 @@ export const optimize = (term: Term, options: OptimizeOptions = {}): Optimized =
   const name = options.name ?? 'optimize'
   const g = new EGraph()
   const root = g.add(term)
+  // The units of a Jacobian by the unit (Fig. 33) written beside their broadcasts, where the
+  // transpose laws see them: the same dataflow, so one structural normal-form step.
+  const beside = unitsBesideBroadcasts(term)
+  if (beside !== undefined && sameNormalForm(beside, term)) {
+    g.union(root, g.add(beside), { kind: 'normal-form' })
+    g.rebuild()
+  }
   const search = saturate(g, rules, { iterations: 6, nodes: 3000, timeMs: 3000, ...options.limits })
   const measure = (t: Term): Cost | undefined => {
     try {

@@ -23,6 +23,8 @@
  * last input `[a]`, its other inputs P primal and shared,
  *
  *     (id(P) ⊗ η_a) ; bcast[a @in(shared…, 0)](M) = Mᵀ at P          transpose/unit-broadcast
+ *     (id(P) ⊗ η_A) ; bcast[A @in(shared…, 0)](M) = Mᵀ at P          transpose/unit-broadcast-shape
+ *                                       (A a shape of two or more axes)
  *     η_a ; bcast[a](M) = Mᵀ                        (no P)           transpose/unit-broadcast-linear
  *
  * Every law holds only for linear maps; laws/transpose.test.ts refutes the plausible wrong ones.
@@ -30,8 +32,9 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { par, seq } from '../../core/construct.js'
-import type { Dim } from '../../core/dim.js'
+import { id, par, seq } from '../../core/construct.js'
+import { type Node as DagNode, type Wire, fromDagNested, graphDag } from '../../core/dag.js'
+import { type Dim, dimKey } from '../../core/dim.js'
 import { TermError, attempt } from '../../core/errors.js'
 import type { Term } from '../../core/term.js'
 import { splitLinear, transpose } from '../../derive/transpose.js'
@@ -387,6 +390,139 @@ export const unitBroadcast = rule(
   },
 )
 
+const As = v.shape('A')
+const shapeUnitPattern = v.as(
+  'u',
+  P.node({ kind: 'einsum', inputs: [[]], output: v.value('O'), dims: v.value('D') }),
+)
+
+/**
+ * Whether `?u` is the unit of the shape `?A` of two or more axes, `η_A : [] -> [A A]`: one scalar
+ * input, its output the labels `L` of `A` twice in the same order (`l0 l1 l0 l1`), so entry
+ * `(α, β)` is `r δ_αβ`, the identity tensor of `[A]` times r. A permuted repetition (`l0 l1 l1
+ * l0`) is a transpose of it, not the identity, and is refused.
+ */
+const isUnitOfShape = (bs: Bindings): boolean => {
+  const u = termOf(bs, 'u')
+  const A = bs.get('A')?.value as ReadonlyArray<Dim> | undefined
+  if (u.kind !== 'einsum' || A === undefined || A.length < 2) return false
+  const out = u.output
+  const n = out.length / 2
+  if (n !== A.length || u.inputs.length !== 1 || (u.inputs[0] as ReadonlyArray<string>).length > 0)
+    return false
+  const L = out.slice(0, n)
+  if (new Set(L).size !== n || L.some((l, i) => out[n + i] !== l)) return false
+  return L.every((l, i) => {
+    const d = u.dims[l]
+    return d !== undefined && dimKey(d) === dimKey(A[i] as Dim)
+  })
+}
+
+/**
+ * {@link unitBroadcast} for a segment of two or more axes (Fig. 33-37 for a matrix input, such
+ * as each of attention's queries, keys and values): for `M : P × [A] -> []` linear in its last
+ * input, `(id(P) ⊗ η_A) ; bcast[A @in(shared…, 0) @out(0)](M)` is the transpose of M in its last
+ * input at P. `η_A` is the identity tensor of `[A]` (the einsum `-> l0 l1 … l0 l1` that
+ * `forwardGradient` and `shapeUnit` build), its rows the directions, one per entry of the
+ * segment. The single-axis unit (named `unit`) is {@link unitBroadcast}'s. One-way.
+ */
+export const unitBroadcastShape = rule(
+  'transpose/unit-broadcast-shape',
+  P.seq(P.par(P.id(Pt), shapeUnitPattern), P.broadcast(m, [As], I, [0])),
+  v.build('the transpose of ?m in its last input, at its other inputs', (bs) => {
+    const t = termOf(bs, 'm')
+    return splitLinear(
+      t,
+      t.dom.map((_, i) => i === t.dom.length - 1),
+    ).backward
+  }),
+  {
+    when: [
+      holds('?u is the unit of the shape ?A (two or more axes): -> L L', isUnitOfShape),
+      typed('m', v.concat(Pt, [[As]]), [[]]),
+      holds(
+        '?m is linear in its last input [?A], its other inputs shared (?I = shared…, 0)',
+        unitBroadcastFits,
+      ),
+    ],
+    source: 'Fig. 33-37',
+    oneWay: true,
+  },
+)
+
+/** Whether a term is the unit of a shape, `η_A : [] -> [A A]` (the einsum `-> L L`). */
+const isShapeUnit = (t: Term): boolean => {
+  if (t.kind !== 'einsum' || t.inputs.length !== 1 || (t.inputs[0] as ReadonlyArray<string>).length)
+    return false
+  const n = t.output.length / 2
+  const L = t.output.slice(0, n)
+  return n >= 1 && new Set(L).size === n && L.every((l, i) => t.output[n + i] === l)
+}
+
+/**
+ * The windows `p ; bcast(…)` of the term's sequences (through stacks, sequences and boxes, not
+ * into other nodes, which the dataflow graph keeps whole) whose first part is a unit of a shape
+ * or a stack holding one: the units already beside a broadcast.
+ */
+const unitsBeside = (t: Term): number => {
+  if (t.kind === 'box') return unitsBeside(t.body)
+  if (t.kind !== 'seq' && t.kind !== 'par') return 0
+  let n = 0
+  t.parts.forEach((p, i) => {
+    n += unitsBeside(p)
+    const q = t.parts[i + 1]
+    if (t.kind !== 'seq' || q === undefined || q.kind !== 'broadcast') return
+    if (isShapeUnit(p) || (p.kind === 'par' && p.parts.some(isShapeUnit))) n += 1
+  })
+  return n
+}
+
+/**
+ * The same term with every unit that feeds the rows of a broadcast written right before that
+ * broadcast, `(id ⊗ η_A ⊗ id) ; bcast[A …](M)`, the form of {@link unitBroadcast} and
+ * {@link unitBroadcastShape}; undefined when no unit feeds a broadcast's broadcast input.
+ *
+ * The gradient of Fig. 33 for a function of several inputs (`forwardGradient` of attention's
+ * queries, keys and values) makes its units first and wires them, with copies and swaps among
+ * the points, to the broadcast of each input's forward derivative; no window of the term holds
+ * a unit beside its broadcast, and moving it there by the laws of wiring (naturality of swap and
+ * copy, one layer at a time) takes dozens of steps per unit. This is that move in one: the term's
+ * dataflow graph with each such unit fused into its broadcast's node (a unit shared by two
+ * broadcasts goes to each), read back. Only the wiring changes, so the result has the term's
+ * structural normal form, and `structural/normal-form` is the honest step between the two
+ * (`optimize` adds it to the e-graph by that step, after checking the two normal forms agree).
+ * Undefined too when the term already has as many units beside broadcasts as it would get (the
+ * single-input gradient of Fig. 33 is drawn that way). @internal
+ */
+export const unitsBesideBroadcasts = (t: Term): Term | undefined => {
+  const dag = graphDag(t.dom, (xs, apply) => apply(t, ...xs))
+  const nodes = [...dag.nodes]
+  let fused = 0
+  nodes.forEach((n, c) => {
+    const b = n.op
+    if (b.kind !== 'broadcast') return
+    for (let j = n.inputs.length - 1; j >= 0; j--) {
+      const w = n.inputs[j] as Wire
+      const u = w.node < 0 ? undefined : (nodes[w.node] as DagNode)
+      if (b.inputs[j] === 'shared' || u === undefined || !isShapeUnit(u.op)) continue
+      const before = b.dom.slice(0, j)
+      const after = b.dom.slice(j + 1)
+      const layer = par(
+        ...(before.length > 0 ? [id(before)] : []),
+        u.op,
+        ...(after.length > 0 ? [id(after)] : []),
+      )
+      nodes[c] = {
+        op: seq(layer, b),
+        inputs: [...n.inputs.slice(0, j), ...u.inputs, ...n.inputs.slice(j + 1)],
+      }
+      fused += 1
+      return
+    }
+  })
+  return fused > unitsBeside(t) ? fromDagNested({ ...dag, nodes }) : undefined
+}
+
 /**
  * {@link unitBroadcast} without primal inputs (Fig. 36): for a linear `M : [a] -> []`,
  * `η_a ; bcast[a](M) = Mᵀ : [] -> [a]` (the snake of a map to the scalar shape). One-way.
@@ -417,5 +553,6 @@ export const transposeRules: ReadonlyArray<Rule> = Object.freeze([
   ofEinsum,
   ofEinsumMatrix,
   unitBroadcast,
+  unitBroadcastShape,
   unitBroadcastLinear,
 ])
