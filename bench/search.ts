@@ -242,6 +242,22 @@ for (const line of [
   out(line)
 out()
 
+out('## Before: optimize without the units beside their broadcasts')
+out()
+out(
+  'npm run bench:search on main at 7a904cf (2026-12-03T15:11Z, load 5.3 6.1 3.9), before `transpose/unit-broadcast-shape` and `unitsBesideBroadcasts`: attention with the limits of the layers (one iteration, 800 nodes) stopped at the node limit with nothing cheaper than the input.',
+)
+out()
+for (const line of [
+  '| f | ms | FLOPs before | FLOPs after | after / grad |',
+  '| --- | ---: | ---: | ---: | ---: |',
+  '| L(W) ; tanh ; mean | 61 | 274594 | 8385 | 1.00x |',
+  '| a two-layer MLP | 127 | 44394 | 2689 | 1.00x |',
+  '| scaled dot-product attention ; mean | 223 | 188769 | 188769 | 53.01x |',
+])
+  out(line)
+out()
+
 const file = fileURLToPath(new URL('./search.md', import.meta.url))
 const text = lines.join('\n')
 const config = await resolveConfig(file)
