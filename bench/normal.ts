@@ -113,7 +113,7 @@ const FAMILIES: ReadonlyArray<Family> = [
   },
   {
     name: 'snake removal by rules (rewriteRepeat), n snakes',
-    sizes: scale([100, 200, 400], [25, 50, 100]),
+    sizes: scale([100, 300, 1000, 3000], [25, 50, 100]),
     make: snakes,
     steps: 'snake-rules',
   },

@@ -54,6 +54,29 @@ export const make = <T extends Omit<Term, 'linearity'>>(
 }
 
 /** The frozen array of the parts. @internal */
+/**
+ * {@link make} with the linearity polynomial (and the linearity read off it) computed when first
+ * read, once: for a seq or par rebuilt by {@link spliceParts}, whose polynomial is a fold over
+ * every part, so that a rewrite of a few parts of a long sequence costs those parts, not the
+ * sequence's length (issue 12, section 1: `rewriteRepeat` on n snakes).
+ */
+const makeLazy = <T extends Omit<Term, 'linearity' | 'poly'>>(
+  t: T,
+  polyOf: () => Poly,
+): T & { poly: Poly; linearity: Term['linearity'] } => {
+  const out = { ...sealData(t) }
+  let poly: Poly | undefined
+  let linearity: Term['linearity'] | undefined
+  const readPoly = (): Poly => (poly ??= polyOf())
+  Object.defineProperty(out, 'poly', { get: readPoly, enumerable: true })
+  Object.defineProperty(out, 'linearity', {
+    get: () => (linearity ??= linearityOf(readPoly(), t.dom.length)),
+    enumerable: true,
+  })
+  Object.defineProperty(out, TERM_BRAND, { value: true })
+  return Object.freeze(out) as unknown as T & { poly: Poly; linearity: Term['linearity'] }
+}
+
 export const frozen = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => Object.freeze([...xs])
 
 /**
@@ -164,6 +187,57 @@ export const par = (...parts: ReadonlyArray<Term>): Term => {
     cod: sealFresh(flat.flatMap((p) => p.cod)),
     poly: parPoly(flat.map((p) => ({ poly: p.poly, domLength: p.dom.length }))),
   })
+}
+
+/**
+ * `host` (a seq or par) with its parts `[start, end)` replaced by `replacement`, flattened as the
+ * constructors flatten: the same term as `seq(...before, replacement, ...after)` (or `par`), built
+ * in time linear in the replacement's parts and a copy of the parts array. Only the new junctions
+ * are checked (the kept parts met before, unchanged), the type is the host's, and the linearity
+ * is computed when first read. When the replacement does not have the window's type, the
+ * constructor runs, so the error is the one it gives. Used by rewriting at a location
+ * (`replaceAt`, `withChildren`).
+ *
+ * @internal
+ */
+export const spliceParts = (
+  host: Extract<Term, { kind: 'seq' | 'par' }>,
+  start: number,
+  end: number,
+  replacement: Term,
+): Term => {
+  const parts = host.parts
+  const build = host.kind === 'seq' ? seq : par
+  const whole = (): Term => build(...parts.slice(0, start), replacement, ...parts.slice(end))
+  if (!(0 <= start && start < end && end <= parts.length)) return whole()
+  const window = parts.slice(start, end)
+  const fits =
+    host.kind === 'seq'
+      ? typeEquals(replacement.dom, (window[0] as Term).dom) &&
+        typeEquals(replacement.cod, (window[window.length - 1] as Term).cod)
+      : typeEquals(replacement.dom, concatTypes(...window.map((p) => p.dom))) &&
+        typeEquals(replacement.cod, concatTypes(...window.map((p) => p.cod)))
+  if (!fits) return whole()
+  const middle = replacement.kind === host.kind ? replacement.parts : [replacement]
+  // One pass into an array of the final length (slices and spreads of a long sequence cost
+  // several times its length per step).
+  const flat: Term[] = new Array(parts.length - (end - start) + middle.length)
+  let at = 0
+  for (let i = 0; i < start; i++) flat[at++] = parts[i] as Term
+  for (const m of middle) flat[at++] = m
+  for (let i = end; i < parts.length; i++) flat[at++] = parts[i] as Term
+  if (flat.length === 0) return id([])
+  if (flat.length === 1) return flat[0] as Term
+  const sealed = sealFresh(flat)
+  if (host.kind === 'seq')
+    return makeLazy({ kind: 'seq', parts: sealed, dom: host.dom, cod: host.cod }, () => {
+      let poly = (sealed[0] as Term).poly
+      for (let i = 1; i < sealed.length; i++) poly = seqPoly(poly, (sealed[i] as Term).poly)
+      return poly
+    })
+  return makeLazy({ kind: 'par', parts: sealed, dom: host.dom, cod: host.cod }, () =>
+    parPoly(sealed.map((p) => ({ poly: p.poly, domLength: p.dom.length }))),
+  )
 }
 
 /**

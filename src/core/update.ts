@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-import { box, broadcast, derivative, par, seq } from './construct.js'
-import { fail } from './errors.js'
+import { box, broadcast, derivative, par, seq, spliceParts } from './construct.js'
+import { TermError, fail } from './errors.js'
 import { type Term, children } from './term.js'
 
 /**
@@ -30,8 +30,22 @@ export const withChildren = (t: Term, next: ReadonlyArray<Term>): Term => {
     })
   if (next.every((c, i) => c === old[i])) return t
   // Only composites have children, and a leaf's (empty) children are always unchanged.
-  if (t.kind === 'seq') return seq(...next)
-  if (t.kind === 'par') return par(...next)
+  if (t.kind === 'seq' || t.kind === 'par') {
+    // Only the changed run of parts is rebuilt; the rest is spliced around it (spliceParts).
+    let first = 0
+    while (next[first] === old[first]) first++
+    let last = next.length - 1
+    while (next[last] === old[last]) last--
+    const changed = next.slice(first, last + 1)
+    const build = t.kind === 'seq' ? seq : par
+    try {
+      return spliceParts(t, first, last + 1, build(...changed))
+    } catch (e) {
+      // Ill-typed: the error of the whole constructor, which numbers the parts of the whole.
+      if (e instanceof TermError) return build(...next)
+      throw e
+    }
+  }
   if (t.kind === 'broadcast')
     return broadcast(next[0] as Term, t.axes, { inputs: t.inputs, outputs: t.outputs })
   if (t.kind === 'box') return box(t.name, next[0] as Term)

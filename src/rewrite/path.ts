@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { par, seq } from '../core/construct.js'
+import { par, seq, spliceParts } from '../core/construct.js'
 import { fail } from '../core/errors.js'
 import { show } from '../core/show.js'
 import { type Term, children } from '../core/term.js'
@@ -106,8 +106,7 @@ export const replaceAt = (t: Term, l: Location, replacement: Term): Term => {
   const range = checkRange(node, l)
   return replaceNode(t, l.path, 0, (n) => {
     if (range === undefined || (n.kind !== 'seq' && n.kind !== 'par')) return replacement
-    const parts = [...n.parts.slice(0, range[0]), replacement, ...n.parts.slice(range[1])]
-    return n.kind === 'seq' ? seq(...parts) : par(...parts)
+    return spliceParts(n, range[0], range[1], replacement)
   })
 }
 

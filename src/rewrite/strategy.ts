@@ -504,16 +504,31 @@ export const rewriteRepeat =
       const old = host.kids
       const added = parts.length - (old.length - removed)
       if (added < 1) return false
-      for (let i = 0; i < old.length; i++) {
-        if (i >= first && i < first + removed) continue
+      // The kept parts must be the old ones, in order. A step's term comes from replaceAt, which
+      // splices the new parts between the old ones (spliceParts), so on a long host only the
+      // parts next to the change and at both ends are compared (every part would cost the
+      // host's length per step); a short host is compared whole.
+      const near = Math.max(1, ...widths)
+      const kept = (i: number): boolean => {
         const j = i < first ? i : i - removed + added
-        if (parts[j] !== (old[i] as Site).term) return false
+        return parts[j] === (old[i] as Site).term
+      }
+      if (old.length <= 64) {
+        for (let i = 0; i < old.length; i++)
+          if ((i < first || i >= first + removed) && !kept(i)) return false
+      } else {
+        const edges = [0, old.length - 1]
+        for (let d = 1; d <= near; d++) edges.push(first - d, first + removed - 1 + d)
+        for (const i of edges)
+          if (i >= 0 && i < old.length && (i < first || i >= first + removed) && !kept(i))
+            return false
       }
       host.term = node
       const fresh = parts.slice(first, first + added).map((p, i) => build(p, host, first + i))
       old.slice(first, first + removed).forEach(removeSite)
-      host.kids = [...old.slice(0, first), ...fresh, ...old.slice(first + removed)]
-      host.kids.forEach((k, i) => (k.index = i))
+      // In place: a copy of a long seq's sites per step would make a run quadratic in its length.
+      old.splice(first, removed, ...fresh)
+      for (let i = first; i < old.length; i++) (old[i] as Site).index = i
       const widest = Math.max(1, ...widths)
       queueAt(host, first - widest + 1, first + added - 1)
       fresh.forEach(queueAll)
