@@ -402,3 +402,83 @@ const showValue = (sort: Sort, value: unknown): string => {
 
 /** Whether an error is the engine's (a refused construction), as opposed to a bug. @internal */
 export const isTermError = (e: unknown): e is TermError => e instanceof TermError
+
+/** A necessary condition for a match, on a term or on the parts of a window. @internal */
+export type Prefilter<X> = (x: X) => boolean
+
+/** Part patterns of a `seq` or `par` pattern, aligned: the exact count, or the fixed ends. */
+const partsFilter = (parts: ReadonlyArray<Pattern>): Prefilter<ReadonlyArray<Term>> | undefined => {
+  const many = parts.map((q) => isMeta(q) && q.sort === 'term')
+  const firstMany = many.indexOf(true)
+  const checks: Array<readonly [number, Prefilter<Term>]> = []
+  // Before the first term metavariable, part i takes the window's part i; after the last, part
+  // parts.length - k takes the window's part length - k; each part takes one part exactly.
+  const lastMany = many.lastIndexOf(true)
+  parts.forEach((q, i) => {
+    const f = termFilter(q)
+    if (f === undefined) return
+    if (firstMany === -1 || i < firstMany) checks.push([i, f])
+    else if (i > lastMany) checks.push([i - parts.length, f])
+  })
+  const m = parts.length
+  const exact = firstMany === -1
+  if (checks.length === 0 && m <= 1) return undefined
+  return (xs) => {
+    if (exact ? xs.length !== m : xs.length < m) return false
+    for (const [i, f] of checks) if (!f(xs[i < 0 ? xs.length + i : i] as Term)) return false
+    return true
+  }
+}
+
+/** The kinds a pattern fixes, at its root and down its sub-term fields; undefined: any term. */
+const termFilter = (p: Pattern): Prefilter<Term> | undefined => {
+  if (p === undefined || typeof p !== 'object' || p === null || Array.isArray(p)) return undefined
+  if (isNamed(p)) return termFilter(p.pattern)
+  if (isMeta(p) || isComputed(p) || isDim(p)) return undefined
+  if (isTermNode(p)) {
+    const kind = p.kind
+    return (x) => x.kind === kind
+  }
+  const r = p as Record<string, Pattern>
+  const kind = r.kind
+  if (typeof kind !== 'string') return undefined
+  if ((kind === 'seq' || kind === 'par') && Array.isArray(r.parts)) {
+    const parts = partsFilter(r.parts as ReadonlyArray<Pattern>)
+    return parts === undefined
+      ? (x) => x.kind === kind
+      : (x) => x.kind === kind && parts((x as { parts: ReadonlyArray<Term> }).parts)
+  }
+  const body = 'body' in r ? termFilter(r.body) : undefined
+  return body === undefined
+    ? (x) => x.kind === kind
+    : (x) => x.kind === kind && body((x as { body: Term }).body)
+}
+
+/**
+ * A cheap necessary condition for `matchAll(p, x)` to yield anything: the term kinds the pattern
+ * fixes, at its root and in its sub-terms (bodies, and the parts of a `seq` or `par` pattern
+ * before its first and after its last term metavariable, which take one part each). The search's
+ * index: a pattern is matched only where its shape of kinds fits (egg indexes e-nodes by their
+ * operator for a pattern's head; here the whole of a pattern's fixed kinds is tested before the
+ * matcher runs). `prefilter(p)(x) === false` implies no match. @internal
+ */
+export const prefilter = (p: Pattern): Prefilter<Term> => termFilter(p) ?? (() => true)
+
+/**
+ * The same for `matchWindow(p, x, start, end)`, on the window's parts `x.parts.slice(start, end)`:
+ * a `seq` or `par` pattern groups them; any other pattern takes them as one term, which is
+ * not tested (always true). @internal
+ */
+export const windowPrefilter = (p: Pattern): Prefilter<ReadonlyArray<Term>> => {
+  const q = isNamed(p) ? p.pattern : p
+  const r = q as Record<string, Pattern> | undefined
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    isTermNode(r) ||
+    (r.kind !== 'seq' && r.kind !== 'par') ||
+    !Array.isArray(r.parts)
+  )
+    return () => true
+  return partsFilter(r.parts as ReadonlyArray<Pattern>) ?? (() => true)
+}

@@ -327,7 +327,10 @@ const rewriteWith = (
   if (failed !== undefined)
     return E.left({
       reason: 'condition',
-      message: `${r.name}: ${describeCondition(failed)} fails for ${showBindings(b)}`,
+      // Worded when read: the search meets many failed conditions and reports one per law.
+      get message() {
+        return `${r.name}: ${describeCondition(failed)} fails for ${showBindings(b)}`
+      },
     })
   let result: Term
   try {

@@ -233,6 +233,12 @@ export class EGraph {
   private readonly nodes: Node[] = []
   private readonly parent: number[] = []
   private readonly memo = new Map<string, number>()
+  /**
+   * The node id of each term object added or built ({@link EGraph.term}): terms are immutable, so
+   * a term met again (a sub-term that a rewrite's instance shares with the matched term) is not
+   * walked and keyed again.
+   */
+  private readonly added = new WeakMap<Term, number>()
   private readonly canon = new Map<string, number>()
   private readonly data = new Map<number, ClassData>()
   private readonly forest: Edge[][] = []
@@ -275,6 +281,7 @@ export class EGraph {
       x = m.kids[1] as number
     }
     n.term = n.spine === 'seq' ? seq(...parts) : par(...parts)
+    this.added.set(n.term, id)
     return n.term
   }
 
@@ -335,25 +342,30 @@ export class EGraph {
    * design notes), the node of its first part's suffix standing for the whole term.
    */
   add(t: Term): number {
+    const known = this.added.get(t)
+    if (known !== undefined) return known
+    let id: number
     if (t.kind === 'seq' || t.kind === 'par') {
       const parts = t.parts
-      let id = this.add(parts[parts.length - 1] as Term)
+      id = this.add(parts[parts.length - 1] as Term)
       for (let i = parts.length - 2; i >= 0; i--)
         id = this.cons(t.kind, this.add(parts[i] as Term), id, i === 0 ? t : undefined)
-      return id
+    } else {
+      const kids = children(t).map((c) => this.add(c))
+      const op = `${t.kind}:${dataKey(t, true)}`
+      const key = `${op}(${kids.join(',')})`
+      id =
+        this.memo.get(key) ??
+        this.fresh(
+          { term: t, op, kids, spine: undefined, poly: t.poly },
+          key,
+          t.dom,
+          t.cod,
+          t.linearity,
+        )
     }
-    const kids = children(t).map((c) => this.add(c))
-    const op = `${t.kind}:${dataKey(t, true)}`
-    const key = `${op}(${kids.join(',')})`
-    const old = this.memo.get(key)
-    if (old !== undefined) return old
-    return this.fresh(
-      { term: t, op, kids, spine: undefined, poly: t.poly },
-      key,
-      t.dom,
-      t.cod,
-      t.linearity,
-    )
+    this.added.set(t, id)
+    return id
   }
 
   /**

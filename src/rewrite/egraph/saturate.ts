@@ -2,10 +2,11 @@
  * Equality saturation over an {@link EGraph} with the catalogue's own rules: each iteration
  * matches every law (both directions of a two-way law) at every node, and every `seq` or `par`
  * law at the windows that start at each cons node of a spine, adds the instances, merges them
- * with the matched node, substitutes the members of child classes into their parents that are
- * not cons nodes (so a new form of a child reaches the parent's matches), and rebuilds. It stops
- * at a fixed point, at a goal, or at a limit (nodes, iterations, wall time), and reports why and
- * in which phase.
+ * with the matched node (in batches while matching goes on, the goal tested every few merges, so
+ * that a search stops at the merge that proves it rather than after matching every node),
+ * substitutes the members of child classes into their parents that are not cons nodes (so a new
+ * form of a child reaches the parent's matches), and rebuilds. It stops at a fixed point, at a
+ * goal, or at a limit (nodes, iterations, wall time), and reports why and in which phase.
  *
  * Windows are sized by the pattern: a pattern of m parts is tried at windows of m to m + `window`
  * parts. A window at cons node `c` is read over classes, not over `c`'s own term: its first part
@@ -32,8 +33,12 @@
  *
  * E-matching is by member enumeration: a pattern is matched against the concrete term of each
  * node, whose children are concrete terms too, with the same matcher (`match.ts`) that rewriting
- * uses; the substitution pass adds the combinations that the patterns need, a bounded number of
- * members per child class each iteration. It is incomplete where a pattern needs a combination
+ * uses, where the pattern's fixed kinds fit (`prefilter`: the kinds at its root, in its bodies
+ * and in the parts of its sequences, tested before a window's term is built; egg indexes e-nodes
+ * by operator for a pattern's head, this tests the whole shape of kinds at once), and at each
+ * window once (a window of the same part nodes before the same rest gives the same merges); the
+ * substitution pass adds the combinations that the patterns need, a bounded number of members per
+ * child class each iteration. It is incomplete where a pattern needs a combination
  * deeper than the iterations have built, and says so by stopping at its limits, never by a wrong
  * answer: every merge is a law step that `checkProof` replays.
  *
@@ -42,7 +47,14 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { TermError, absurd } from '../../core/errors.js'
 import { type Term, termSize } from '../../core/term.js'
-import { type Bindings, matchAll, matchWindow } from '../match.js'
+import {
+  type Bindings,
+  type Prefilter,
+  matchAll,
+  matchWindow,
+  prefilter,
+  windowPrefilter,
+} from '../match.js'
 import type { Location } from '../path.js'
 import { par, seq } from '../../core/construct.js'
 import { type Pattern, isMeta, isNamed } from '../pattern.js'
@@ -124,9 +136,10 @@ interface Oriented {
   readonly width: number
   /** Whether a top-level part is a term metavariable (which may take several parts). */
   readonly stretches: boolean
-  /** The kinds the first and the last part of a window must have (undefined: any). */
-  readonly first: string | undefined
-  readonly last: string | undefined
+  /** A necessary condition for a match at a node (the kinds the matched side fixes). */
+  readonly fits: Prefilter<Term>
+  /** The same on the parts of a window (`matchWindow`). */
+  readonly fitsWindow: Prefilter<ReadonlyArray<Term>>
 }
 
 /** The top-level part patterns of a `seq` or `par` pattern. */
@@ -134,12 +147,6 @@ const partPatterns = (p: Pattern): ReadonlyArray<Pattern> => {
   if (isNamed(p)) return partPatterns(p.pattern)
   const parts = (p as { parts?: unknown }).parts
   return Array.isArray(parts) ? (parts as Pattern[]) : []
-}
-
-/** The kind a part pattern fixes for the one part it takes (undefined: any, or several parts). */
-const partKind = (p: Pattern): string | undefined => {
-  const k = rootKind(p)
-  return k === null || k === 'seq' || k === 'par' ? undefined : k
 }
 
 const rootKind = (p: Pattern): string | undefined | null => {
@@ -174,8 +181,8 @@ export const orientRules = (rules: ReadonlyArray<Rule>): Oriented[] => {
         kind,
         width: partsOf(from),
         stretches: parts.some((q) => isMeta(q) && q.sort === 'term'),
-        first: parts.length > 0 ? partKind(parts[0] as Pattern) : undefined,
-        last: parts.length > 0 ? partKind(parts[parts.length - 1] as Pattern) : undefined,
+        fits: prefilter(from),
+        fitsWindow: windowPrefilter(from),
       })
     }
   }
@@ -229,6 +236,9 @@ const partsOf = (p: Pattern): number => {
 /** Merges between two tests of the goal while rewrites are applied. */
 const GOAL_EVERY = 32
 
+/** Rewrites found, while matching, before they are applied (and the goal tested). */
+const APPLY_EVERY = 64
+
 /** A window of a spine: its parts (node ids) and the class after it (none at the end). */
 interface Window {
   readonly kind: Spine
@@ -277,6 +287,9 @@ export const saturate = (
     ['par', oriented.filter((o) => o.kind === 'par')],
   ])
   const widest = Math.max(2, ...oriented.map((o) => o.width)) + L.window
+  // The windows matched so far (kind, part node ids and the node after them): a window's matches
+  // depend on its parts' terms only, and the merges they gave hold for good.
+  const tried = new Set<string>()
   // When each cons node was last matched (a stamp of the e-graph's clock).
   const lastMatched = new Map<number, number>()
   // The limits are checked inside every loop whose length grows with the term (each window, each
@@ -293,6 +306,8 @@ export const saturate = (
   const settle = (): void => {
     if (stop !== 'time') g.rebuild()
   }
+  // Merges since the goal was last tested.
+  let untested = 0
   const apply = (): number => {
     let n = 0
     for (const f of found) {
@@ -319,7 +334,8 @@ export const saturate = (
         fired.set(f.step.rule, (fired.get(f.step.rule) ?? 0) + 1)
         // Goal-directed: every GOAL_EVERY merges, congruence restored and the goal tested, so
         // a search stops at the merge that proves it rather than after the whole iteration.
-        if (n % GOAL_EVERY === 0 && stop === 'iterations') {
+        if (++untested >= GOAL_EVERY && stop === 'iterations') {
+          untested = 0
           g.rebuild()
           if (goal()) halt('goal', 'applying')
         }
@@ -374,31 +390,56 @@ export const saturate = (
     }
     return out
   }
-  // The windows of `w` parts that start at cons node `node`, read over the classes of its spine.
-  const windowsAt = (node: number, kind: Spine, w: number): Window[] => {
-    const out: Window[] = []
+  // The windows of `w` parts that start at cons node `node`, read over the classes of its spine:
+  // the first `cap` in depth-first order (head members, then each tail member's windows). The
+  // continuations from a tail node are the same whatever came before them, so each is listed
+  // once per `memo` (one call of `matchSpine`: the graph does not change while it runs), capped
+  // like the whole: a walk over every combination of members visited (members + 1)^(2w) of them
+  // on a wide window, most of them dead ends (a tail that ends too early).
+  type Continuation = { readonly parts: ReadonlyArray<number>; readonly rest: number | undefined }
+  const windowsAt = (
+    node: number,
+    kind: Spine,
+    w: number,
+    memo: Map<number, Continuation[]>,
+  ): Window[] => {
     const cap = 2 * L.members
-    const walk = (parts: number[], next: number, remaining: number): void => {
-      if (out.length >= cap) return
-      if (remaining === 0) {
-        out.push({ kind, parts, rest: next })
-        return
-      }
+    // The continuations of `remaining` parts (at least 1) read from tail node `next`.
+    const continuations = (next: number, remaining: number): Continuation[] => {
+      const key = next * (widest + 1) + remaining
+      const known = memo.get(key)
+      if (known !== undefined) return known
+      const out: Continuation[] = []
       // Members with the same head and tail classes give the same windows: one is walked.
       const seen = new Set<string>()
       for (const x of choices(next, kind, false)) {
-        if (out.length >= cap) return
+        if (out.length >= cap) break
         if (g.spine(x) === kind) {
           const [h, r] = g.kids(x) as [number, number]
           const key = `${g.find(h)},${g.find(r)}`
           if (seen.has(key)) continue
           seen.add(key)
-          for (const p of choices(h, kind, true)) walk([...parts, p], r, remaining - 1)
-        } else if (remaining === 1) out.push({ kind, parts: [...parts, x], rest: undefined })
+          const after = remaining === 1 ? [{ parts: [], rest: r }] : continuations(r, remaining - 1)
+          if (after.length === 0) continue
+          for (const p of choices(h, kind, true))
+            for (const c of after) {
+              if (out.length >= cap) break
+              out.push({ parts: [p, ...c.parts], rest: c.rest })
+            }
+        } else if (remaining === 1) out.push({ parts: [x], rest: undefined })
       }
+      memo.set(key, out)
+      return out
     }
+    const out: Window[] = []
     const [h, r] = g.kids(node) as [number, number]
-    for (const p of choices(h, kind, true)) walk([p], r, w - 1)
+    const after = continuations(r, w - 1)
+    if (after.length === 0) return out
+    for (const p of choices(h, kind, true))
+      for (const c of after) {
+        if (out.length >= cap) return out
+        out.push({ kind, parts: [p, ...c.parts], rest: c.rest })
+      }
     return out
   }
   // Whether a class within the widest window from `node` changed since it was last matched.
@@ -419,31 +460,33 @@ export const saturate = (
     const rules = spineRules.get(kind) as Oriented[]
     if (rules.length === 0) return
     const build = kind === 'seq' ? seq : par
+    const memo = new Map<number, Continuation[]>()
     for (let w = 2; w <= widest; w++) {
       // A pattern of m parts none of which is a term metavariable takes exactly m parts.
       const here = rules.filter(
         (o) => w >= Math.max(2, o.width) && w <= (o.stretches ? o.width + L.window : o.width),
       )
       if (here.length === 0) continue
-      for (const window of windowsAt(node, kind, w)) {
+      for (const window of windowsAt(node, kind, w, memo)) {
+        // A window of the same parts before the same rest was matched before (its node stale
+        // again, or another node's walk reaching it): its rewrites are merged already.
+        const key = `${kind}|${window.parts.join(',')}|${window.rest ?? ''}`
+        if (tried.has(key)) continue
+        tried.add(key)
+        // The kinds each pattern fixes, tested on the parts before the window is built.
+        const parts = window.parts.map((p) => g.term(p))
+        const live = here.filter((o) => o.fitsWindow(parts))
+        if (live.length === 0) continue
         let t: Term
         try {
-          t = build(...window.parts.map((p) => g.term(p)))
+          t = build(...parts)
         } catch (e) {
           if (!(e instanceof TermError)) throw e
           continue
         }
         if ((t.kind !== 'seq' && t.kind !== 'par') || t.parts.length !== w) continue
         const location: Location = { path: [], range: [0, w] }
-        const first = (t.parts[0] as Term).kind
-        const last = (t.parts[w - 1] as Term).kind
-        for (const o of here) {
-          // A part pattern of a fixed kind takes one part of that kind: a cheap filter.
-          if (
-            (o.first !== undefined && o.first !== first) ||
-            (o.last !== undefined && o.last !== last)
-          )
-            continue
+        for (const o of live) {
           tryRule(o, t, location, (step, term) => found.push({ node, step, term, window }))
           const why = over()
           if (why !== undefined) return halt(why, 'matching')
@@ -456,7 +499,7 @@ export const saturate = (
     if (spine !== undefined) return matchSpine(node, spine)
     const t = g.term(node)
     for (const o of oriented) {
-      if (o.kind !== t.kind) continue
+      if (o.kind !== t.kind || !o.fits(t)) continue
       tryRule(o, t, { path: [] }, (step, term) => found.push({ node, step, term }))
       const why = over()
       if (why !== undefined) return halt(why, 'matching')
@@ -507,6 +550,7 @@ export const saturate = (
     }
     const t0 = Date.now()
     const count = g.size
+    let merged = 0
     for (let node = 0; node < count; node++) {
       const spine = g.spine(node)
       if (spine !== undefined) {
@@ -518,8 +562,14 @@ export const saturate = (
         apply()
         break outer
       }
+      // The rewrites found so far are applied in batches while matching goes on, so that a
+      // search reaches its goal at the merge that proves it, not after matching every node.
+      if (found.length >= APPLY_EVERY) {
+        merged += apply()
+        if (stop !== 'iterations') break outer
+      }
     }
-    const merged = apply()
+    merged += apply()
     if (stop !== 'iterations') break
     // The goal may hold already: the substitutions would only grow the graph.
     if (merged > 0 && goal()) {
