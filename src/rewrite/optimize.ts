@@ -141,7 +141,12 @@ export const optimize = (term: Term, options: OptimizeOptions = {}): Optimized =
   const root = g.add(term)
   // The units of a Jacobian by the unit (Fig. 33) written beside their broadcasts, where the
   // transpose laws see them: the same dataflow, so one structural normal-form step.
-  const beside = unitsBesideBroadcasts(term)
+  let beside: Term | undefined
+  try {
+    beside = unitsBesideBroadcasts(term)
+  } catch (e) {
+    if (!(e instanceof TermError)) throw e
+  }
   if (beside !== undefined && sameNormalForm(beside, term)) {
     g.union(root, g.add(beside), { kind: 'normal-form' })
     g.rebuild()
