@@ -135,9 +135,10 @@ const innerProducts = fc
   )
 
 /**
- * The same on a segment of two or three axes `[A]` (each of attention's queries, keys, values),
- * the unit the identity tensor of `[A]` with random labels (`-> p q p q`, as `forwardGradient`
- * and `shapeUnit` write it under different names).
+ * The same on a segment of one to three axes `[A]` (each of attention's queries, keys, values),
+ * the unit the identity tensor of `[A]` as an einsum with random labels (`-> p q p q`, as
+ * `forwardGradient` and `shapeUnit` write it under different names; `-> p p` for one axis, as
+ * `forwardGradient` writes it for a function of several inputs).
  */
 const onShapeUnit = (m: Term, names: ReadonlyArray<string>): Term => {
   const primal = m.dom.slice(0, -1)
@@ -150,7 +151,7 @@ const onShapeUnit = (m: Term, names: ReadonlyArray<string>): Term => {
   )
 }
 
-const shapeArb = fc.array(dimArb, { minLength: 2, maxLength: 3 })
+const shapeArb = fc.array(dimArb, { minLength: 1, maxLength: 3 })
 const labelsArb = fc.constantFrom(['l0', 'l1', 'l2'], ['a0', 'a1', 'a2'], ['q', 'p', 'r'])
 
 const shapeTangentsOfDerivatives = fc
@@ -176,7 +177,7 @@ const shapeInnerProducts = fc
     }),
   )
 
-/** Those two kinds on segments of two or three axes. */
+/** Those two kinds on segments of one to three axes. */
 const shapeUnitBroadcasts = fc.oneof(shapeTangentsOfDerivatives, shapeInnerProducts)
 
 /** Those two kinds, and the pattern's own instances (M jointly linear, or skipped). */
@@ -254,11 +255,11 @@ describe('transpose laws hold (Fig. 20, 36-37: the snake equals the direct trans
     expect(applied.length).toBeGreaterThanOrEqual(180)
   })
 
-  it('transpose/unit-broadcast-shape applies to Jacobian rows and inner products on matrices', () => {
+  it('transpose/unit-broadcast-shape applies to Jacobian rows and inner products on shapes', () => {
     const ms = fc.sample(shapeUnitBroadcasts, { numRuns: 200, seed: 5 })
     const applied = ms.filter((t) => E.isRight(applyAt(unitBroadcastShape, t, { path: [] })))
     expect(applied.length).toBeGreaterThanOrEqual(180)
-    // The single-axis unit (named `unit`) is transpose/unit-broadcast's, not this law's.
+    // The named single-axis unit (`unit(a)`) is transpose/unit-broadcast's, not this law's.
     const single = fc.sample(tangentsOfDerivatives, { numRuns: 20, seed: 5 })
     expect(single.some((t) => E.isRight(applyAt(unitBroadcastShape, t, { path: [] })))).toBe(false)
   })

@@ -24,7 +24,7 @@
  *
  *     (id(P) ⊗ η_a) ; bcast[a @in(shared…, 0)](M) = Mᵀ at P          transpose/unit-broadcast
  *     (id(P) ⊗ η_A) ; bcast[A @in(shared…, 0)](M) = Mᵀ at P          transpose/unit-broadcast-shape
- *                                       (A a shape of two or more axes)
+ *                                       (A any shape, η_A the einsum -> L L)
  *     η_a ; bcast[a](M) = Mᵀ                        (no P)           transpose/unit-broadcast-linear
  *
  * Every law holds only for linear maps; laws/transpose.test.ts refutes the plausible wrong ones.
@@ -397,7 +397,7 @@ const shapeUnitPattern = v.as(
 )
 
 /**
- * Whether `?u` is the unit of the shape `?A` of two or more axes, `η_A : [] -> [A A]`: one scalar
+ * Whether `?u` is the unit of the shape `?A`, `η_A : [] -> [A A]`, as an einsum: one scalar
  * input, its output the labels `L` of `A` twice in the same order (`l0 l1 l0 l1`), so entry
  * `(α, β)` is `r δ_αβ`, the identity tensor of `[A]` times r. A permuted repetition (`l0 l1 l1
  * l0`) is a transpose of it, not the identity, and is refused.
@@ -405,7 +405,7 @@ const shapeUnitPattern = v.as(
 const isUnitOfShape = (bs: Bindings): boolean => {
   const u = termOf(bs, 'u')
   const A = bs.get('A')?.value as ReadonlyArray<Dim> | undefined
-  if (u.kind !== 'einsum' || A === undefined || A.length < 2) return false
+  if (u.kind !== 'einsum' || A === undefined || A.length < 1) return false
   const out = u.output
   const n = out.length / 2
   if (n !== A.length || u.inputs.length !== 1 || (u.inputs[0] as ReadonlyArray<string>).length > 0)
@@ -419,12 +419,14 @@ const isUnitOfShape = (bs: Bindings): boolean => {
 }
 
 /**
- * {@link unitBroadcast} for a segment of two or more axes (Fig. 33-37 for a matrix input, such
- * as each of attention's queries, keys and values): for `M : P × [A] -> []` linear in its last
+ * {@link unitBroadcast} for a segment of any shape (Fig. 33-37 for a matrix input, such as each
+ * of attention's queries, keys and values): for `M : P × [A] -> []` linear in its last
  * input, `(id(P) ⊗ η_A) ; bcast[A @in(shared…, 0) @out(0)](M)` is the transpose of M in its last
  * input at P. `η_A` is the identity tensor of `[A]` (the einsum `-> l0 l1 … l0 l1` that
- * `forwardGradient` and `shapeUnit` build), its rows the directions, one per entry of the
- * segment. The single-axis unit (named `unit`) is {@link unitBroadcast}'s. One-way.
+ * `forwardGradient` builds for each input of a function of several, and `shapeUnit` for a
+ * shape of two or more axes), its rows the directions, one per entry of the segment. The
+ * single-axis unit made by `unit(a)` (the einsum named `unit`) is {@link unitBroadcast}'s, the
+ * two laws never match one term. One-way.
  */
 export const unitBroadcastShape = rule(
   'transpose/unit-broadcast-shape',
@@ -438,7 +440,7 @@ export const unitBroadcastShape = rule(
   }),
   {
     when: [
-      holds('?u is the unit of the shape ?A (two or more axes): -> L L', isUnitOfShape),
+      holds('?u is the unit of the shape ?A: -> L L', isUnitOfShape),
       typed('m', v.concat(Pt, [[As]]), [[]]),
       holds(
         '?m is linear in its last input [?A], its other inputs shared (?I = shared…, 0)',
