@@ -392,6 +392,10 @@ describe('plausible wrong transpose laws are refuted, with a readable counterexa
     })
     refutedNumerically(counterexample)
     expect(counterexample).toMatch(/before: .*-> p q q p/)
+    // The contract the catalogue's laws pass (checkLaw, as above) fails on it too.
+    expect(() =>
+      checkLaw(wrong, { numRuns: 100, tensors: QUARTERS, instances: { forward: squares } }),
+    ).toThrow(/-> p q q p/)
   })
 
   it('the transpose of a square linear map is not the map itself', () => {
