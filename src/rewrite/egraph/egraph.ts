@@ -186,6 +186,35 @@ const wholeLocation = (step: Step, before: Term, after: Term, laws: Catalogue): 
   return E.isRight(r) && dataEquals(r.right.term, after) ? { ...step, location } : step
 }
 
+/**
+ * The steps with every detour cut out: where a term of the chain comes back (a step and its
+ * inverse, as explanations give where a child's path through the proof forest goes out and back
+ * again), the steps between its two occurrences are dropped, so no term occurs twice. Each kept
+ * step starts from a term equal (as data) to the one it was recorded on, so the chain still
+ * replays. Terms are compared by a hash-consing of their own (an e-graph without merges: equal
+ * terms get one node id).
+ */
+const withoutDetours = (start: Term, steps: ReadonlyArray<Explained>): Explained[] => {
+  const ids = new EGraph()
+  const at = new Map<number, number>([[ids.add(start), 0]])
+  const chain: number[] = [ids.add(start)]
+  const out: Explained[] = []
+  for (const e of steps) {
+    const id = ids.add(e.after)
+    const seen = at.get(id)
+    if (seen === undefined) {
+      out.push(e)
+      chain.push(id)
+      at.set(id, out.length)
+      continue
+    }
+    // Back at the term after step `seen`: the steps after it, and the terms they reached, go.
+    for (const dropped of chain.splice(seen + 1)) at.delete(dropped)
+    out.length = seen
+  }
+  return out
+}
+
 /** The sides of a rule in a direction. */
 export const sidesOf = (r: Rule, d: Direction) =>
   d === 'forward' ? ([r.lhs, r.rhs] as const) : ([r.rhs, r.lhs] as const)
@@ -725,11 +754,14 @@ export class EGraph {
     // A window that covers every part of its sequence (the whole tail of a spine lifted to the
     // root) is written at the sequence itself, when the law replays there to the same term.
     let before = this.term(x)
-    return steps.map((e) => {
-      const out = { step: wholeLocation(e.step, before, e.after, laws), after: e.after }
-      before = e.after
-      return out
-    })
+    return withoutDetours(
+      this.term(x),
+      steps.map((e) => {
+        const out = { step: wholeLocation(e.step, before, e.after, laws), after: e.after }
+        before = e.after
+        return out
+      }),
+    )
   }
 
   /** Child explanations lifted into the parent, left to right, with flattened locations. */

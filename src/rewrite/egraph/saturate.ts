@@ -46,7 +46,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { TermError, absurd } from '../../core/errors.js'
-import { type Term, termSize } from '../../core/term.js'
+import type { Term } from '../../core/term.js'
 import {
   type Bindings,
   type Prefilter,
@@ -273,10 +273,32 @@ export const saturate = (
   const matched = new Set<number>()
   const substituted = new Set<string>()
   const sizes = new Map<number, number>()
+  // A node's term size (`termSize(g.term(id))`) from its kids' sizes, without building the terms
+  // of cons nodes: a cons is its head before its tail's parts (one sequence node for both). A
+  // spine is walked down iteratively to the first node of known size, then summed back up.
   const sizeOf = (id: number): number => {
-    let n = sizes.get(id)
-    if (n === undefined) sizes.set(id, (n = termSize(g.term(id))))
-    return n
+    const known = sizes.get(id)
+    if (known !== undefined) return known
+    const down: number[] = []
+    for (let x: number | undefined = id; x !== undefined && !sizes.has(x);) {
+      down.push(x)
+      const kind = g.spine(x)
+      x = kind === undefined ? undefined : (g.kids(x)[1] as number)
+    }
+    for (let i = down.length - 1; i >= 0; i--) {
+      const x = down[i] as number
+      const kind = g.spine(x)
+      const kids = g.kids(x)
+      let n = 1
+      if (kind === undefined) for (const k of kids) n += sizeOf(k)
+      else {
+        const [h, r] = kids as [number, number]
+        const tail = sizes.get(r) as number
+        n += sizeOf(h) + (g.spine(r) === kind ? tail - 1 : tail)
+      }
+      sizes.set(x, n)
+    }
+    return sizes.get(id) as number
   }
   let stop: StopReason = 'iterations'
   let phase: StopPhase = 'between iterations'
