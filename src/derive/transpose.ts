@@ -213,37 +213,40 @@ const splitWiring = (
     .map((s) => primalAt.get(s) as number)
   const forward = wiring(pick(f.dom, linear, false), primalSources)
   const linearOutIdx = sources.map((_, j) => j).filter((j) => linearOutputs[j])
-  const dom = [...pick(f.dom, linear, false), ...linearOutIdx.map((j) => f.cod[j] as Shape)]
+  const primalTypes = pick(f.dom, linear, false)
+  const dom = [...primalTypes, ...linearOutIdx.map((j) => f.cod[j] as Shape)]
   const zeroOutputs = sources.map((j) => zeros[j] === true)
-  // Each linear input read exactly once (a permutation, a swap, the steps of a wide wiring): the
-  // cotangents go back by the inverse permutation, built directly (no graph to read back).
-  const readBy = new Map<number, number>()
-  let once = true
-  linearOutIdx.forEach((j, k) => {
-    const i = sources[j] as number
-    if (readBy.has(i)) once = false
-    readBy.set(i, k)
-  })
   const linearIn = f.dom.map((_, i) => i).filter((i) => linear[i] as boolean)
-  if (once && linearIn.every((i) => readBy.has(i))) {
+  // The cotangent of a linear input: the sum of those of the outputs that read it.
+  const wires: BackwardWires = (ins, apply) => {
+    const cot = ins.slice(primalIn.length)
+    const reads = new Map<number, Wire[]>()
+    linearOutIdx.forEach((j, k) => {
+      const i = sources[j] as number
+      const rs = reads.get(i)
+      if (rs === undefined) reads.set(i, [cot[k] as Wire])
+      else rs.push(cot[k] as Wire)
+    })
+    return linearIn.map((i) => sumWires(f.dom[i] as Shape, reads.get(i) ?? [], apply))
+  }
+  const term = (): Term => {
+    // Each linear input read exactly once (a permutation, a swap, the steps of a wide wiring):
+    // the cotangents go back by the inverse permutation, built directly (no graph to read back).
+    const readBy = new Map<number, number>()
+    let once = true
+    linearOutIdx.forEach((j, k) => {
+      const i = sources[j] as number
+      if (readBy.has(i)) once = false
+      readBy.set(i, k)
+    })
+    if (!once || !linearIn.every((i) => readBy.has(i))) return graph(dom, wires)
     const back = wiring(
       linearOutIdx.map((j) => f.cod[j] as Shape),
       linearIn.map((i) => readBy.get(i) as number),
     )
-    const primalTypes = pick(f.dom, linear, false)
-    const backward = primalTypes.length === 0 ? back : par(drop(primalTypes), back)
-    return { forward, backward, linearOutputs, zeroOutputs }
+    return primalTypes.length === 0 ? back : par(drop(primalTypes), back)
   }
-  const backward = graph(dom, (ins, apply) => {
-    const cot = ins.slice(primalIn.length)
-    ins.slice(0, primalIn.length).forEach((w) => apply(drop([dom[w.node * -1 - 1] as Shape]), w))
-    return f.dom.flatMap((s, i) => {
-      if (!(linear[i] as boolean)) return []
-      const reads = linearOutIdx.flatMap((j, k) => (sources[j] === i ? [cot[k] as Wire] : []))
-      return [sumWires(s, reads, apply)]
-    })
-  })
-  return { forward, backward, linearOutputs, zeroOutputs }
+  return lazySplit(forward, term, wires, linearOutputs, zeroOutputs)
 }
 
 const sumWires = (
