@@ -27,7 +27,7 @@
  *
  * @packageDocumentation
  */
-import { box, broadcast, drop, id, par, seq } from '../core/construct.js'
+import { box, broadcast, drop, id, par, seq, swap } from '../core/construct.js'
 import { type Wire, graph, wiring } from '../core/dag.js'
 import type { Dim } from '../core/dim.js'
 import { absurd, fail } from '../core/errors.js'
@@ -90,34 +90,37 @@ export const sumOf = (t: TupleType, k: number): Term => {
 
 /**
  * The interleaving of points and tangents of stacked parts: `[A_1 … A_k, A_1′ … A_k′]` to
- * `[A_1, A_1′, …, A_k, A_k′]` (grouped by part).
+ * `[A_1, A_1′, …, A_k, A_k′]` (grouped by part). Built on whole parts, not on wires: one block
+ * swap brings the tangents of the first half of the parts next to their points
+ * (`A_lo A_hi A_lo′ A_hi′` to `A_lo A_lo′ A_hi A_hi′`), then each half is interleaved side by
+ * side, so the term has `log k` levels of the width (`id ⊗ swap ⊗ id` for two parts), where a
+ * permutation of the wires would have `log²` of the number of wires.
  */
 const interleave = (types: ReadonlyArray<TupleType>): Term => {
-  const all = concatTypes(...types, ...types)
-  const total = types.reduce((n, t) => n + t.length, 0)
-  const sources: number[] = []
-  let at = 0
-  for (const t of types) {
-    t.forEach((_, i) => sources.push(at + i))
-    t.forEach((_, i) => sources.push(total + at + i))
-    at += t.length
-  }
-  return wiring(all, sources)
+  const parts = types.filter((t) => t.length > 0)
+  const all = concatTypes(...parts)
+  if (parts.length < 2) return id(concatTypes(all, all))
+  const h = parts.length >> 1
+  const lo = concatTypes(...parts.slice(0, h))
+  const hi = concatTypes(...parts.slice(h))
+  return seq(
+    par(id(lo), swap(hi, lo), id(hi)),
+    par(interleave(parts.slice(0, h)), interleave(parts.slice(h))),
+  )
 }
 
 /** The inverse of {@link interleave}: grouped by part back to points then tangents. */
 const deinterleave = (types: ReadonlyArray<TupleType>): Term => {
-  const grouped = concatTypes(...types.flatMap((t) => [t, t]))
-  const sources: number[] = []
-  const starts: number[] = []
-  let at = 0
-  for (const t of types) {
-    starts.push(at)
-    at += 2 * t.length
-  }
-  types.forEach((t, p) => t.forEach((_, i) => sources.push((starts[p] as number) + i)))
-  types.forEach((t, p) => t.forEach((_, i) => sources.push((starts[p] as number) + t.length + i)))
-  return wiring(grouped, sources)
+  const parts = types.filter((t) => t.length > 0)
+  const all = concatTypes(...parts)
+  if (parts.length < 2) return id(concatTypes(all, all))
+  const h = parts.length >> 1
+  const lo = concatTypes(...parts.slice(0, h))
+  const hi = concatTypes(...parts.slice(h))
+  return seq(
+    par(deinterleave(parts.slice(0, h)), deinterleave(parts.slice(h))),
+    par(id(lo), swap(lo, hi), id(hi)),
+  )
 }
 
 /**
