@@ -648,7 +648,7 @@ const splitBroadcast = (
   // over the batch, not a tensor per row then summed).
   const summed = (inner: Term): Term =>
     sums.some((t) => t.kind !== 'id') ? normalize(seq(inner, par(...sums))) : inner
-  const r = residualSplit(
+  const r = residualSplitOf(
     s,
     pick(f.body.dom, linear, false),
     pick(f.body.cod, lo, true),
@@ -691,7 +691,7 @@ const splitBroadcast = (
     }),
   )
   const primalTypes = pick(f.dom, linear, false)
-  const backward = graph([...primalTypes, ...pick(f.cod, lo, true)], (ins, apply) => {
+  const wires: BackwardWires = (ins, apply) => {
     const res = apply(fwd, ...ins.slice(0, primalTypes.length)).slice(outTypes.length)
     return apply(
       back,
@@ -699,8 +699,31 @@ const splitBroadcast = (
       ...r.reads.map((i) => ins[i] as Wire),
       ...ins.slice(primalTypes.length),
     )
-  })
-  return { forward, backward, linearOutputs: lo, zeroOutputs: zeroOutputsOf(s) }
+  }
+  const dom = [...primalTypes, ...pick(f.cod, lo, true)]
+  return lazySplit(forward, () => graph(dom, wires), wires, lo, zeroOutputsOf(s))
+}
+
+const residualMemo = new WeakMap<Split, Map<string, ResidualSplit | undefined>>()
+
+/**
+ * {@link residualSplit}, once per split of a body and placement of its inputs (the types follow
+ * from the split's term and mask): a wide stack of one element-wise map broadcast n times cuts
+ * the shared body's split once, not n times.
+ */
+const residualSplitOf = (
+  s: Split,
+  primalTypes: TupleType,
+  cotTypes: TupleType,
+  varyingIn: ReadonlyArray<boolean>,
+): ResidualSplit | undefined => {
+  const key = varyingIn.map((b) => (b ? '1' : '0')).join('')
+  let byKey = residualMemo.get(s)
+  if (byKey === undefined) residualMemo.set(s, (byKey = new Map()))
+  if (byKey.has(key)) return byKey.get(key)
+  const r = residualSplit(s, primalTypes, cotTypes, varyingIn)
+  byKey.set(key, r)
+  return r
 }
 
 /** A split whose backward reads forward values (residuals) instead of recomputing them. */
