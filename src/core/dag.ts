@@ -682,6 +682,8 @@ const dropIdentities = (t: Term, dom: TupleType): Term => {
         }
       }
       flush()
+      // Nothing to clean: the same term (rebuilding it would cost its whole width again).
+      if (merged.length === x.parts.length && merged.every((p, i) => p === x.parts[i])) return x
       return merged.length === 0 ? id([]) : par(...merged)
     }
     return x
