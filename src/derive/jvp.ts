@@ -96,31 +96,40 @@ export const sumOf = (t: TupleType, k: number): Term => {
  * side, so the term has `log k` levels of the width (`id ⊗ swap ⊗ id` for two parts), where a
  * permutation of the wires would have `log²` of the number of wires.
  */
-const interleave = (types: ReadonlyArray<TupleType>): Term => {
-  const parts = types.filter((t) => t.length > 0)
-  const all = concatTypes(...parts)
-  if (parts.length < 2) return id(concatTypes(all, all))
-  const h = parts.length >> 1
-  const lo = concatTypes(...parts.slice(0, h))
-  const hi = concatTypes(...parts.slice(h))
-  return seq(
-    par(id(lo), swap(hi, lo), id(hi)),
-    par(interleave(parts.slice(0, h)), interleave(parts.slice(h))),
-  )
-}
+const interleave = (types: ReadonlyArray<TupleType>): Term => riffle(types, false)
 
 /** The inverse of {@link interleave}: grouped by part back to points then tangents. */
-const deinterleave = (types: ReadonlyArray<TupleType>): Term => {
+const deinterleave = (types: ReadonlyArray<TupleType>): Term => riffle(types, true)
+
+/**
+ * {@link interleave} (or its inverse) by halves of the parts, on one flat array of the parts'
+ * shapes: each level slices it once (`lo`, `hi`: the shapes of a run of parts).
+ */
+const riffle = (types: ReadonlyArray<TupleType>, inverse: boolean): Term => {
   const parts = types.filter((t) => t.length > 0)
-  const all = concatTypes(...parts)
-  if (parts.length < 2) return id(concatTypes(all, all))
-  const h = parts.length >> 1
-  const lo = concatTypes(...parts.slice(0, h))
-  const hi = concatTypes(...parts.slice(h))
-  return seq(
-    par(deinterleave(parts.slice(0, h)), deinterleave(parts.slice(h))),
-    par(id(lo), swap(lo, hi), id(hi)),
-  )
+  const flat: Shape[] = []
+  const start: number[] = []
+  for (const t of parts) {
+    start.push(flat.length)
+    for (const s of t) flat.push(s)
+  }
+  start.push(flat.length)
+  const shapes = (from: number, to: number): TupleType =>
+    flat.slice(start[from] as number, start[to] as number)
+  const go = (from: number, to: number): Term => {
+    if (to - from < 2) {
+      const all = shapes(from, to)
+      return id([...all, ...all])
+    }
+    const h = (from + to) >> 1
+    const lo = shapes(from, h)
+    const hi = shapes(h, to)
+    const halves = par(go(from, h), go(h, to))
+    return inverse
+      ? seq(halves, par(id(lo), swap(lo, hi), id(hi)))
+      : seq(par(id(lo), swap(hi, lo), id(hi)), halves)
+  }
+  return go(0, parts.length)
 }
 
 /**
