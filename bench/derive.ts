@@ -33,7 +33,9 @@
  *   Below a millisecond a time is mostly the evaluator's fixed cost per term node, not FLOPs.
  * - build table: the time to build `jvp`, `vjp`, `transpose` and `grad` of generated terms at
  *   growing n, cold (a fresh term per timing), with the growth exponent of the build time (1 is
- *   linear in the term's size).
+ *   linear in the term's size). `process CPU ms` is the CPU time of the whole process over the
+ *   build (user and system, all threads: the garbage collector's too), which a loaded machine
+ *   disturbs less than the wall time. `--only=build` runs this table alone and prints it.
  * - ratios: gradient over loss, for FLOPs and for time. The cheap-gradient principle says a
  *   reverse derivative costs a small constant times the function; Fig. 33's forward gradient
  *   costs the input size times the function.
@@ -77,6 +79,8 @@ import {
 } from '../src/index.js'
 
 const quick = process.argv.includes('--quick')
+/** `--only=build`: the build-time table alone, printed (derive-results.md is not written). */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
 
 let sink = 0
 
@@ -383,25 +387,39 @@ const buildTimes = (): string => {
         points.length > 0 &&
         (points[points.length - 1] as readonly [number, number])[1] > 20000
       ) {
-        rows.push([fam.name, String(n), 'skipped (the size before took over 20 s)', ''])
+        rows.push([fam.name, String(n), 'skipped (the size before took over 20 s)', '', ''])
         continue
       }
       const t = fam.make(n)
+      const cpu = process.cpuUsage()
       const start = performance.now()
       const d = fam.derive(t)
       const built = performance.now() - start
+      const used = process.cpuUsage(cpu)
       points.push([n, built])
-      rows.push([fam.name, String(n), ms(built), String(termSize(d))])
+      rows.push([
+        fam.name,
+        String(n),
+        ms(built),
+        ms((used.user + used.system) / 1000),
+        String(termSize(d)),
+      ])
     }
     if (points.length >= 2)
-      rows.push([`${fam.name}: growth exponent`, '', growthExponent(points).toFixed(2), ''])
+      rows.push([`${fam.name}: growth exponent`, '', growthExponent(points).toFixed(2), '', ''])
   }
-  return table(['derivative', 'n', 'build ms', 'nodes'], rows)
+  return table(['derivative', 'n', 'build ms', 'process CPU ms', 'nodes'], rows)
 }
 
 const main = async (): Promise<void> => {
   const start = performance.now()
   const loadBefore = os.loadavg()[0] ?? 0
+  if (only === 'build') {
+    const builds = buildTimes()
+    const load = `load average (1 min) ${loadBefore.toFixed(2)} before, ${(os.loadavg()[0] ?? 0).toFixed(2)} after`
+    process.stdout.write(`\nNode ${process.version}; ${load}\n\n${builds}\n`)
+    return
+  }
   const first = architectures()
   const second = quadraticVersusLinear()
   const third = buildTimes()
