@@ -5,6 +5,7 @@
  * attention. Figures of FLOPs before and after, against backpropagation, are in bench/search.md
  * (npm run bench:search); these tests assert only what does not depend on time.
  */
+import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import {
@@ -13,6 +14,7 @@ import {
   broadcast,
   checkProof,
   cost,
+  defaultSizes,
   einsum,
   evaluate,
   forwardGradient,
@@ -22,15 +24,19 @@ import {
   linearLayer,
   mean,
   mul,
+  normalKey,
   normalize,
   optimize,
   par,
   randomInputs,
   randomParams,
   seq,
+  show,
   sigmoid,
   tanh,
 } from '../src/index.js'
+import { unitsBesideBroadcasts } from '../src/rewrite/rules/transpose.js'
+import { termArb } from '../src/testing/terms.js'
 
 const catalogue = lawCatalogue()
 
@@ -120,6 +126,28 @@ describe('optimize', () => {
       expect(agree(fg, r.term, sizes)).toBe(true)
       expect(agree(grad(f), r.term, sizes)).toBe(true)
     }
+  })
+
+  it('the units brought beside their broadcasts: the same normal form and values, on random functions of several inputs', () => {
+    // The presentation optimize joins to the input's class by one structural/normal-form step.
+    const functions = fc
+      .constantFrom<ReadonlyArray<ReadonlyArray<string>>>(
+        [['a'], ['b']],
+        [['a', 'b'], ['b']],
+        [['a'], ['a', 'b'], ['b']],
+      )
+      .chain((dom) => termArb(dom, { cod: [[]], smooth: true, depth: 2 }))
+    for (const f of fc.sample(functions, { numRuns: 25, seed: 7 })) {
+      const fg = forwardGradient(f)
+      const beside = unitsBesideBroadcasts(fg)
+      if (beside === undefined) throw new Error(`no unit moved in ${show(fg, { maxLength: 200 })}`)
+      expect(normalKey(beside)).toBe(normalKey(fg))
+      expect(agree(fg, beside, defaultSizes(fg, 4))).toBe(true)
+    }
+    // Nothing to move: the single-input gradient of Fig. 33 already has its unit beside its
+    // broadcast, and a term without units has none.
+    expect(unitsBesideBroadcasts(forwardGradient(showcase[0]?.[1]() as Term))).toBeUndefined()
+    expect(unitsBesideBroadcasts(seq(einsum('a b, b c -> a c'), tanh(['a', 'c'])))).toBeUndefined()
   })
 
   for (const [name, f, sizes, nodes] of showcase)
