@@ -10,8 +10,10 @@
  * (`transpose/unit-broadcast`, `transpose/unit-broadcast-shape`) match. The forward gradient of
  * a function of several inputs (attention's queries, keys and values) wires its units to their
  * broadcasts through copies and swaps, where no window holds both; the laws of wiring would need
- * dozens of steps per unit to bring them together. The cost model is not a sum over nodes (memory is a peak over a schedule, and an
- * einsum's FLOPs depend on the contraction order of the whole spec), so extraction does not pick
+ * dozens of steps per unit to bring them together.
+ *
+ * The cost model is not a sum over nodes (memory is a peak over a schedule, and an einsum's
+ * FLOPs depend on the contraction order of the whole spec), so extraction does not pick
  * one node per class bottom-up as Tensat's does: it scores whole members of the root class,
  * each a concrete term (the substitution pass of the saturation builds the combinations of child
  * forms), and the structural normal form of the cheapest ones (einsums fused, broadcasts pushed
