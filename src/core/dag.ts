@@ -55,7 +55,26 @@ const SMALL_FAN = 8
  * copied, unused ones dropped, the rest permuted. Canonical for given types and sources; its size
  * and the time to build it are about linear in the number of wires (see {@link permutation}).
  */
-export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term => {
+export const wiring = (type: TupleType, sources: ReadonlyArray<number>): Term =>
+  wiringBy(permutation, type, sources)
+
+const canonicalWiring = wiring
+
+/**
+ * {@link wiring} whose permutation moves whole blocks where it can: the inputs that stay
+ * together (consecutive inputs in consecutive outputs) are one block, and a permutation of a few
+ * blocks is a few block swaps (`id ⊗ swap ⊗ id` for one moved block), where {@link permutation}
+ * splits every block into its wires (about `n log² n` segments for n wires). Not the normal form's
+ * canonical wiring: the read-back of derivatives ({@link fromDagNested}) uses it. @internal
+ */
+export const blockWiring = (type: TupleType, sources: ReadonlyArray<number>): Term =>
+  wiringBy(blockPermutation, type, sources)
+
+const wiringBy = (
+  permutation: (types: ReadonlyArray<Shape>, targets: ReadonlyArray<number>) => Term,
+  type: TupleType,
+  sources: ReadonlyArray<number>,
+): Term => {
   if (sources.length === type.length && sources.every((s, i) => s === i)) return id(type)
   // Copy or drop each input as many times as it is used: the stack then holds, for input i,
   // uses(i) copies in a row.
@@ -184,6 +203,51 @@ const blockSwaps = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<number>)
   return steps.length === 0 ? id(types) : seq(...steps)
 }
 
+/** At most this many blocks are permuted block by block ({@link blockPermutation}). */
+const FEW_BLOCKS = 8
+
+/**
+ * {@link permutation} by blocks: the wires in order of their targets, where runs of wires with
+ * consecutive targets move as one block; with at most `FEW_BLOCKS` blocks, for each output
+ * position in turn one block swap brings the wanted block forward, else {@link permutation}.
+ */
+const blockPermutation = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<number>): Term => {
+  if (isSorted(targets)) return id(types)
+  // The rank of each wire's target, then the blocks: maximal runs of consecutive ranks.
+  const order = targets
+    .map((_, i) => i)
+    .sort((a, b) => (targets[a] as number) - (targets[b] as number))
+  const rank: number[] = new Array<number>(targets.length)
+  order.forEach((i, r) => (rank[i] = r))
+  const blocks: Array<{ readonly first: number; readonly types: Shape[] }> = []
+  let current: { first: number; types: Shape[] } | undefined
+  rank.forEach((r, i) => {
+    if (current !== undefined && r === current.first + current.types.length)
+      current.types.push(types[i] as Shape)
+    else blocks.push((current = { first: r, types: [types[i] as Shape] }))
+  })
+  if (blocks.length > FEW_BLOCKS) return permutation(types, targets)
+  const want = [...blocks].sort((a, b) => a.first - b.first)
+  const at = [...blocks]
+  const steps: Term[] = []
+  for (let j = 0; j < want.length; j++) {
+    const k = at.indexOf(want[j] as (typeof at)[number], j)
+    if (k === j) continue
+    const shapes = (from: number, to: number): Shape[] => at.slice(from, to).flatMap((b) => b.types)
+    steps.push(
+      par(
+        ...[
+          id(shapes(0, j)),
+          swap(shapes(j, k), shapes(k, k + 1)),
+          id(shapes(k + 1, at.length)),
+        ].filter((t) => t.dom.length > 0),
+      ),
+    )
+    at.splice(j, 0, ...at.splice(k, 1))
+  }
+  return steps.length === 0 ? id(types) : seq(...steps)
+}
+
 /**
  * The nodes reachable from the outputs, inputs before users, depth-first and left to right
  * (iterative: chains of 10^5 nodes do not overflow the stack).
@@ -222,7 +286,7 @@ export const postOrder = (dag: Dag): number[] => {
 export const fromDag = (dag: Dag): Term => {
   const pieces = independentParts(dag)
   if (pieces === undefined) return fromDagLayered(dag)
-  return dropIdentities(par(...pieces.map(fromDagLayered)), dag.dom)
+  return dropIdentities(par(...pieces.map((p) => fromDagLayered(p))), dag.dom)
 }
 
 /**
@@ -360,7 +424,7 @@ const independentParts = (dag: Dag): Dag[] | undefined => {
 }
 
 /** {@link fromDag} in one piece: layer by layer across the whole width. */
-const fromDagLayered = (dag: Dag): Term => {
+const fromDagLayered = (dag: Dag, wiring = canonicalWiring): Term => {
   const order = postOrder(dag)
   // Layers: a node runs one layer after the latest of its inputs.
   const layerOf = new Map<number | string, number>()
@@ -452,12 +516,12 @@ export const fromDagNested = (dag: Dag): Term => {
   const parts = components(dag)
   if (parts === undefined) return nestedPiece(dag)
   const pieces = parts.pieces.map((p) => nestedPiece(p.dag))
-  const pre = wiring(
+  const pre = blockWiring(
     dag.dom,
     parts.pieces.flatMap((p) => p.inputs),
   )
   const gives = parts.pieces.flatMap((p) => p.dag.cod)
-  const post = wiring(gives, parts.outputs)
+  const post = blockWiring(gives, parts.outputs)
   return dropIdentities(chain([pre, par(...pieces), post]), dag.dom)
 }
 
@@ -544,7 +608,7 @@ const components = (
 
 const nestedPiece = (dag: Dag): Term => {
   const order = postOrder(dag)
-  if (order.length < SMALL_RUN) return fromDagLayered(dag)
+  if (order.length < SMALL_RUN) return fromDagLayered(dag, blockWiring)
   const typeOf = (w: Wire): Shape =>
     (w.node < 0 ? dag.dom[-1 - w.node] : (dag.nodes[w.node] as Node).op.cod[w.out]) as Shape
   const types = (ws: ReadonlyArray<Wire>): Shape[] => ws.map(typeOf)
@@ -596,9 +660,12 @@ const nestedPiece = (dag: Dag): Term => {
     const bypassKeys = new Set(bypass.map(wireKey))
     const inner = needed.filter((w) => !bypassKeys.has(wireKey(w)))
     const core = steps(from, to, used, inner)
-    const pre = wiring(types(live), indexIn(live, [...used, ...bypass]))
+    const pre = blockWiring(types(live), indexIn(live, [...used, ...bypass]))
     const mid = bypass.length === 0 ? core : par(core, id(types(bypass)))
-    const post = wiring([...types(inner), ...types(bypass)], indexIn([...inner, ...bypass], needed))
+    const post = blockWiring(
+      [...types(inner), ...types(bypass)],
+      indexIn([...inner, ...bypass], needed),
+    )
     return chain([pre, mid, post])
   }
   const steps = (
@@ -641,17 +708,20 @@ const nestedPiece = (dag: Dag): Term => {
       const node = dag.nodes[order[i] as number] as Node
       nodes.push({ op: node.op, inputs: node.inputs.map(local) })
     }
-    return fromDagLayered({
-      dom: types(live),
-      cod: types(needed),
-      nodes,
-      outputs: needed.map(local),
-    })
+    return fromDagLayered(
+      {
+        dom: types(live),
+        cod: types(needed),
+        nodes,
+        outputs: needed.map(local),
+      },
+      blockWiring,
+    )
   }
   const inputs = dag.dom.map((_, i) => ({ node: -1 - i, out: 0 }))
   const outs = distinct(dag.outputs)
   const body = build(0, order.length, inputs, outs)
-  const last = wiring(types(outs), indexIn(outs, dag.outputs))
+  const last = blockWiring(types(outs), indexIn(outs, dag.outputs))
   return dropIdentities(chain([body, last]), dag.dom)
 }
 
