@@ -140,38 +140,199 @@ const expand = (
 
 const split = splitByLengths
 
-const run = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
-  const outs = runNode(t, ctx, inputs)
-  // Only primitives make new entries: structure passes its inputs on.
-  const w = ctx.watch
-  if (w !== undefined && !w.nonFinite && children(t).length === 0)
-    w.nonFinite = outs.some((v) => !v.data.every(Number.isFinite))
-  return outs
+/** Along which enclosing broadcasts a value varies: one flag per level. */
+type Mask = ReadonlyArray<boolean>
+
+/**
+ * One step of a compiled term ({@link compile}): a primitive, or a broadcast with its body
+ * compiled, reading value slots and writing fresh ones.
+ */
+interface Step {
+  readonly t: Term
+  readonly ins: ReadonlyArray<number>
+  readonly outs: ReadonlyArray<number>
+  /** The outputs' broadcast masks (for the checks made before any work). */
+  readonly masks: ReadonlyArray<Mask>
+  /** A broadcast's body. */
+  readonly body?: Program
+  /** A view: checked before any work, no work at run time (its output is its input's slot). */
+  readonly checkOnly: boolean
+  /** The slots read for the last time here, or made here and never read: released after it. */
+  readonly free: number[]
 }
 
-const runNode = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
-  switch (t.kind) {
-    case 'id':
-      return [...inputs]
-    case 'seq':
-      return t.parts.reduce<Value[]>((vs, p) => run(p, ctx, vs), [...inputs])
-    case 'par': {
-      const groups = split(
-        inputs,
-        t.parts.map((p) => p.dom.length),
-      )
-      return t.parts.flatMap((p, i) => run(p, ctx, groups[i] as Value[]))
+/**
+ * A term compiled for evaluation: its primitives in the order the term runs them, on numbered
+ * value slots (the inputs are slots 0, 1, ...). Wiring (`id`, `seq`, `par`, `swap`, `copy`,
+ * `drop`, `box`, a `derivative`'s jvp) makes no step: it only decides which slots each step
+ * reads, so a term whose derivative carries many wires through many layers pays for them once,
+ * when it is compiled, and not at every evaluation.
+ */
+interface Program {
+  readonly slots: number
+  /** The broadcast mask of every slot. */
+  readonly masks: ReadonlyArray<Mask>
+  readonly steps: ReadonlyArray<Step>
+  readonly outputs: ReadonlyArray<number>
+}
+
+/**
+ * Compile `term` whose inputs vary along the enclosing broadcasts as `entry` says, inside
+ * `depth` broadcasts. The masks follow the evaluator's (a primitive's outputs vary along every
+ * level one of its inputs varies along; parameters and zeros along none).
+ */
+const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): Program => {
+  const masks: Mask[] = [...entry]
+  const steps: Step[] = []
+  const none = (): Mask => Array.from({ length: depth }, () => false)
+  const union = (ins: ReadonlyArray<number>): Mask =>
+    none().map((_, l) => ins.some((r) => (masks[r] as Mask)[l] as boolean))
+  const emit = (
+    t: Term,
+    ins: ReadonlyArray<number>,
+    outMasks: ReadonlyArray<Mask>,
+    body?: Program,
+  ): number[] => {
+    const outs = outMasks.map((m) => masks.push(m) - 1)
+    steps.push({
+      t,
+      ins,
+      outs,
+      masks: outMasks,
+      ...(body !== undefined ? { body } : {}),
+      checkOnly: false,
+      free: [],
+    })
+    return outs
+  }
+  const go = (t: Term, ins: ReadonlyArray<number>): number[] => {
+    switch (t.kind) {
+      case 'id':
+        return [...ins]
+      case 'seq':
+        return t.parts.reduce<number[]>((rs, p) => go(p, rs), [...ins])
+      case 'par': {
+        const groups = split(
+          ins,
+          t.parts.map((p) => p.dom.length),
+        )
+        return t.parts.flatMap((p, i) => go(p, groups[i] as number[]))
+      }
+      case 'swap':
+        return [...ins.slice(t.left.length), ...ins.slice(0, t.left.length)]
+      case 'copy':
+        return [...ins, ...ins]
+      case 'drop':
+        return []
+      case 'box':
+        return go(t.body, ins)
+      case 'derivative':
+        return go(jvp(t.body), ins)
+      case 'view': {
+        const r = ins[0] as number
+        steps.push({ t, ins, outs: [r], masks: [masks[r] as Mask], checkOnly: true, free: [] })
+        return [r]
+      }
+      case 'broadcast': {
+        const body = compileProgram(
+          t.body,
+          ins.map((r, i) => [...(masks[r] as Mask), t.inputs[i] !== 'shared']),
+          depth + 1,
+        )
+        const outMasks = body.outputs.map((r) => (body.masks[r] as Mask).slice(0, depth))
+        return emit(t, ins, outMasks, body)
+      }
+      case 'einsum':
+      case 'scalar':
+      case 'generator':
+        return emit(
+          t,
+          ins,
+          t.cod.map(() => union(ins)),
+        )
+      case 'concat':
+        return emit(
+          t,
+          ins,
+          t.adjoint === true ? t.pieces.map(() => masks[ins[0] as number] as Mask) : [union(ins)],
+        )
+      case 'param':
+        return emit(t, ins, [none()])
+      case 'zero':
+        return emit(
+          t,
+          ins,
+          t.type.map(() => none()),
+        )
+      case 'axisOp':
+      case 'index':
+      case 'pad':
+      case 'convTensor':
+        return emit(t, ins, [masks[ins[0] as number] as Mask])
+      default:
+        return absurd(t)
     }
-    case 'swap':
-      return [...inputs.slice(t.left.length), ...inputs.slice(0, t.left.length)]
-    case 'copy':
-      return [...inputs, ...inputs]
-    case 'drop':
-      return []
-    case 'box':
-      return run(t.body, ctx, inputs)
-    case 'derivative':
-      return run(jvp(t.body), ctx, inputs)
+  }
+  const outputs = go(
+    term,
+    entry.map((_, i) => i),
+  )
+  // Release every slot after the step that reads it last (never an output): a value is held
+  // only as long as the term needs it.
+  const kept = new Set(outputs)
+  const last = new Map<number, number>()
+  steps.forEach((s, i) => {
+    if (!s.checkOnly) s.ins.forEach((r) => last.set(r, i))
+  })
+  steps.forEach((s) => {
+    if (!s.checkOnly) for (const r of s.outs) if (!last.has(r) && !kept.has(r)) s.free.push(r)
+  })
+  for (const [r, i] of last) if (!kept.has(r)) (steps[i] as Step).free.push(r)
+  return { slots: masks.length, masks, steps, outputs }
+}
+
+const programs = new WeakMap<Term, Program>()
+
+/** The compiled form of a whole term (inputs varying along no broadcast), made once per term. */
+const compile = (term: Term): Program => {
+  let p = programs.get(term)
+  if (p === undefined) {
+    p = compileProgram(
+      term,
+      term.dom.map(() => []),
+      0,
+    )
+    programs.set(term, p)
+  }
+  return p
+}
+
+/** Run a compiled term on the values of its inputs. */
+const execute = (prog: Program, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
+  const slots = new Array<Value | undefined>(prog.slots)
+  for (let i = 0; i < inputs.length; i++) slots[i] = inputs[i]
+  const w = ctx.watch
+  for (const s of prog.steps) {
+    if (s.checkOnly) continue
+    const ins = s.ins.map((r) => slots[r] as Value)
+    let outs: Value[]
+    if (s.body !== undefined)
+      outs = runBroadcast(s.t as Extract<Term, { kind: 'broadcast' }>, ctx, ins, s.body)
+    else {
+      outs = runPrimitive(s.t, ctx, ins)
+      // Only primitives make new entries.
+      if (w !== undefined && !w.nonFinite)
+        w.nonFinite = outs.some((v) => !v.data.every(Number.isFinite))
+    }
+    for (let j = 0; j < s.outs.length; j++) slots[s.outs[j] as number] = outs[j]
+    for (const r of s.free) slots[r] = undefined
+  }
+  return prog.outputs.map((r) => slots[r] as Value)
+}
+
+/** A primitive's outputs (wiring and broadcasts are compiled away, {@link compile}). */
+const runPrimitive = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
+  switch (t.kind) {
     case 'zero':
       return t.type.map((s) => unbatched(ctx, ctx.alloc(shapeSize(s, ctx.sizes), 'zero')))
     case 'param':
@@ -239,10 +400,18 @@ const runNode = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] =
     }
     case 'einsum':
       return [runEinsum(t, ctx, inputs)]
-    case 'broadcast':
-      return runBroadcast(t, ctx, inputs)
     case 'generator':
       return runGenerator(t, ctx, inputs)
+    case 'id':
+    case 'seq':
+    case 'par':
+    case 'swap':
+    case 'copy':
+    case 'drop':
+    case 'box':
+    case 'derivative':
+    case 'broadcast':
+      return fail('internal', `evaluate: ${t.kind} is not a primitive`, { where: show(t) })
     default:
       return absurd(t)
   }
@@ -339,6 +508,7 @@ const runBroadcast = (
   t: Extract<Term, { kind: 'broadcast' }>,
   ctx: Context,
   inputs: ReadonlyArray<Value>,
+  body: Program,
 ): Value[] => {
   const fast = blockBroadcast(t, ctx, inputs)
   if (fast !== undefined) return fast
@@ -355,7 +525,7 @@ const runBroadcast = (
     return { data, levels: [...v.levels, true] }
   })
   const inner: Context = { ...ctx, levels: [...ctx.levels, p] }
-  const outs = run(t.body, inner, enter)
+  const outs = execute(body, inner, enter)
   return outs.map((w, i): Value => {
     const at = t.outputs[i] as number
     const body = extents(t.body.cod[i] as Shape)
@@ -378,13 +548,13 @@ const runBroadcast = (
  */
 const precheck = (
   term: Term,
+  program: Program,
   sizes: Sizes,
   cap: number,
   params: Map<string, { size: number; shape: Shape }>,
   generatorOf: (g: Generator) => Applied,
 ): number => {
   let held = 0
-  type Mask = ReadonlyArray<boolean>
   const check = (
     t: Term,
     type: TupleType,
@@ -403,92 +573,75 @@ const precheck = (
           hint: 'use smaller sizes, or raise memoryCap if the machine has the memory',
         })
     })
-  const none = (levels: ReadonlyArray<number>): Mask => levels.map(() => false)
-  const union = (ms: ReadonlyArray<Mask>, levels: ReadonlyArray<number>): Mask =>
-    levels.map((_, l) => ms.some((m) => m[l] as boolean))
-  const walk = (t: Term, levels: ReadonlyArray<number>, masks: ReadonlyArray<Mask>): Mask[] => {
-    const out = walkNode(t, levels, masks)
-    // Structure passes on tensors already counted (its inputs, its parts' outputs): counting
-    // them again would count every value once per layer it is carried through.
-    if (!PASSES_ON.has(t.kind)) check(t, t.cod, out, levels)
-    return out
-  }
-  const walkNode = (t: Term, levels: ReadonlyArray<number>, masks: ReadonlyArray<Mask>): Mask[] => {
-    switch (t.kind) {
-      case 'id':
-        return [...masks]
-      case 'seq':
-        return t.parts.reduce<Mask[]>((ms, p) => walk(p, levels, ms), [...masks])
-      case 'par': {
-        const groups = split(
-          masks,
-          t.parts.map((p) => p.dom.length),
-        )
-        return t.parts.flatMap((p, i) => walk(p, levels, groups[i] as Mask[]))
+  // The steps in the order they run. Wiring passes on tensors already counted (its inputs, its
+  // parts' outputs) and makes no step: counting them again would count every value once per
+  // layer it is carried through.
+  const walk = (prog: Program, levels: ReadonlyArray<number>): void => {
+    for (const step of prog.steps) {
+      const t = step.t
+      switch (t.kind) {
+        case 'broadcast': {
+          const p = t.axes.reduce((n, d) => n * dimSize(d, sizes), 1)
+          walk(step.body as Program, [...levels, p])
+          break
+        }
+        case 'einsum':
+          Object.values(t.dims).forEach((d) => dimSize(d, sizes))
+          break
+        case 'index': {
+          const n = dimSize(t.axis, sizes)
+          if (t.at >= n)
+            fail('bad-index', `evaluate: index ${t.at} is past the end of ${showDim(t.axis)}`, {
+              expected: `a position below ${showDim(t.axis)} = ${n}`,
+              got: String(t.at),
+              where: show(t),
+            })
+          break
+        }
+        case 'param': {
+          const n = shapeSize(t.shape, sizes)
+          const seen = params.get(t.name)
+          if (seen !== undefined && dimKeyOf(seen.shape) !== dimKeyOf(t.shape))
+            fail('bad-argument', `evaluate: parameter '${t.name}' is used with two shapes`, {
+              expected: showShape(seen.shape),
+              got: showShape(t.shape),
+              hint: 'give different parameters different names',
+            })
+          params.set(t.name, { size: n, shape: t.shape })
+          break
+        }
+        case 'concat':
+          t.pieces.forEach((d) => dimSize(d, sizes))
+          break
+        case 'scalar':
+          if (t.bySize !== undefined) dimSize(t.bySize.dim, sizes)
+          break
+        case 'axisOp':
+        case 'view':
+        case 'pad':
+        case 'convTensor':
+          t.cod.forEach((s) => s.forEach((d) => dimSize(d, sizes)))
+          break
+        case 'generator':
+          for (const s of [...t.dom, ...t.cod]) s.forEach((d) => dimSize(d, sizes))
+          // Made here, before any work: a missing implementation of a derived form, or random
+          // tensors over the cap, are refused now.
+          generatorOf(t)
+          break
+        case 'zero':
+        case 'id':
+        case 'seq':
+        case 'par':
+        case 'swap':
+        case 'copy':
+        case 'drop':
+        case 'box':
+        case 'derivative':
+          break
+        default:
+          absurd(t)
       }
-      case 'swap':
-        return [...masks.slice(t.left.length), ...masks.slice(0, t.left.length)]
-      case 'copy':
-        return [...masks, ...masks]
-      case 'drop':
-        return []
-      case 'box':
-        return walk(t.body, levels, masks)
-      case 'derivative':
-        return walk(jvp(t.body), levels, masks)
-      case 'broadcast': {
-        const p = t.axes.reduce((n, d) => n * dimSize(d, sizes), 1)
-        const inner = [...levels, p]
-        const enter = masks.map((m, i) => [...m, t.inputs[i] !== 'shared'])
-        return walk(t.body, inner, enter).map((m) => m.slice(0, levels.length))
-      }
-      case 'einsum':
-        Object.values(t.dims).forEach((d) => dimSize(d, sizes))
-        return [union(masks, levels)]
-      case 'index': {
-        const n = dimSize(t.axis, sizes)
-        if (t.at >= n)
-          fail('bad-index', `evaluate: index ${t.at} is past the end of ${showDim(t.axis)}`, {
-            expected: `a position below ${showDim(t.axis)} = ${n}`,
-            got: String(t.at),
-            where: show(t),
-          })
-        return [...masks]
-      }
-      case 'param': {
-        const n = shapeSize(t.shape, sizes)
-        const seen = params.get(t.name)
-        if (seen !== undefined && dimKeyOf(seen.shape) !== dimKeyOf(t.shape))
-          fail('bad-argument', `evaluate: parameter '${t.name}' is used with two shapes`, {
-            expected: showShape(seen.shape),
-            got: showShape(t.shape),
-            hint: 'give different parameters different names',
-          })
-        params.set(t.name, { size: n, shape: t.shape })
-        return [none(levels)]
-      }
-      case 'zero':
-        return t.type.map(() => none(levels))
-      case 'concat':
-        t.pieces.forEach((d) => dimSize(d, sizes))
-        return t.adjoint === true ? t.pieces.map(() => masks[0] as Mask) : [union(masks, levels)]
-      case 'scalar':
-        if (t.bySize !== undefined) dimSize(t.bySize.dim, sizes)
-        return [union(masks, levels)]
-      case 'axisOp':
-      case 'view':
-      case 'pad':
-      case 'convTensor':
-        t.cod.forEach((s) => s.forEach((d) => dimSize(d, sizes)))
-        return [...masks]
-      case 'generator':
-        for (const s of [...t.dom, ...t.cod]) s.forEach((d) => dimSize(d, sizes))
-        // Made here, before any work: a missing implementation of a derived form, or random
-        // tensors over the cap, are refused now.
-        generatorOf(t)
-        return t.cod.map(() => union(masks, levels))
-      default:
-        return absurd(t)
+      if (!step.checkOnly) check(t, t.cod, step.masks, levels)
     }
   }
   check(
@@ -497,29 +650,12 @@ const precheck = (
     term.dom.map(() => []),
     [],
   )
-  walk(
-    term,
-    [],
-    term.dom.map(() => []),
-  )
+  walk(program, [])
   for (const { size } of params.values()) held += size
   return held
 }
 
 const dimKeyOf = (s: Shape): string => s.map(dimKey).join(' ')
-
-/** The kinds whose outputs are tensors made before them (inputs passed on, or their parts'). */
-const PASSES_ON: ReadonlySet<Term['kind']> = new Set([
-  'id',
-  'seq',
-  'par',
-  'swap',
-  'copy',
-  'drop',
-  'box',
-  'view',
-  'derivative',
-])
 
 /**
  * Dims are identified by name, so a name left to its default size must have one default: two
@@ -699,7 +835,8 @@ const evaluateIn = (
     }
     return f
   }
-  const held = precheck(term, sizes, cap, needed, generatorOf)
+  const program = compile(term)
+  const held = precheck(term, program, sizes, cap, needed, generatorOf)
   if (held > totalCap / 4) {
     const peak = cost(term, sizes).peakMemory
     if (peak > totalCap)
@@ -761,8 +898,10 @@ const evaluateIn = (
     generator: generatorOf,
     ...(watch !== undefined ? { watch } : {}),
   }
-  const outs = run(
-    term,
+  // A non-finite input is a value on the way too (the evaluation watched it as it was passed on).
+  if (watch !== undefined) watch.nonFinite = !data.every((x) => x.every(Number.isFinite))
+  const outs = execute(
+    program,
     ctx,
     data.map((d) => ({ data: d, levels: [] })),
   )
