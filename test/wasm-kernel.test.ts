@@ -223,8 +223,15 @@ describe('the WebAssembly kernel', () => {
     )
   })
 
-  it("leaves small products to TypeScript under 'auto', and every product under 'typescript'", () => {
+  it("leaves small and thin products to TypeScript under 'auto', and every product under 'typescript'", () => {
     expect(wasmWanted(1, 2, 4, 2, false)).toBe(false)
+    // Bound by memory however large: a matrix times a vector (either side, either layout), two
+    // vectors, an outer product.
+    expect(wasmWanted(1, 1, 1024, 512, false)).toBe(false)
+    expect(wasmWanted(1, 1024, 512, 1, true)).toBe(false)
+    expect(wasmWanted(1, 512, 1024, 2, false)).toBe(false)
+    expect(wasmWanted(1, 512, 1, 1024, false)).toBe(false)
+    expect(wasmWanted(1, 3, 1024, 512, false)).toBe(true)
     const m = 64
     const big = data(m * m, 3, false)
     expect(m * m * m).toBeGreaterThanOrEqual(WASM_MIN_WORK)

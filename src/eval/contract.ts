@@ -75,14 +75,23 @@ export const batchedMatmul = (
   alloc: Allocate,
 ): Float64Array => {
   const c = alloc(batch * m * n, 'a contraction result')
+  if (k === 1) {
+    // An outer product: every sum has one term (0 + x y, as the loop below would add it).
+    for (let t = 0; t < batch; t++)
+      for (let i = 0, a0 = t * m, b0 = t * n, ci = t * m * n; i < m; i++, ci += n) {
+        const x = a[a0 + i] as number
+        for (let j = 0; j < n; j++) c[ci + j] = 0 + x * (b[b0 + j] as number)
+      }
+    return c
+  }
   for (let t = 0; t < batch; t++) {
     const a0 = t * m * k
     const b0 = t * k * n
     const c0 = t * m * n
-    for (let i = 0; i < m; i += 2) {
-      const two = i + 1 < m
+    let i = 0
+    for (; i + 1 < m; i += 2) {
       const ai = a0 + i * k
-      const ai1 = two ? ai + k : ai
+      const ai1 = ai + k
       const ci = c0 + i * n
       let j = 0
       for (; j + 3 < n; j += 4) {
@@ -118,12 +127,10 @@ export const batchedMatmul = (
         c[ci + j + 1] = s01
         c[ci + j + 2] = s02
         c[ci + j + 3] = s03
-        if (two) {
-          c[ci + n + j] = s10
-          c[ci + n + j + 1] = s11
-          c[ci + n + j + 2] = s12
-          c[ci + n + j + 3] = s13
-        }
+        c[ci + n + j] = s10
+        c[ci + n + j + 1] = s11
+        c[ci + n + j + 2] = s12
+        c[ci + n + j + 3] = s13
       }
       for (; j < n; j++) {
         const bj = b0 + j * k
@@ -135,7 +142,40 @@ export const batchedMatmul = (
           s1 += (a[ai1 + p] as number) * y
         }
         c[ci + j] = s0
-        if (two) c[ci + n + j] = s1
+        c[ci + n + j] = s1
+      }
+    }
+    if (i < m) {
+      // The last row of an odd m (a vector times a matrix when m = 1): one row by 4 rows of B.
+      const ai = a0 + i * k
+      const ci = c0 + i * n
+      let j = 0
+      for (; j + 3 < n; j += 4) {
+        const bj = b0 + j * k
+        const bj1 = bj + k
+        const bj2 = bj1 + k
+        const bj3 = bj2 + k
+        let s0 = 0,
+          s1 = 0,
+          s2 = 0,
+          s3 = 0
+        for (let p = 0; p < k; p++) {
+          const x = a[ai + p] as number
+          s0 += x * (b[bj + p] as number)
+          s1 += x * (b[bj1 + p] as number)
+          s2 += x * (b[bj2 + p] as number)
+          s3 += x * (b[bj3 + p] as number)
+        }
+        c[ci + j] = s0
+        c[ci + j + 1] = s1
+        c[ci + j + 2] = s2
+        c[ci + j + 3] = s3
+      }
+      for (; j < n; j++) {
+        const bj = b0 + j * k
+        let s0 = 0
+        for (let p = 0; p < k; p++) s0 += (a[ai + p] as number) * (b[bj + p] as number)
+        c[ci + j] = s0
       }
     }
   }
@@ -163,6 +203,22 @@ export const batchedMatmulInnerFirst = (
       const a0 = (t * k + p) * m
       const b0 = (t * k + p) * n
       if (n === 1) {
+        // A transposed matrix times a vector: four rows of A per pass over C, each entry's
+        // terms still added one by one in the order of p.
+        if (p + 3 < k) {
+          const [b1, b2, b3] = [b[b0 + 1] as number, b[b0 + 2] as number, b[b0 + 3] as number]
+          const [a1, a2, a3] = [a0 + m, a0 + 2 * m, a0 + 3 * m]
+          const bp = b[b0] as number
+          for (let i = 0; i < m; i++)
+            c[c0 + i] =
+              (c[c0 + i] as number) +
+              (a[a0 + i] as number) * bp +
+              (a[a1 + i] as number) * b1 +
+              (a[a2 + i] as number) * b2 +
+              (a[a3 + i] as number) * b3
+          p += 3
+          continue
+        }
         const bp = b[b0] as number
         for (let i = 0; i < m; i++) c[c0 + i] = (c[c0 + i] as number) + (a[a0 + i] as number) * bp
         continue
