@@ -88,8 +88,44 @@ interface Value {
   readonly levels: ReadonlyArray<boolean>
 }
 
+/**
+ * Sizes of dims and entries of shapes under one evaluation's binding, each computed once: dims
+ * and shapes are shared objects (a derivative reads the same types many times), so they are
+ * remembered by identity.
+ */
+interface Measure {
+  readonly dim: (d: Dim) => number
+  readonly entries: (s: Shape) => number
+}
+
+const measureOf = (sizes: Sizes): Measure => {
+  const dims = new Map<Dim, number>()
+  const shapes = new Map<Shape, number>()
+  const dim = (d: Dim): number => {
+    let n = dims.get(d)
+    if (n === undefined) {
+      n = dimSize(d, sizes)
+      dims.set(d, n)
+    }
+    return n
+  }
+  return {
+    dim,
+    entries: (s) => {
+      let n = shapes.get(s)
+      if (n === undefined) {
+        n = 1
+        for (const d of s) n *= dim(d)
+        shapes.set(s, n)
+      }
+      return n
+    },
+  }
+}
+
 interface Context {
   readonly sizes: Sizes
+  readonly measure: Measure
   readonly levels: ReadonlyArray<number>
   readonly params: ReadonlyMap<string, Float64Array>
   readonly alloc: Allocate
@@ -99,7 +135,7 @@ interface Context {
   readonly watch?: { nonFinite: boolean }
 }
 
-const size = (ctx: Context, d: Dim): number => dimSize(d, ctx.sizes)
+const size = (ctx: Context, d: Dim): number => ctx.measure.dim(d)
 
 const batchOf = (ctx: Context, v: Value): number =>
   v.levels.reduce((n, on, l) => (on ? n * (ctx.levels[l] as number) : n), 1)
@@ -334,7 +370,7 @@ const execute = (prog: Program, ctx: Context, inputs: ReadonlyArray<Value>): Val
 const runPrimitive = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
   switch (t.kind) {
     case 'zero':
-      return t.type.map((s) => unbatched(ctx, ctx.alloc(shapeSize(s, ctx.sizes), 'zero')))
+      return t.type.map((s) => unbatched(ctx, ctx.alloc(ctx.measure.entries(s), 'zero')))
     case 'param':
       return [unbatched(ctx, ctx.params.get(t.name) as Float64Array)]
     case 'scalar': {
@@ -425,8 +461,8 @@ const runPrimitive = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Valu
 const runGenerator = (t: Generator, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
   const f = ctx.generator(t)
   const mask = ctx.levels.map((_, l) => inputs.some((v) => v.levels[l] as boolean))
-  const rows = t.dom.map((s) => shapeSize(s, ctx.sizes))
-  const outRows = t.cod.map((s) => shapeSize(s, ctx.sizes))
+  const rows = t.dom.map((s) => ctx.measure.entries(s))
+  const outRows = t.cod.map((s) => ctx.measure.entries(s))
   const data = inputs.map((v, i) => expand(ctx, v, mask, rows[i] as number))
   const nb = mask.reduce((n, on, l) => (on ? n * (ctx.levels[l] as number) : n), 1)
   if (nb === 1) return f(data).map((d) => ({ data: d, levels: mask }))
@@ -550,6 +586,7 @@ const precheck = (
   term: Term,
   program: Program,
   sizes: Sizes,
+  measure: Measure,
   cap: number,
   params: Map<string, { size: number; shape: Shape }>,
   generatorOf: (g: Generator) => Applied,
@@ -563,7 +600,7 @@ const precheck = (
   ) =>
     type.forEach((s, i) => {
       const copies = (masks[i] ?? []).reduce((n, on, l) => (on ? n * (levels[l] as number) : n), 1)
-      const n = shapeSize(s, sizes) * copies
+      const n = measure.entries(s) * copies
       held += n
       if (n > cap)
         fail('memory-cap', `evaluate: a tensor of ${n} entries is over the memory cap of ${cap}`, {
@@ -581,15 +618,15 @@ const precheck = (
       const t = step.t
       switch (t.kind) {
         case 'broadcast': {
-          const p = t.axes.reduce((n, d) => n * dimSize(d, sizes), 1)
+          const p = t.axes.reduce((n, d) => n * measure.dim(d), 1)
           walk(step.body as Program, [...levels, p])
           break
         }
         case 'einsum':
-          Object.values(t.dims).forEach((d) => dimSize(d, sizes))
+          Object.values(t.dims).forEach((d) => measure.dim(d))
           break
         case 'index': {
-          const n = dimSize(t.axis, sizes)
+          const n = measure.dim(t.axis)
           if (t.at >= n)
             fail('bad-index', `evaluate: index ${t.at} is past the end of ${showDim(t.axis)}`, {
               expected: `a position below ${showDim(t.axis)} = ${n}`,
@@ -599,7 +636,7 @@ const precheck = (
           break
         }
         case 'param': {
-          const n = shapeSize(t.shape, sizes)
+          const n = measure.entries(t.shape)
           const seen = params.get(t.name)
           if (seen !== undefined && dimKeyOf(seen.shape) !== dimKeyOf(t.shape))
             fail('bad-argument', `evaluate: parameter '${t.name}' is used with two shapes`, {
@@ -611,19 +648,19 @@ const precheck = (
           break
         }
         case 'concat':
-          t.pieces.forEach((d) => dimSize(d, sizes))
+          t.pieces.forEach((d) => measure.dim(d))
           break
         case 'scalar':
-          if (t.bySize !== undefined) dimSize(t.bySize.dim, sizes)
+          if (t.bySize !== undefined) measure.dim(t.bySize.dim)
           break
         case 'axisOp':
         case 'view':
         case 'pad':
         case 'convTensor':
-          t.cod.forEach((s) => s.forEach((d) => dimSize(d, sizes)))
+          t.cod.forEach((s) => s.forEach((d) => measure.dim(d)))
           break
         case 'generator':
-          for (const s of [...t.dom, ...t.cod]) s.forEach((d) => dimSize(d, sizes))
+          for (const s of [...t.dom, ...t.cod]) s.forEach((d) => measure.dim(d))
           // Made here, before any work: a missing implementation of a derived form, or random
           // tensors over the cap, are refused now.
           generatorOf(t)
@@ -836,7 +873,8 @@ const evaluateIn = (
     return f
   }
   const program = compile(term)
-  const held = precheck(term, program, sizes, cap, needed, generatorOf)
+  const measure = measureOf(sizes)
+  const held = precheck(term, program, sizes, measure, cap, needed, generatorOf)
   if (held > totalCap / 4) {
     const peak = cost(term, sizes).peakMemory
     if (peak > totalCap)
@@ -892,6 +930,7 @@ const evaluateIn = (
   }
   const ctx: Context = {
     sizes,
+    measure,
     levels: [],
     params: paramData,
     alloc,
