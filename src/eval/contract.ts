@@ -10,6 +10,7 @@
  */
 import {
   type Allocate,
+  type EmbedLoop,
   embed,
   gather,
   keepsLayout,
@@ -18,7 +19,13 @@ import {
   stridesOf,
   sumAxes,
 } from './strided.js'
-import { type OperandView, denseView, wasmBatchedMatmul, wasmWanted } from './wasm/gemm.js'
+import {
+  type OperandView,
+  denseView,
+  matmulKernel,
+  wasmBatchedMatmul,
+  wasmWanted,
+} from './wasm/gemm.js'
 
 /** One operand: its data and the label of each axis (labels may repeat: a diagonal). */
 export interface Operand {
@@ -26,39 +33,8 @@ export interface Operand {
   readonly labels: ReadonlyArray<string>
 }
 
-interface Unique {
-  data: Float64Array
-  labels: string[]
-}
-
 const extentsOf = (labels: ReadonlyArray<string>, size: ReadonlyMap<string, number>): number[] =>
   labels.map((l) => size.get(l) as number)
-
-/** Take the diagonal of repeated labels, so that every label appears once. */
-const diagonal = (op: Operand, size: ReadonlyMap<string, number>, alloc: Allocate): Unique => {
-  const labels = [...new Set(op.labels)]
-  if (labels.length === op.labels.length) return { data: op.data, labels }
-  const strides = stridesOf(extentsOf(op.labels, size))
-  const unique = labels.map((l) =>
-    op.labels.reduce((acc, m, a) => (m === l ? acc + (strides[a] as number) : acc), 0),
-  )
-  return { data: gather(op.data, extentsOf(labels, size), unique, alloc), labels }
-}
-
-/** Sum out the labels that no one else needs. */
-const sumPrivate = (
-  op: Unique,
-  needed: (label: string) => boolean,
-  size: ReadonlyMap<string, number>,
-  alloc: Allocate,
-): Unique => {
-  const summed = op.labels.map((l) => !needed(l))
-  if (!summed.includes(true)) return op
-  return {
-    data: sumAxes(op.data, extentsOf(op.labels, size), summed, alloc),
-    labels: op.labels.filter((_, a) => !summed[a]),
-  }
-}
 
 /**
  * `C[b, i, j] = Σ_p A[b, i, p] B[b, j, p]`: dot products along contiguous rows, blocked 2 rows of
@@ -435,31 +411,217 @@ export const pairLayout = <X extends PlanOperand>(
   return { px: x.perm, py: y.perm, wasm: { x: x.view, y: y.view } }
 }
 
-/** Contract two operands, keeping the labels in `keep`; `output` when the result is the output. */
-const contractPair = (
-  x0: Unique,
-  y0: Unique,
-  keep: (label: string) => boolean,
-  size: ReadonlyMap<string, number>,
-  alloc: Allocate,
-  output: ReadonlyArray<string> | undefined,
-): Unique => {
-  const ext = (ls: ReadonlyArray<string>) => sizeOf(extentsOf(ls, size))
-  const withEntries = (u: Unique) => ({ ...u, entries: u.data.length })
-  const p = planPair(withEntries(x0), withEntries(y0), keep, ext, output)
-  const [batch, m, k, n] = [ext(p.batch), ext(p.left), ext(p.inner), ext(p.right)]
-  const labels = [...p.labels]
-  const layout = pairLayout(p, (ls) => extentsOf(ls, size))
-  if (layout.wasm !== undefined) {
-    const a = permute(p.x.data, extentsOf(p.x.labels, size), layout.px, alloc)
-    const b = permute(p.y.data, extentsOf(p.y.labels, size), layout.py, alloc)
-    const data = wasmBatchedMatmul(a, layout.wasm.x, b, layout.wasm.y, batch, m, k, n, alloc)
-    if (data !== undefined) return { data, labels }
+/** An operand of the plan: its labels, each once, and its entries. */
+interface Planned {
+  readonly labels: ReadonlyArray<string>
+  readonly entries: number
+}
+
+/** A sum over some axes of a tensor (`sumAxes`). */
+interface AxisSum {
+  readonly shape: ReadonlyArray<number>
+  readonly summed: ReadonlyArray<boolean>
+}
+
+/** One pairwise product of a {@link Schedule}: operands i and j out, their product last in. */
+interface PairStep {
+  readonly i: number
+  readonly j: number
+  /** Whether the plan's first operand is j (the plan chose the other order). */
+  readonly swapped: boolean
+  readonly batch: number
+  readonly m: number
+  readonly k: number
+  readonly n: number
+  readonly xShape: ReadonlyArray<number>
+  readonly yShape: ReadonlyArray<number>
+  /** The TypeScript kernel's layouts and kernel. */
+  readonly px: ReadonlyArray<number>
+  readonly py: ReadonlyArray<number>
+  readonly innerFirst: boolean
+  /** The WebAssembly kernel's layouts and views, when it runs the product. */
+  readonly wasm?: {
+    readonly px: ReadonlyArray<number>
+    readonly py: ReadonlyArray<number>
+    readonly x: OperandView
+    readonly y: OperandView
   }
-  const a = permute(p.x.data, extentsOf(p.x.labels, size), p.px, alloc)
-  const b = permute(p.y.data, extentsOf(p.y.labels, size), p.py, alloc)
+}
+
+/**
+ * Every decision of one einsum at given extents, made before touching data: each operand's
+ * diagonal and private sum, the pairwise products in order with their layouts and kernels, the
+ * last sum, and the output's transpose or embedding. It depends only on the operands' labels, the
+ * output, the extents and the kernel choice, so an einsum evaluated again at the same extents
+ * (every evaluation of a compiled term) reuses it.
+ */
+interface Schedule {
+  readonly prep: ReadonlyArray<{
+    readonly diagonal?: { readonly shape: number[]; readonly strides: number[] }
+    readonly sum?: AxisSum
+  }>
+  readonly pairs: ReadonlyArray<PairStep>
+  readonly last?: AxisSum
+  readonly final:
+    | { readonly kind: 'permute'; readonly shape: number[]; readonly perm: number[] }
+    | { readonly kind: 'embed'; readonly entries: number; readonly loops: EmbedLoop[] }
+}
+
+const planned = (labels: ReadonlyArray<string>, size: ReadonlyMap<string, number>): Planned => ({
+  labels,
+  entries: sizeOf(extentsOf(labels, size)),
+})
+
+/** The labels of `op` without those `summed`, and the sum that drops them (if any). */
+const sumOut = (
+  op: Planned,
+  summed: ReadonlyArray<boolean>,
+  size: ReadonlyMap<string, number>,
+): { readonly op: Planned; readonly sum?: AxisSum } => {
+  if (!summed.includes(true)) return { op }
+  return {
+    op: planned(
+      op.labels.filter((_, a) => !summed[a]),
+      size,
+    ),
+    sum: { shape: extentsOf(op.labels, size), summed },
+  }
+}
+
+/**
+ * Plan an einsum: diagonals of repeated labels and sums of the labels no one else needs first,
+ * then pairwise contractions chosen greedily ({@link choosePair}), each planned by
+ * {@link planPair} and {@link pairLayout}, then the last private sum and the output's layout.
+ */
+const scheduleOf = (
+  operands: ReadonlyArray<ReadonlyArray<string>>,
+  output: ReadonlyArray<string>,
+  size: ReadonlyMap<string, number>,
+): Schedule => {
+  const outSet = new Set(output)
+  const ext = (ls: ReadonlyArray<string>) => sizeOf(extentsOf(ls, size))
+  const prep: Array<{ diagonal?: { shape: number[]; strides: number[] }; sum?: AxisSum }> = []
+  // Take the diagonal of repeated labels, so that every label appears once.
+  let ops: Planned[] = operands.map((all, i) => {
+    const labels = [...new Set(all)]
+    prep[i] = {}
+    if (labels.length !== all.length) {
+      const strides = stridesOf(extentsOf(all, size))
+      const unique = labels.map((l) =>
+        all.reduce((acc, m, a) => (m === l ? acc + (strides[a] as number) : acc), 0),
+      )
+      ;(prep[i] as { diagonal?: unknown }).diagonal = {
+        shape: extentsOf(labels, size),
+        strides: unique,
+      }
+    }
+    return planned(labels, size)
+  })
+  // Sum out the labels that no one else needs.
+  const uses = (label: string, except: number): boolean =>
+    outSet.has(label) || ops.some((o, i) => i !== except && o.labels.includes(label))
+  ops = ops.map((o, i) => {
+    const r = sumOut(
+      o,
+      o.labels.map((l) => !uses(l, i)),
+      size,
+    )
+    if (r.sum !== undefined) (prep[i] as { sum?: AxisSum }).sum = r.sum
+    return r.op
+  })
+  const pairs: PairStep[] = []
+  while (ops.length > 1) {
+    const [i, j] = choosePair(ops, outSet, ext)
+    const rest = ops.filter((_, t) => t !== i && t !== j)
+    const keep = (l: string) => outSet.has(l) || rest.some((o) => o.labels.includes(l))
+    const x0 = ops[i] as Planned
+    const y0 = ops[j] as Planned
+    const p = planPair(x0, y0, keep, ext, rest.length === 0 ? output : undefined)
+    const layout = pairLayout(p, (ls) => extentsOf(ls, size))
+    pairs.push({
+      i,
+      j,
+      swapped: p.x !== x0,
+      batch: ext(p.batch),
+      m: ext(p.left),
+      k: ext(p.inner),
+      n: ext(p.right),
+      xShape: extentsOf(p.x.labels, size),
+      yShape: extentsOf(p.y.labels, size),
+      px: p.px,
+      py: p.py,
+      innerFirst: p.innerFirst,
+      ...(layout.wasm !== undefined
+        ? { wasm: { px: layout.px, py: layout.py, x: layout.wasm.x, y: layout.wasm.y } }
+        : {}),
+    })
+    ops = [...rest, planned([...p.labels], size)]
+  }
+  const lastSum = sumOut(
+    ops[0] as Planned,
+    (ops[0] as Planned).labels.map((l) => !outSet.has(l)),
+    size,
+  )
+  const last = lastSum.op
+  const outShape = extentsOf(output, size)
+  const unique = [...outSet]
+  const plain = unique.length === output.length && output.every((l) => last.labels.includes(l))
+  let final: Schedule['final']
+  if (plain)
+    final = {
+      kind: 'permute',
+      shape: extentsOf(last.labels, size),
+      perm: output.map((l) => last.labels.indexOf(l)),
+    }
+  else {
+    const lastStrides = stridesOf(extentsOf(last.labels, size))
+    const outStrides = stridesOf(outShape)
+    final = {
+      kind: 'embed',
+      entries: sizeOf(outShape),
+      loops: unique.map((l) => ({
+        size: size.get(l) as number,
+        src: last.labels.includes(l) ? (lastStrides[last.labels.indexOf(l)] as number) : 0,
+        dst: output.reduce((acc, m, a) => (m === l ? acc + (outStrides[a] as number) : acc), 0),
+      })),
+    }
+  }
+  return { prep, pairs, ...(lastSum.sum !== undefined ? { last: lastSum.sum } : {}), final }
+}
+
+/** Run a planned pairwise product on its two operands. */
+const runPair = (p: PairStep, x: Float64Array, y: Float64Array, alloc: Allocate): Float64Array => {
+  if (p.wasm !== undefined) {
+    const a = permute(x, p.xShape, p.wasm.px, alloc)
+    const b = permute(y, p.yShape, p.wasm.py, alloc)
+    const data = wasmBatchedMatmul(a, p.wasm.x, b, p.wasm.y, p.batch, p.m, p.k, p.n, alloc)
+    if (data !== undefined) return data
+  }
+  const a = permute(x, p.xShape, p.px, alloc)
+  const b = permute(y, p.yShape, p.py, alloc)
   const kernel = p.innerFirst ? batchedMatmulInnerFirst : batchedMatmul
-  return { data: kernel(a, b, batch, m, k, n, alloc), labels }
+  return kernel(a, b, p.batch, p.m, p.k, p.n, alloc)
+}
+
+/** Schedules by their operands' labels, output and extents (and the kernel choice). */
+const schedules = new Map<string, Schedule>()
+
+/** The most schedules kept; past it the cache starts again. */
+const MAX_SCHEDULES = 4096
+
+const scheduleKey = (
+  operands: ReadonlyArray<Operand>,
+  output: ReadonlyArray<string>,
+  size: ReadonlyMap<string, number>,
+): string => {
+  let key = matmulKernel()
+  for (const o of operands) {
+    key += '\u0002'
+    for (const l of o.labels) key += `${l}\u0001${size.get(l) as number}\u0001`
+  }
+  key += '\u0003'
+  for (const l of output) key += `${l}\u0001${size.get(l) as number}\u0001`
+  return key
 }
 
 /**
@@ -472,42 +634,34 @@ export const contract = (
   size: ReadonlyMap<string, number>,
   alloc: Allocate,
 ): Float64Array => {
-  const outSet = new Set(output)
-  let ops: Unique[] = operands.map((o) => diagonal(o, size, alloc))
-  const uses = (label: string, except: number): boolean =>
-    outSet.has(label) || ops.some((o, i) => i !== except && o.labels.includes(label))
-  ops = ops.map((o, i) => sumPrivate(o, (l) => uses(l, i), size, alloc))
-  while (ops.length > 1) {
-    const [i, j] = choosePair(ops, outSet, (ls) => sizeOf(extentsOf(ls, size)))
-    const rest = ops.filter((_, t) => t !== i && t !== j)
-    const keep = (l: string) => outSet.has(l) || rest.some((o) => o.labels.includes(l))
-    const merged = contractPair(
-      ops[i] as Unique,
-      ops[j] as Unique,
-      keep,
+  const key = scheduleKey(operands, output, size)
+  let s = schedules.get(key)
+  if (s === undefined) {
+    s = scheduleOf(
+      operands.map((o) => o.labels),
+      output,
       size,
-      alloc,
-      rest.length === 0 ? output : undefined,
     )
-    ops = [...rest, merged]
+    if (schedules.size >= MAX_SCHEDULES) schedules.clear()
+    schedules.set(key, s)
   }
-  const last = sumPrivate(ops[0] as Unique, (l) => outSet.has(l), size, alloc)
-  const outShape = extentsOf(output, size)
-  const unique = [...outSet]
-  const plain = unique.length === output.length && output.every((l) => last.labels.includes(l))
-  if (plain)
-    return permute(
-      last.data,
-      extentsOf(last.labels, size),
-      output.map((l) => last.labels.indexOf(l)),
-      alloc,
-    )
-  const lastStrides = stridesOf(extentsOf(last.labels, size))
-  const outStrides = stridesOf(outShape)
-  const loops = unique.map((l) => ({
-    size: size.get(l) as number,
-    src: last.labels.includes(l) ? (lastStrides[last.labels.indexOf(l)] as number) : 0,
-    dst: output.reduce((acc, m, a) => (m === l ? acc + (outStrides[a] as number) : acc), 0),
-  }))
-  return embed(last.data, sizeOf(outShape), loops, alloc)
+  let ds = operands.map((o, i) => {
+    const prep = (s as Schedule).prep[i]
+    let d = o.data
+    if (prep?.diagonal !== undefined)
+      d = gather(d, prep.diagonal.shape, prep.diagonal.strides, alloc)
+    if (prep?.sum !== undefined) d = sumAxes(d, prep.sum.shape, prep.sum.summed, alloc)
+    return d
+  })
+  for (const p of s.pairs) {
+    const x = ds[p.swapped ? p.j : p.i] as Float64Array
+    const y = ds[p.swapped ? p.i : p.j] as Float64Array
+    const merged = runPair(p, x, y, alloc)
+    ds = [...ds.filter((_, t) => t !== p.i && t !== p.j), merged]
+  }
+  let last = ds[0] as Float64Array
+  if (s.last !== undefined) last = sumAxes(last, s.last.shape, s.last.summed, alloc)
+  return s.final.kind === 'permute'
+    ? permute(last, s.final.shape, s.final.perm, alloc)
+    : embed(last, s.final.entries, s.final.loops, alloc)
 }

@@ -210,6 +210,19 @@ interface Program {
   readonly masks: ReadonlyArray<Mask>
   readonly steps: ReadonlyArray<Step>
   readonly outputs: ReadonlyArray<number>
+  /** The generators among the steps (in bodies too), in the order the checks meet them. */
+  readonly generators: ReadonlyArray<Generator>
+  /**
+   * The checks before any work that passed, by memory cap and sizes: what they found (the
+   * entries held, the parameters), so that evaluating again at the same sizes repeats only the
+   * generators' preparation ({@link precheck}).
+   */
+  readonly passed: Map<string, Prechecked>
+}
+
+interface Prechecked {
+  readonly held: number
+  readonly params: ReadonlyArray<readonly [string, { size: number; shape: Shape }]>
 }
 
 /**
@@ -324,7 +337,10 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
     if (!s.checkOnly) for (const r of s.outs) if (!last.has(r) && !kept.has(r)) s.free.push(r)
   })
   for (const [r, i] of last) if (!kept.has(r)) (steps[i] as Step).free.push(r)
-  return { slots: masks.length, masks, steps, outputs }
+  const generators = steps.flatMap((st) =>
+    st.t.kind === 'generator' ? [st.t] : st.body !== undefined ? st.body.generators : [],
+  )
+  return { slots: masks.length, masks, steps, outputs, generators, passed: new Map() }
 }
 
 const programs = new WeakMap<Term, Program>()
@@ -478,13 +494,25 @@ const runGenerator = (t: Generator, ctx: Context, inputs: ReadonlyArray<Value>):
 
 const levelLabel = (l: number): string => `\u0000${l}`
 
+/** An einsum's labels and their dims, listed once per term. */
+const dimsOf = (t: Extract<Term, { kind: 'einsum' }>): ReadonlyArray<readonly [string, Dim]> => {
+  let ds = einsumDims.get(t)
+  if (ds === undefined) {
+    ds = Object.entries(t.dims)
+    einsumDims.set(t, ds)
+  }
+  return ds
+}
+
+const einsumDims = new WeakMap<Term, ReadonlyArray<readonly [string, Dim]>>()
+
 const runEinsum = (
   t: Extract<Term, { kind: 'einsum' }>,
   ctx: Context,
   inputs: ReadonlyArray<Value>,
 ): Value => {
   const labelSize = new Map<string, number>()
-  for (const [label, d] of Object.entries(t.dims)) labelSize.set(label, size(ctx, d))
+  for (const [label, d] of dimsOf(t)) labelSize.set(label, size(ctx, d))
   ctx.levels.forEach((n, l) => labelSize.set(levelLabel(l), n))
   const mask = ctx.levels.map((_, l) => inputs.some((v) => v.levels[l] as boolean))
   const batchLabels = (levels: ReadonlyArray<boolean>) =>
@@ -591,6 +619,29 @@ const precheck = (
   params: Map<string, { size: number; shape: Shape }>,
   generatorOf: (g: Generator) => Applied,
 ): number => {
+  // The checks depend on the term, the sizes and the cap only: once passed, they pass again.
+  const key = `${cap} ${JSON.stringify(sizes)}`
+  const known = program.passed.get(key)
+  if (known !== undefined) {
+    for (const [name, p] of known.params) params.set(name, p)
+    for (const g of program.generators) generatorOf(g)
+    return known.held
+  }
+  const held = checkAll(term, program, sizes, measure, cap, params, generatorOf)
+  if (program.passed.size >= 8) program.passed.clear()
+  program.passed.set(key, { held, params: [...params] })
+  return held
+}
+
+const checkAll = (
+  term: Term,
+  program: Program,
+  sizes: Sizes,
+  measure: Measure,
+  cap: number,
+  params: Map<string, { size: number; shape: Shape }>,
+  generatorOf: (g: Generator) => Applied,
+): number => {
   let held = 0
   const check = (
     t: Term,
@@ -623,7 +674,7 @@ const precheck = (
           break
         }
         case 'einsum':
-          Object.values(t.dims).forEach((d) => measure.dim(d))
+          for (const [, d] of dimsOf(t)) measure.dim(d)
           break
         case 'index': {
           const n = measure.dim(t.axis)

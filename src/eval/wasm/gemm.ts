@@ -24,6 +24,9 @@ export type MatmulKernel = 'auto' | 'typescript' | 'wasm'
 
 let choice: MatmulKernel = 'auto'
 
+/** The kernel choice of the batched products ({@link setMatmulKernel}). @internal */
+export const matmulKernel = (): MatmulKernel => choice
+
 /**
  * Choose the kernel of the batched products, returning the previous choice (tests and
  * benchmarks: `'wasm'` runs every product in WebAssembly when it is available, however small).
