@@ -13,6 +13,10 @@
  * rows) is the workload where the raw gradient is furthest from the cheap-gradient bound: compare
  * its `grad / loss time` with `normal / loss time`.
  *
+ * The models of src/models (IdResNet, U-Net, ViT, the Fig. 38 transformer) follow at the sizes
+ * of bench/models.ts, with its loss `Σ out ⊙ R` (R a parameter of the output's shape: their
+ * softmax outputs sum to 1) and, for the transformer, the causal mask as its third input.
+ *
  * Columns:
  * - FLOPs: `cost(term, sizes).flops` (the model of src/cost/cost.ts: 2 × the joint index space of
  *   every pairwise contraction, 1 per entry of an element-wise map, a few per entry of an axis
@@ -49,9 +53,20 @@ import { fileURLToPath } from 'node:url'
 import { format, resolveConfig } from 'prettier'
 import {
   type Dim,
+  type Shape,
   type Sizes,
   type Term,
   attention,
+  causalMask,
+  dimProduct,
+  einsum,
+  id,
+  idResNet,
+  modelZoo,
+  param,
+  transformer,
+  unet,
+  visionTransformer,
   broadcast,
   conv2d,
   cost,
@@ -122,8 +137,9 @@ const timeAll = (fns: ReadonlyArray<() => unknown>, samples = quick ? 3 : 7): nu
   })
 }
 
-const runner = (t: Term, sizes: Sizes) => {
+const runner = (t: Term, sizes: Sizes, fixed: Arch['inputs'] = {}) => {
   const inputs = randomInputs(t.dom, sizes, 1)
+  for (const [i, x] of Object.entries(fixed)) inputs[Number(i)] = x
   const params = randomParams(t, sizes, 2)
   return () => {
     const out = evaluate(t, sizes, inputs, params)
@@ -138,7 +154,28 @@ interface Arch {
   readonly name: string
   readonly term: Term
   readonly sizes: Sizes
+  /** The loss, when not the sum of the outputs (the zoo's softmax outputs sum to 1). */
+  readonly loss?: Term
+  /** Fixed inputs by position (the transformer's causal mask). */
+  readonly inputs?: Readonly<Record<number, Float64Array>>
 }
+
+/** `Σ out ⊙ R` with R a parameter of the output's shape (as bench/models.ts). */
+const weightedSum = (net: Term): Term => {
+  const shape = net.cod[0] as Shape
+  const labels = shape.map((_, i) => `a${i}`).join(' ')
+  const dims = Object.fromEntries(shape.map((d, i) => [`a${i}`, d] as const))
+  return seq(net, par(id([shape]), param('R', shape)), einsum(`${labels}, ${labels} -> `, { dims }))
+}
+
+/** A model of src/models at the sizes of bench/models.ts, with the weighted-sum loss. */
+const zoo = (name: string, term: Term, sizes: Sizes, inputs?: Arch['inputs']): Arch => ({
+  name,
+  term,
+  sizes,
+  loss: weightedSum(term),
+  ...(inputs !== undefined ? { inputs } : {}),
+})
 
 const cnn = (): Term => {
   const c1 = conv2d('C1', {
@@ -200,6 +237,66 @@ const ARCHS: ReadonlyArray<Arch> = [
     term: pool2d('mean', { h: 'h', w: 'w', kh: 'p', kw: 'p', c: 'c', stride: [2, 2] }),
     sizes: quick ? { h: 4, w: 4, p: 2, c: 2 } : { h: 128, w: 128, p: 2, c: 16 },
   },
+  ...(quick
+    ? modelZoo().map((m) =>
+        zoo(`${m.names[0] as string} (${m.figure}, zoo defaults)`, m.build(), m.sizes),
+      )
+    : [
+        zoo(
+          'idresnet (Fig. 27): 32x32x3, widths 16-64-128-256, batch 2',
+          idResNet({
+            x: 'x',
+            b: 'b',
+            channels: 3,
+            classes: 10,
+            widths: [16, 64, 128, 256],
+            units: 1,
+          }),
+          { x: 8, b: 2 },
+        ),
+        zoo(
+          'unet (Fig. 28): 64x64x1, channels 1-8-16-32',
+          unet({
+            h: dimProduct(4, 'm'),
+            w: dimProduct(4, 'n'),
+            channels: ['c0', 'c1', 'c2', 'c3'],
+            out: 'y',
+          }),
+          { m: 16, n: 16, c0: 1, c1: 8, c2: 16, c3: 32, y: 2 },
+        ),
+        zoo(
+          'vit (Fig. 29): 32x32x3 in 8x8 patches, m 64, 4 heads, 2 layers',
+          visionTransformer({
+            gh: 'a',
+            gw: 'b',
+            p: 8,
+            c: 3,
+            m: 'm',
+            k: 'k',
+            h: 'h',
+            f: 'f',
+            classes: 10,
+            layers: 2,
+          }),
+          { a: 4, b: 4, m: 64, k: 16, h: 4, f: 128 },
+        ),
+        zoo(
+          'transformer (Fig. 38): 16 + 16 tokens, m 64, 4 heads, N = 2',
+          transformer({
+            x: 'x',
+            y: 'y',
+            vs: 'vs',
+            vt: 'vt',
+            m: 'm',
+            k: 'k',
+            h: 'h',
+            f: 'f',
+            layers: 2,
+          }),
+          { x: 16, y: 16, vs: 32, vt: 32, m: 64, k: 16, h: 4, f: 128 },
+          { 2: causalMask(16) },
+        ),
+      ]),
 ]
 
 const fmt = (n: number): string =>
@@ -218,7 +315,7 @@ const architectures = (): string => {
   const rows: string[][] = []
   for (const a of ARCHS) {
     process.stderr.write(`bench:derive: ${a.name} ...\n`)
-    const loss = sumLoss(a.term)
+    const loss = a.loss ?? sumLoss(a.term)
     const params = Object.keys(randomParams(loss, a.sizes, 1))
     const t0 = performance.now()
     const g = grad(loss, { params })
@@ -226,7 +323,11 @@ const architectures = (): string => {
     const n = normalize(g)
     const t2 = performance.now()
     const [cl, cg, cn] = [cost(loss, a.sizes), cost(g, a.sizes), cost(n, a.sizes)]
-    const [tl, tg, tn] = timeAll([runner(loss, a.sizes), runner(g, a.sizes), runner(n, a.sizes)])
+    const [tl, tg, tn] = timeAll([
+      runner(loss, a.sizes, a.inputs),
+      runner(g, a.sizes, a.inputs),
+      runner(n, a.sizes, a.inputs),
+    ])
     rows.push([
       a.name,
       Object.entries(a.sizes)
