@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { gather, permute, stridesOf } from '../src/eval/strided.js'
+import { gather, permute, stridesOf, sumAxes } from '../src/eval/strided.js'
 
 const alloc = (n: number): Float64Array => new Float64Array(n)
 
@@ -98,5 +98,64 @@ describe('gather and permute', () => {
       ),
     )
     expect(Array.from(gather(Float64Array.from([4, 5]), [], [], alloc))).toEqual([4])
+  })
+})
+
+describe('sumAxes', () => {
+  /** Each kept index's entries added one by one from 0, the summed indexes in row-major order. */
+  const naiveSum = (
+    src: Float64Array,
+    shape: ReadonlyArray<number>,
+    summed: ReadonlyArray<boolean>,
+  ): Float64Array => {
+    const strides = stridesOf(shape)
+    const kept = shape.flatMap((e, a) => (summed[a] ? [] : [a]))
+    const dropped = shape.flatMap((e, a) => (summed[a] ? [a] : []))
+    const index = (axes: ReadonlyArray<number>, i: number): number => {
+      let rest = i
+      let offset = 0
+      for (let t = axes.length - 1; t >= 0; t--) {
+        const a = axes[t] as number
+        const e = shape[a] as number
+        offset += (rest % e) * (strides[a] as number)
+        rest = Math.floor(rest / e)
+      }
+      return offset
+    }
+    const size = (axes: ReadonlyArray<number>) => axes.reduce((n, a) => n * (shape[a] as number), 1)
+    const out = new Float64Array(size(kept))
+    for (let i = 0; i < out.length; i++) {
+      let acc = 0
+      for (let j = 0; j < size(dropped); j++)
+        acc += src[index(kept, i) + index(dropped, j)] as number
+      out[i] = acc
+    }
+    return out
+  }
+
+  it('equals the naive sum bit for bit, summed axes leading or anywhere (-0, NaN, infinities)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        (shape, mask, lead) => {
+          // Half the cases sum exactly the leading axes (the row-by-row path).
+          const summed = shape.map((_, a) => (lead % 2 === 0 ? a < lead / 2 : (mask[a] as boolean)))
+          const n = shape.reduce((a, b) => a * b, 1)
+          const specials = [-0, 0, Infinity, -Infinity, NaN, 1e308, -1e308]
+          const src = Float64Array.from({ length: n }, (_, i) =>
+            i % 7 === 3 ? (specials[i % specials.length] as number) : Math.sin(i * 12.9898) * 1e3,
+          )
+          const got = sumAxes(src, shape, summed, alloc)
+          const want = summed.includes(true) ? naiveSum(src, shape, summed) : src
+          expect(got.length).toBe(want.length)
+          got.forEach((v, i) =>
+            expect(Object.is(v, want[i]) || (Number.isNaN(v) && Number.isNaN(want[i]))).toBe(true),
+          )
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 })

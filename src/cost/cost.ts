@@ -576,7 +576,9 @@ class Simulation {
       if (drop.length === 0) return op
       const shape = extents(op.labels)
       const temps: Buf[] = []
-      if (permuteCopies(shape, [...keep, ...drop]))
+      // Summed axes that lead are added row by row in place (sumAxes, src/eval/strided.ts).
+      const leading = drop.every((a, i) => a === i)
+      if (!leading && permuteCopies(shape, [...keep, ...drop]))
         temps.push(this.alloc(name, op.buf.entries, held, live(current)))
       this.flops(name, op.buf.entries)
       const labels = keep.map((a) => op.labels[a] as string)

@@ -190,6 +190,17 @@ export const sumAxes = (
   const drop: number[] = []
   shape.forEach((_, a) => (summed[a] ? drop : keep).push(a))
   if (drop.length === 0) return src
+  const leading = drop.every((a, i) => a === i)
+  if (leading) {
+    // The summed axes lead (a bias's gradient, Σ over the rows): whole rows are added in turn,
+    // each entry's terms in the same order as the general path below, without a transpose.
+    const rows = sizeOf(drop.map((a) => shape[a] as number))
+    const n = sizeOf(keep.map((a) => shape[a] as number))
+    const out = alloc(n, 'a sum over axes')
+    for (let i = 0, s = 0; i < rows; i++)
+      for (let j = 0; j < n; j++, s++) out[j] = (out[j] as number) + (src[s] as number)
+    return out
+  }
   const moved = permute(src, shape, [...keep, ...drop], alloc)
   const block = sizeOf(drop.map((a) => shape[a] as number))
   const n = sizeOf(keep.map((a) => shape[a] as number))
