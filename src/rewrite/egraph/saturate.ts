@@ -236,8 +236,14 @@ const partsOf = (p: Pattern): number => {
 /** Merges between two tests of the goal while rewrites are applied. */
 const GOAL_EVERY = 32
 
-/** Rewrites found, while matching, before they are applied (and the goal tested). */
+/**
+ * Rewrites found, while matching, before they are applied (and the goal tested), when there is a
+ * goal: without one, all are applied after matching, as in egg.
+ */
 const APPLY_EVERY = 64
+
+/** The goal of a saturation that has none. */
+const noGoal = (): boolean => false
 
 /** A window of a spine: its parts (node ids) and the class after it (none at the end). */
 interface Window {
@@ -262,7 +268,7 @@ export const saturate = (
   g: EGraph,
   rules: ReadonlyArray<Rule>,
   limits: SaturationLimits = {},
-  goal: () => boolean = () => false,
+  goal: () => boolean = noGoal,
 ): SaturationReport => {
   const L: Required<SaturationLimits> = { ...defaultLimits, ...limits }
   const start = Date.now()
@@ -330,7 +336,10 @@ export const saturate = (
   }
   // Merges since the goal was last tested.
   let untested = 0
-  const apply = (): number => {
+  // `batch`: applied while matching goes on, congruence left to the goal tests and the end of the
+  // iteration (egg's deferred rebuilding: a rebuild per batch rescanned the parents of the same
+  // busy classes again and again, 2.4x the CPU of one iteration on a generated 3000-node term).
+  const apply = (batch = false): number => {
     let n = 0
     for (const f of found) {
       let x = f.node
@@ -369,7 +378,7 @@ export const saturate = (
       if (stop !== 'iterations') break
     }
     found.length = 0
-    settle()
+    if (!batch) settle()
     return n
   }
   const tryRule = (
@@ -586,8 +595,8 @@ export const saturate = (
       }
       // The rewrites found so far are applied in batches while matching goes on, so that a
       // search reaches its goal at the merge that proves it, not after matching every node.
-      if (found.length >= APPLY_EVERY) {
-        merged += apply()
+      if (goal !== noGoal && found.length >= APPLY_EVERY) {
+        merged += apply(true)
         if (stop !== 'iterations') break outer
       }
     }
