@@ -58,6 +58,7 @@ import {
   grad,
   mean,
   optimize,
+  param,
 } from '../src/index.js'
 import { roundingBounds } from '../src/eval/error-bound.js'
 import { evaluateWatched } from '../src/eval/evaluate.js'
@@ -907,4 +908,31 @@ describe('sound as it stands: optimize of forward gradients of functions of seve
         expect(gap(r.term, g, sizes)).toBeLessThan(1e-9)
       }
     })
+})
+
+describe('hole (fixed): grad refused a nonlinear generator applied to a constant', () => {
+  // Found by grad against finite differences on random smooth terms (2 refusals in 1200): the
+  // tangent of a parameter is zero, and the tangent form dF of a nonlinear generator F is linear
+  // in it, so dF(W, 0) = 0; splitLinear computed it forward as a constant (its polynomial is a
+  // nonlinear map's) and called it primal. grad then refused Σ F(W) ⊙ x ("adds a primal value to
+  // a linear one") and the constant drop ; param(W) ; F ; Σ (an internal "not linear in the
+  // tangents"). Not a wrong value, a refusal; the fix says dF(x, 0) = 0.
+  const F = generator('F', [['c']], [['c']], { linearity: 'nonlinear' })
+  const sum = einsum('c -> ', { dims: { c: 'c' } })
+  const sizes = { c: 3, d: 2 }
+  const params = randomParams(seq(param('W', ['c']), F), sizes, 4)
+  const run = (t: Term, xs: ReadonlyArray<ReadonlyArray<number>>) =>
+    evaluate(t, sizes, xs as number[][], params, { generatorSeed: 5 })
+
+  it('the gradient of Σ F(W) ⊙ x is F(W)', () => {
+    const f = seq(par(param('W', ['c']), id([['c']])), par(F, id([['c']])), mul(['c']), sum)
+    const [g] = run(grad(f), [[0.3, -1, 2]])
+    const [fw] = run(seq(param('W', ['c']), F), [])
+    expect([...(g as Float64Array)]).toEqual([...(fw as Float64Array)])
+  })
+
+  it('the gradient of a constant through F is zero', () => {
+    const f = seq(drop([['d']]), param('W', ['c']), F, sum)
+    expect([...(run(grad(f), [[1, 2]])[0] as Float64Array)]).toEqual([0, 0])
+  })
 })
