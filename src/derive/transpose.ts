@@ -168,18 +168,34 @@ const primalOnly = (f: Term): Split => {
 }
 
 /**
+ * Whether `f` is the tangent (or cotangent) form of a generator whose tangents (cotangents), its
+ * last inputs, are all known zero: `DF(x)·0 = 0`, whatever the point. Its linearity polynomial is
+ * that of a nonlinear map (the form is linear in those inputs only), so {@link atZero} would
+ * compute the output forward as a constant, and a tangent of a constant through `dF` (a
+ * nonlinear generator applied to a parameter) was called primal: `grad` refused the constant
+ * function `drop ; param(W) ; F ; Σ` ("not linear in the tangents") and `Σ F(W) ⊙ x` ("adds a
+ * primal value to a linear one").
+ */
+const tangentOfZero = (f: Term, zeros: ReadonlyArray<boolean>): boolean => {
+  if (f.kind !== 'generator' || (f.form !== 'tangent' && f.form !== 'cotangent')) return false
+  const n = f.form === 'tangent' ? f.from.length : f.to.length
+  return n > 0 && range(n).every((k) => zeros[f.dom.length - n + k] === true)
+}
+
+/**
  * A term read where every linear input is known to be zero (the tangent of a constant), or whose
  * outputs are all zero: its outputs whose every monomial multiplies a linear input (or that have
  * none) are zero, linear in anything, their cotangents vanishing; the others are constants,
  * computed forward with zeros for the linear inputs. The cotangents of its linear inputs are zero.
  */
-const atZero = (f: Term, linear: ReadonlyArray<boolean>): Split => {
+const atZero = (f: Term, linear: ReadonlyArray<boolean>, allZero = false): Split => {
   const zeroIn = new Set(range(f.dom.length).filter((i) => linear[i] === true))
   const zeroOut = f.cod.map((_, j) => {
     const monomials = f.poly[j]
     return (
-      monomials !== undefined &&
-      monomials.every((m) => m !== '' && m.split(',').some((x) => zeroIn.has(Number(x))))
+      allZero ||
+      (monomials !== undefined &&
+        monomials.every((m) => m !== '' && m.split(',').some((x) => zeroIn.has(Number(x)))))
     )
   })
   const primalTypes = pick(f.dom, linear, false)
@@ -355,7 +371,7 @@ const split = (
   // A primitive whose every linear input is zero (the tangent of a constant); composites pass the
   // zeros on to their parts, where the linearity analysis is exact.
   if (!COMPOSITE.has(f.kind) && linear.every((b, i) => !b || zeros[i] === true))
-    return atZero(f, linear)
+    return atZero(f, linear, tangentOfZero(f, zeros))
   switch (f.kind) {
     case 'id':
       // Cotangents pass straight back; primal inputs go forward.
