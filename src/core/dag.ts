@@ -226,7 +226,23 @@ const blockPermutation = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<nu
       current.types.push(types[i] as Shape)
     else blocks.push((current = { first: r, types: [types[i] as Shape] }))
   })
-  if (blocks.length > FEW_BLOCKS) return permutation(types, targets)
+  if (blocks.length > FEW_BLOCKS) {
+    // The lower half of the targets first (a stable partition of runs of wires), then each half.
+    const pivot = order[targets.length >> 1] as number
+    const low = targets.map((t) => t < (targets[pivot] as number))
+    const side = (want: boolean): Term => {
+      const ts: Shape[] = []
+      const xs: number[] = []
+      targets.forEach((t, i) => {
+        if (low[i] === want) {
+          ts.push(types[i] as Shape)
+          xs.push(t)
+        }
+      })
+      return blockPermutation(ts, xs)
+    }
+    return chain([partitionRuns(types, low), par(side(true), side(false))])
+  }
   const want = [...blocks].sort((a, b) => a.first - b.first)
   const at = [...blocks]
   const steps: Term[] = []
@@ -246,6 +262,42 @@ const blockPermutation = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<nu
     at.splice(j, 0, ...at.splice(k, 1))
   }
   return steps.length === 0 ? id(types) : seq(...steps)
+}
+
+/**
+ * The stable partition of wires (those marked `low` first) by runs of wires on the same side:
+ * both halves of the runs partitioned, then one swap brings the low wires of the right half
+ * before the high ones of the left half. A partition of r runs has about `log r` levels (one
+ * swap for `low high low high`), where {@link partition} halves the wires.
+ */
+const partitionRuns = (types: ReadonlyArray<Shape>, low: ReadonlyArray<boolean>): Term => {
+  const runs: Array<{ readonly low: boolean; readonly types: Shape[] }> = []
+  low.forEach((l, i) => {
+    const last = runs[runs.length - 1]
+    if (last !== undefined && last.low === l) last.types.push(types[i] as Shape)
+    else runs.push({ low: l, types: [types[i] as Shape] })
+  })
+  const shapes = (rs: typeof runs, want?: boolean): Shape[] =>
+    rs.flatMap((r) => (want === undefined || r.low === want ? r.types : []))
+  const go = (rs: typeof runs): Term => {
+    const firstHigh = rs.findIndex((r) => !r.low)
+    if (firstHigh < 0 || !rs.slice(firstHigh).some((r) => r.low)) return id(shapes(rs))
+    const h = rs.length >> 1
+    const left = rs.slice(0, h)
+    const right = rs.slice(h)
+    const [l1, h1, l2, h2] = [
+      shapes(left, true),
+      shapes(left, false),
+      shapes(right, true),
+      shapes(right, false),
+    ]
+    const exchange =
+      h1.length === 0 || l2.length === 0
+        ? id(shapes(rs))
+        : par(...[id(l1), swap(h1, l2), id(h2)].filter((t) => t.dom.length > 0))
+    return chain([par(go(left), go(right)), exchange])
+  }
+  return go(runs)
 }
 
 /**
