@@ -54,6 +54,27 @@ export const vjp = (f: Term): Term =>
 const reverseWiring = (
   f: Term,
 ): ((x: ReadonlyArray<Wire>, ybar: ReadonlyArray<Wire>, apply: Apply) => Wire[]) => {
+  // A stack reverses part by part, each on its own points and cotangents: the same nodes as the
+  // transpose of D(f) (its interleaving of points and tangents is only wiring), without building
+  // that interleaving for a wide stack.
+  if (f.kind === 'par') {
+    const parts = f.parts.map(reverseWiring)
+    return (x, ybar, apply) => {
+      const values: Wire[] = []
+      const cots: Wire[] = []
+      let a = 0
+      let b = 0
+      f.parts.forEach((p, i) => {
+        const wire = parts[i] as ReturnType<typeof reverseWiring>
+        const out = wire(x.slice(a, a + p.dom.length), ybar.slice(b, b + p.cod.length), apply)
+        values.push(...out.slice(0, p.cod.length))
+        cots.push(...out.slice(p.cod.length))
+        a += p.dom.length
+        b += p.cod.length
+      })
+      return [...values, ...cots]
+    }
+  }
   const m = f.cod.length
   const d = jvp(f)
   const s = splitLinear(d, [...f.dom.map(() => false), ...f.dom.map(() => true)])
