@@ -25,16 +25,20 @@
  *   and wiring is absorbed.
  * - peak memory: `cost(term, sizes).peakMemory` (entries live at once, inputs and parameters
  *   included), of the raw gradient and of its normal form, over the loss's.
- * - ms: the median of several timed evaluations (`evaluate`, seeded random inputs and parameters)
- *   after warm-up; each sample repeats the evaluation enough times to last a few milliseconds.
- *   The loss, grad and normal runs are interleaved so that load from other processes hits them
- *   alike. `build ms` is the time to derive the gradient (and to normalise it), once. `nodes` is
- *   `termSize` of each term: the evaluator has a fixed cost per node, which is what a small
+ * - CPU ms: the median of several timed evaluations (`evaluate`, seeded random inputs and
+ *   parameters) after warm-up, in CPU time of the process (`process.cpuUsage`: a machine shared
+ *   with other work disturbs it less than the wall clock); each sample repeats the evaluation
+ *   enough times to last about 20 ms. The loss, grad and normal runs are interleaved so that load
+ *   from other processes hits them alike. `grad / loss time` is the ratio of the CPU medians,
+ *   `(fastest samples)` that of the fastest sample of each (the least disturbed), `grad / loss
+ *   wall time` that of the wall-clock medians of the same samples. `build ms` is the time to
+ *   derive the gradient (and to normalise it), once. `nodes` is `termSize` of each term: the evaluator has a fixed cost per node, which is what a small
  *   evaluation's time mostly measures.
  * - Fig. 34 table: `forwardGradient(f)` (Fig. 33: D(f) broadcast over the rows of the identity)
  *   and `grad(f)` for `f = L(W: x -> y); tanh; mean`, FLOPs, peak memory (entries) and time at
  *   growing x, with the fitted growth exponents (least-squares slope of log cost over log x).
- *   Below a millisecond a time is mostly the evaluator's fixed cost per term node, not FLOPs.
+ *   Below a millisecond a time is mostly the evaluator's fixed cost per term node, not FLOPs
+ *   (CPU time, as above).
  * - build table: the time to build `jvp`, `vjp`, `transpose` and `grad` of generated terms at
  *   growing n, cold (a fresh term per timing), with the growth exponent of the build time (1 is
  *   linear in the term's size). `process CPU ms` is the CPU time of the whole process over the
@@ -104,37 +108,54 @@ let sink = 0
  * single call takes over 100 ms is warmed up once and sampled 3 times; over a second, its first
  * (cold) call is its only sample (the budget is a minute).
  */
-const timeAll = (fns: ReadonlyArray<() => unknown>, samples = quick ? 3 : 7): number[] => {
+const timeAll = (
+  fns: ReadonlyArray<() => unknown>,
+  samples = quick ? 3 : 15,
+): { readonly wall: number[]; readonly cpu: number[]; readonly cpuMin: number[] } => {
+  const cpuNow = () => {
+    const u = process.cpuUsage()
+    return (u.user + u.system) / 1000
+  }
   const once = (f: () => unknown) => {
     const start = performance.now()
     f()
     return performance.now() - start
   }
-  // Warm-up, and how many repetitions make a sample of about 5 ms.
-  const times: number[][] = fns.map(() => [])
+  // Warm-up, and how many repetitions make a sample of about 20 ms.
+  const walls: number[][] = fns.map(() => [])
+  const cpus: number[][] = fns.map(() => [])
   const plans = fns.map((f, i) => {
+    const c0 = cpuNow()
     const first = once(f)
     if (first > 1000) {
-      ;(times[i] as number[]).push(first)
+      ;(walls[i] as number[]).push(first)
+      ;(cpus[i] as number[]).push(cpuNow() - c0)
       return { reps: 1, samples: 0 }
     }
     if (first > 100) return { reps: 1, samples: Math.min(samples, 3) }
     once(f)
     const ms = Math.max(once(f), 0.001)
-    return { reps: Math.max(1, Math.min(1000, Math.ceil(5 / ms))), samples }
+    return { reps: Math.max(1, Math.min(1000, Math.ceil(20 / ms))), samples }
   })
   for (let s = 0; s < samples; s++)
     fns.forEach((f, i) => {
       const plan = plans[i] as { reps: number; samples: number }
       if (s >= plan.samples) return
       const start = performance.now()
+      const c0 = cpuNow()
       for (let r = 0; r < plan.reps; r++) f()
-      ;(times[i] as number[]).push((performance.now() - start) / plan.reps)
+      ;(cpus[i] as number[]).push((cpuNow() - c0) / plan.reps)
+      ;(walls[i] as number[]).push((performance.now() - start) / plan.reps)
     })
-  return times.map((ts) => {
+  const median = (ts: ReadonlyArray<number>) => {
     const sorted = [...ts].sort((a, b) => a - b)
     return sorted[Math.floor(sorted.length / 2)] as number
-  })
+  }
+  return {
+    wall: walls.map(median),
+    cpu: cpus.map(median),
+    cpuMin: cpus.map((ts) => Math.min(...ts)),
+  }
 }
 
 const runner = (t: Term, sizes: Sizes, fixed: Arch['inputs'] = {}) => {
@@ -323,11 +344,14 @@ const architectures = (): string => {
     const n = normalize(g)
     const t2 = performance.now()
     const [cl, cg, cn] = [cost(loss, a.sizes), cost(g, a.sizes), cost(n, a.sizes)]
-    const [tl, tg, tn] = timeAll([
+    const timed = timeAll([
       runner(loss, a.sizes, a.inputs),
       runner(g, a.sizes, a.inputs),
       runner(n, a.sizes, a.inputs),
     ])
+    const [tl, tg, tn] = timed.cpu
+    const [wl, wg] = timed.wall
+    const [ml, mg] = timed.cpuMin
     rows.push([
       a.name,
       Object.entries(a.sizes)
@@ -347,6 +371,8 @@ const architectures = (): string => {
       ms(tn as number),
       x(tg as number, tl as number),
       x(tn as number, tl as number),
+      x(mg as number, ml as number),
+      x(wg as number, wl as number),
       `${(t1 - t0).toFixed(0)} + ${(t2 - t1).toFixed(0)}`,
     ])
   }
@@ -363,11 +389,13 @@ const architectures = (): string => {
       'normal / loss FLOPs',
       'grad / loss peak memory',
       'normal / loss peak memory',
-      'loss ms',
-      'grad ms',
-      'normal ms',
+      'loss CPU ms',
+      'grad CPU ms',
+      'normal CPU ms',
       'grad / loss time',
       'normal / loss time',
+      'grad / loss time (fastest samples)',
+      'grad / loss wall time',
       'build ms (grad + normalize)',
     ],
     rows,
@@ -387,7 +415,7 @@ const quadraticVersusLinear = (): string => {
   const n = normalize(g)
   const points = xs.map((size) => {
     const sizes = { x: size, y }
-    const [tf, tg, tn] = timeAll([runner(fg, sizes), runner(g, sizes), runner(n, sizes)])
+    const [tf, tg, tn] = timeAll([runner(fg, sizes), runner(g, sizes), runner(n, sizes)]).cpu
     return {
       size,
       flops: [cost(fg, sizes).flops, cost(g, sizes).flops, cost(n, sizes).flops],
