@@ -32,8 +32,8 @@
  *   from other processes hits them alike. `grad / loss time` is the ratio of the CPU medians,
  *   `(fastest samples)` that of the fastest sample of each (the least disturbed), `grad / loss
  *   wall time` that of the wall-clock medians of the same samples. `build ms` is the time to
- *   derive the gradient (and to normalise it), once. `nodes` is `termSize` of each term: the evaluator has a fixed cost per node, which is what a small
- *   evaluation's time mostly measures.
+ *   derive the gradient (and to normalise it), once. `nodes` is `termSize` of each term: the
+ *   evaluator has a fixed cost per node, which is what a small evaluation's time mostly measures.
  * - Fig. 34 table: `forwardGradient(f)` (Fig. 33: D(f) broadcast over the rows of the identity)
  *   and `grad(f)` for `f = L(W: x -> y); tanh; mean`, FLOPs, peak memory (entries) and time at
  *   growing x, with the fitted growth exponents (least-squares slope of log cost over log x).
