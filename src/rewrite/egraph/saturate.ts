@@ -245,6 +245,13 @@ const APPLY_EVERY = 64
 /** The goal of a saturation that has none. */
 const noGoal = (): boolean => false
 
+/** What matching reads of a window's term (`matchWindow`), and the term itself, built on demand. */
+interface WindowView {
+  readonly kind: Spine
+  readonly parts: ReadonlyArray<Term>
+  readonly term: () => Term | undefined
+}
+
 /** A window of a spine: its parts (node ids) and the class after it (none at the end). */
 interface Window {
   readonly kind: Spine
@@ -381,22 +388,24 @@ export const saturate = (
     if (!batch) settle()
     return n
   }
+  // `t` is the term matched, or for a window its kind and parts (all `matchWindow` reads) with
+  // the window's term built on the first match (most windows have none).
   const tryRule = (
     o: Oriented,
-    t: Term,
+    t: Term | WindowView,
     location: Location,
     push: (step: Step, term: Term) => void,
   ): void => {
     const [from] = sidesOf(o.rule, o.direction)
     let tried = 0
     const candidates: Iterable<Bindings> =
-      location.range === undefined
-        ? matchAll(from, t)
-        : matchWindow(from, t, location.range[0], location.range[1])
+      'term' in t ? matchWindow(from, t as unknown as Term, 0, t.parts.length) : matchAll(from, t)
     try {
       for (const b of candidates) {
         if (++tried > L.matches || over() !== undefined) break
-        const r = applyMatch(o.rule, t, location, o.direction, b)
+        const whole = 'term' in t ? t.term() : t
+        if (whole === undefined) break
+        const r = applyMatch(o.rule, whole, location, o.direction, b)
         if (E.isRight(r)) push(r.right.step, r.right.term)
         else if (r.left.reason === 'condition' && !blocked.has(o.rule.name))
           blocked.set(o.rule.name, r.left.message)
@@ -508,17 +517,28 @@ export const saturate = (
         const parts = window.parts.map((p) => g.term(p))
         const live = here.filter((o) => o.fitsWindow(parts))
         if (live.length === 0) continue
-        let t: Term
-        try {
-          t = build(...parts)
-        } catch (e) {
-          if (!(e instanceof TermError)) throw e
-          continue
+        // Heads are never of the spine's kind, nor is a last part (a cons if it were), so the
+        // window's term has exactly these parts: patterns are matched on them, and the term is
+        // built (type-checked) only for a match; a window whose parts do not compose has none.
+        let built: Term | null | undefined
+        const view: WindowView = {
+          kind,
+          parts,
+          term: () => {
+            if (built === undefined)
+              try {
+                const t = build(...parts)
+                built = (t.kind === 'seq' || t.kind === 'par') && t.parts.length === w ? t : null
+              } catch (e) {
+                if (!(e instanceof TermError)) throw e
+                built = null
+              }
+            return built ?? undefined
+          },
         }
-        if ((t.kind !== 'seq' && t.kind !== 'par') || t.parts.length !== w) continue
         const location: Location = { path: [], range: [0, w] }
         for (const o of live) {
-          tryRule(o, t, location, (step, term) => found.push({ node, step, term, window }))
+          tryRule(o, view, location, (step, term) => found.push({ node, step, term, window }))
           const why = over()
           if (why !== undefined) return halt(why, 'matching')
         }
