@@ -73,7 +73,12 @@ export const unaryFunction = (op: ScalarOp, factor: number): ((v: number) => num
   }
 }
 
-/** Apply a unary function to every entry. */
+/**
+ * Apply a unary function to every entry. Each op has its own loop, calling its function directly:
+ * one loop calling whichever closure `unaryFunction` returned is a call site that sees every op,
+ * which V8 cannot inline (`exp` ran at about 35 ns an entry that way, 5 ns in its own loop). The
+ * entries are those of `unaryFunction(op, factor)`, bit for bit.
+ */
 export const mapUnary = (
   src: Float64Array,
   op: ScalarOp,
@@ -81,10 +86,56 @@ export const mapUnary = (
   alloc: Allocate,
 ): Float64Array => {
   const out = alloc(src.length, op)
-  const f = unaryFunction(op, factor)
-  if (op === 'relu') for (let i = 0; i < src.length; i++) out[i] = Math.max(src[i] as number, 0)
-  else if (op === 'scale') for (let i = 0; i < src.length; i++) out[i] = factor * (src[i] as number)
-  else for (let i = 0; i < src.length; i++) out[i] = f(src[i] as number)
+  const n = src.length
+  switch (op) {
+    case 'relu':
+      for (let i = 0; i < n; i++) out[i] = Math.max(src[i] as number, 0)
+      break
+    case 'scale':
+      for (let i = 0; i < n; i++) out[i] = factor * (src[i] as number)
+      break
+    case 'offset':
+      for (let i = 0; i < n; i++) out[i] = (src[i] as number) + factor
+      break
+    case 'exp':
+      for (let i = 0; i < n; i++) out[i] = Math.exp(src[i] as number)
+      break
+    case 'log':
+      for (let i = 0; i < n; i++) out[i] = Math.log(src[i] as number)
+      break
+    case 'tanh':
+      for (let i = 0; i < n; i++) out[i] = Math.tanh(src[i] as number)
+      break
+    case 'sqrt':
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(src[i] as number)
+      break
+    case 'reciprocal':
+      for (let i = 0; i < n; i++) out[i] = 1 / ((src[i] as number) + 0)
+      break
+    case 'step':
+      for (let i = 0; i < n; i++) out[i] = (src[i] as number) > 0 ? 1 : 0
+      break
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) {
+        const v = src[i] as number
+        out[i] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))
+      }
+      break
+    case 'gelu':
+      for (let i = 0; i < n; i++) {
+        const v = src[i] as number
+        out[i] = 0.5 * v * (1 + erf(v / Math.SQRT2))
+      }
+      break
+    case 'normcdf':
+      for (let i = 0; i < n; i++) out[i] = 0.5 * (1 + erf((src[i] as number) / Math.SQRT2))
+      break
+    case 'add':
+    case 'mul':
+      throw new Error(`${op} is binary`)
+    default:
+      return absurd(op)
+  }
   return out
 }
 
