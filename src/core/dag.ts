@@ -130,7 +130,20 @@ const permutation = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<number>
   // The lower half of the targets first (a stable partition), then each half in order.
   const pivot = [...targets].sort((a, b) => a - b)[targets.length >> 1] as number
   const low = targets.map((t) => t < pivot)
-  const side = (want: boolean) => {
+  return chain([partition(types, low), bySide(types, targets, low, permutation)])
+}
+
+/**
+ * The wires whose target is low, then the others, each side in order of position and permuted
+ * by `within` (the second stage of a permutation by halves of the targets).
+ */
+const bySide = (
+  types: ReadonlyArray<Shape>,
+  targets: ReadonlyArray<number>,
+  low: ReadonlyArray<boolean>,
+  within: (types: Shape[], targets: number[]) => Term,
+): Term => {
+  const side = (want: boolean): Term => {
     const ts: Shape[] = []
     const xs: number[] = []
     targets.forEach((t, i) => {
@@ -139,9 +152,9 @@ const permutation = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<number>
         xs.push(t)
       }
     })
-    return permutation(ts, xs)
+    return within(ts, xs)
   }
-  return chain([partition(types, low), par(side(true), side(false))])
+  return par(side(true), side(false))
 }
 
 /** A sequence without its identity parts. */
@@ -230,18 +243,7 @@ const blockPermutation = (types: ReadonlyArray<Shape>, targets: ReadonlyArray<nu
     // The lower half of the targets first (a stable partition of runs of wires), then each half.
     const pivot = order[targets.length >> 1] as number
     const low = targets.map((t) => t < (targets[pivot] as number))
-    const side = (want: boolean): Term => {
-      const ts: Shape[] = []
-      const xs: number[] = []
-      targets.forEach((t, i) => {
-        if (low[i] === want) {
-          ts.push(types[i] as Shape)
-          xs.push(t)
-        }
-      })
-      return blockPermutation(ts, xs)
-    }
-    return chain([partitionRuns(types, low), par(side(true), side(false))])
+    return chain([partitionRuns(types, low), bySide(types, targets, low, blockPermutation)])
   }
   const want = [...blocks].sort((a, b) => a.first - b.first)
   const at = [...blocks]

@@ -358,6 +358,18 @@ const unitBroadcastFits = (bs: Bindings): boolean => {
   }
 }
 
+/** The right side of the unit-broadcast laws: `?m` transposed in its last input. */
+const transposeInLastInput = v.build(
+  'the transpose of ?m in its last input, at its other inputs',
+  (bs) => {
+    const t = termOf(bs, 'm')
+    return splitLinear(
+      t,
+      t.dom.map((_, i) => i === t.dom.length - 1),
+    ).backward
+  },
+)
+
 /**
  * The Jacobian by the unit is the reverse derivative (Fig. 36-37): for `M : P × [a] -> []` linear
  * in its last input (its other inputs P primal, such as the point of a forward derivative), M
@@ -370,13 +382,7 @@ const unitBroadcastFits = (bs: Bindings): boolean => {
 export const unitBroadcast = rule(
   'transpose/unit-broadcast',
   P.seq(P.par(P.id(Pt), P.unit(a)), P.broadcast(m, [a], I, [0])),
-  v.build('the transpose of ?m in its last input, at its other inputs', (bs) => {
-    const t = termOf(bs, 'm')
-    return splitLinear(
-      t,
-      t.dom.map((_, i) => i === t.dom.length - 1),
-    ).backward
-  }),
+  transposeInLastInput,
   {
     when: [
       typed('m', v.concat(Pt, [[a]]), [[]]),
@@ -431,13 +437,7 @@ const isUnitOfShape = (bs: Bindings): boolean => {
 export const unitBroadcastShape = rule(
   'transpose/unit-broadcast-shape',
   P.seq(P.par(P.id(Pt), shapeUnitPattern), P.broadcast(m, [As], I, [0])),
-  v.build('the transpose of ?m in its last input, at its other inputs', (bs) => {
-    const t = termOf(bs, 'm')
-    return splitLinear(
-      t,
-      t.dom.map((_, i) => i === t.dom.length - 1),
-    ).backward
-  }),
+  transposeInLastInput,
   {
     when: [
       holds('?u is the unit of the shape ?A: -> L L', isUnitOfShape),
