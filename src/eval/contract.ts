@@ -455,7 +455,8 @@ interface PairStep {
  * output, the extents and the kernel choice, so an einsum evaluated again at the same extents
  * (every evaluation of a compiled term) reuses it.
  */
-interface Schedule {
+/** A planned contraction ({@link contractionSchedule}). @internal */
+export interface Schedule {
   readonly prep: ReadonlyArray<{
     readonly diagonal?: { readonly shape: number[]; readonly strides: number[] }
     readonly sum?: AxisSum
@@ -610,14 +611,14 @@ const schedules = new Map<string, Schedule>()
 const MAX_SCHEDULES = 4096
 
 const scheduleKey = (
-  operands: ReadonlyArray<Operand>,
+  labels: ReadonlyArray<ReadonlyArray<string>>,
   output: ReadonlyArray<string>,
   size: ReadonlyMap<string, number>,
 ): string => {
   let key = matmulKernel()
-  for (const o of operands) {
+  for (const ls of labels) {
     key += '\u0002'
-    for (const l of o.labels) key += `${l}\u0001${size.get(l) as number}\u0001`
+    for (const l of ls) key += `${l}\u0001${size.get(l) as number}\u0001`
   }
   key += '\u0003'
   for (const l of output) key += `${l}\u0001${size.get(l) as number}\u0001`
@@ -625,29 +626,34 @@ const scheduleKey = (
 }
 
 /**
- * Evaluate an einsum: `out[o] = [repeated output labels agree] Σ_{summed} Π_i operand_i`.
- * `size` gives the extent of every label.
+ * The schedule of an einsum of operands labelled `labels` into `output` at the extents `size`,
+ * under the current matmul kernel, planned once and remembered. A caller that evaluates one
+ * einsum many times at the same extents may keep it and {@link runSchedule} it. @internal
  */
-export const contract = (
-  operands: ReadonlyArray<Operand>,
+export const contractionSchedule = (
+  labels: ReadonlyArray<ReadonlyArray<string>>,
   output: ReadonlyArray<string>,
   size: ReadonlyMap<string, number>,
-  alloc: Allocate,
-): Float64Array => {
-  const key = scheduleKey(operands, output, size)
+): Schedule => {
+  const key = scheduleKey(labels, output, size)
   let s = schedules.get(key)
   if (s === undefined) {
-    s = scheduleOf(
-      operands.map((o) => o.labels),
-      output,
-      size,
-    )
+    s = scheduleOf(labels, output, size)
     if (schedules.size >= MAX_SCHEDULES) schedules.clear()
     schedules.set(key, s)
   }
+  return s
+}
+
+/** Run a planned contraction on the operands' data, in the order of its labels. @internal */
+export const runSchedule = (
+  s: Schedule,
+  operands: ReadonlyArray<Float64Array>,
+  alloc: Allocate,
+): Float64Array => {
   let ds = operands.map((o, i) => {
-    const prep = (s as Schedule).prep[i]
-    let d = o.data
+    const prep = s.prep[i]
+    let d = o
     if (prep?.diagonal !== undefined)
       d = gather(d, prep.diagonal.shape, prep.diagonal.strides, alloc)
     if (prep?.sum !== undefined) d = sumAxes(d, prep.sum.shape, prep.sum.summed, alloc)
@@ -665,3 +671,23 @@ export const contract = (
     ? permute(last, s.final.shape, s.final.perm, alloc)
     : embed(last, s.final.entries, s.final.loops, alloc)
 }
+
+/**
+ * Evaluate an einsum: `out[o] = [repeated output labels agree] Σ_{summed} Π_i operand_i`.
+ * `size` gives the extent of every label.
+ */
+export const contract = (
+  operands: ReadonlyArray<Operand>,
+  output: ReadonlyArray<string>,
+  size: ReadonlyMap<string, number>,
+  alloc: Allocate,
+): Float64Array =>
+  runSchedule(
+    contractionSchedule(
+      operands.map((o) => o.labels),
+      output,
+      size,
+    ),
+    operands.map((o) => o.data),
+    alloc,
+  )

@@ -16,7 +16,8 @@ import { show } from '../core/show.js'
 import { generatorKey } from '../core/generator.js'
 import { type Generator, type Term, children, splitByLengths } from '../core/term.js'
 import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
-import { contract } from './contract.js'
+import { type Schedule, contractionSchedule, runSchedule } from './contract.js'
+import { matmulKernel } from './wasm/gemm.js'
 import { cost } from '../cost/cost.js'
 import { jvp } from '../derive/jvp.js'
 import {
@@ -133,6 +134,8 @@ interface Context {
   readonly generator: (g: Generator) => Applied
   /** Set when a primitive computes an entry that is NaN or infinite ({@link evaluateWatched}). */
   readonly watch?: { nonFinite: boolean }
+  /** The sizes, as a string ({@link EinsumPlan}). */
+  readonly sizesKey: string
 }
 
 const size = (ctx: Context, d: Dim): number => ctx.measure.dim(d)
@@ -195,6 +198,32 @@ interface Step {
   readonly checkOnly: boolean
   /** The slots read for the last time here, or made here and never read: released after it. */
   readonly free: number[]
+  /** An einsum's contraction as last planned ({@link runEinsum}). */
+  plan?: EinsumPlan
+}
+
+/**
+ * An einsum step's contraction, planned for one binding of the sizes and one set of broadcast
+ * levels of its inputs: evaluating the term again at the same sizes replays it, where planning
+ * (the labels with the broadcast levels, their extents, the schedule's key) cost about 5 µs an
+ * einsum.
+ */
+interface EinsumPlan {
+  readonly key: string
+  readonly inLevels: ReadonlyArray<ReadonlyArray<boolean>>
+  readonly mask: ReadonlyArray<boolean>
+  readonly schedule: Schedule
+}
+
+const sameLevels = (plan: EinsumPlan, inputs: ReadonlyArray<Value>): boolean => {
+  if (plan.inLevels.length !== inputs.length) return false
+  for (let i = 0; i < inputs.length; i++) {
+    const a = plan.inLevels[i] as ReadonlyArray<boolean>
+    const b = (inputs[i] as Value).levels
+    if (a.length !== b.length) return false
+    for (let l = 0; l < a.length; l++) if (a[l] !== b[l]) return false
+  }
+  return true
 }
 
 /**
@@ -371,7 +400,7 @@ const execute = (prog: Program, ctx: Context, inputs: ReadonlyArray<Value>): Val
     if (s.body !== undefined)
       outs = runBroadcast(s.t as Extract<Term, { kind: 'broadcast' }>, ctx, ins, s.body)
     else {
-      outs = runPrimitive(s.t, ctx, ins)
+      outs = s.t.kind === 'einsum' ? [runEinsum(s.t, ctx, ins, s)] : runPrimitive(s.t, ctx, ins)
       // Only primitives make new entries.
       if (w !== undefined && !w.nonFinite)
         w.nonFinite = outs.some((v) => !v.data.every(Number.isFinite))
@@ -510,7 +539,19 @@ const runEinsum = (
   t: Extract<Term, { kind: 'einsum' }>,
   ctx: Context,
   inputs: ReadonlyArray<Value>,
+  step?: Step,
 ): Value => {
+  const key = `${matmulKernel()} ${ctx.levels.join(' ')} ${ctx.sizesKey}`
+  const known = step?.plan
+  if (known !== undefined && known.key === key && sameLevels(known, inputs))
+    return {
+      data: runSchedule(
+        known.schedule,
+        inputs.map((v) => v.data),
+        ctx.alloc,
+      ),
+      levels: known.mask,
+    }
   const labelSize = new Map<string, number>()
   for (const [label, d] of dimsOf(t)) labelSize.set(label, size(ctx, d))
   ctx.levels.forEach((n, l) => labelSize.set(levelLabel(l), n))
@@ -521,8 +562,21 @@ const runEinsum = (
     data: v.data,
     labels: [...batchLabels(v.levels), ...(t.inputs[i] as ReadonlyArray<string>)],
   }))
-  const data = contract(operands, [...batchLabels(mask), ...t.output], labelSize, ctx.alloc)
-  return { data, levels: mask }
+  const schedule = contractionSchedule(
+    operands.map((o) => o.labels),
+    [...batchLabels(mask), ...t.output],
+    labelSize,
+  )
+  if (step !== undefined)
+    step.plan = { key, inLevels: inputs.map((v) => [...v.levels]), mask, schedule }
+  return {
+    data: runSchedule(
+      schedule,
+      operands.map((o) => o.data),
+      ctx.alloc,
+    ),
+    levels: mask,
+  }
 }
 
 /**
@@ -614,13 +668,14 @@ const precheck = (
   term: Term,
   program: Program,
   sizes: Sizes,
+  sizesKey: string,
   measure: Measure,
   cap: number,
   params: Map<string, { size: number; shape: Shape }>,
   generatorOf: (g: Generator) => Applied,
 ): number => {
   // The checks depend on the term, the sizes and the cap only: once passed, they pass again.
-  const key = `${cap} ${JSON.stringify(sizes)}`
+  const key = `${cap} ${sizesKey}`
   const known = program.passed.get(key)
   if (known !== undefined) {
     for (const [name, p] of known.params) params.set(name, p)
@@ -925,7 +980,8 @@ const evaluateIn = (
   }
   const program = compile(term)
   const measure = measureOf(sizes)
-  const held = precheck(term, program, sizes, measure, cap, needed, generatorOf)
+  const sizesKey = JSON.stringify(sizes)
+  const held = precheck(term, program, sizes, sizesKey, measure, cap, needed, generatorOf)
   if (held > totalCap / 4) {
     const peak = cost(term, sizes).peakMemory
     if (peak > totalCap)
@@ -987,6 +1043,7 @@ const evaluateIn = (
     alloc,
     generator: generatorOf,
     ...(watch !== undefined ? { watch } : {}),
+    sizesKey,
   }
   // A non-finite input is a value on the way too (the evaluation watched it as it was passed on).
   if (watch !== undefined) watch.nonFinite = !data.every((x) => x.every(Number.isFinite))
