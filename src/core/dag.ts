@@ -556,6 +556,104 @@ const fromDagLayered = (dag: Dag, wiring = canonicalWiring): Term => {
  */
 const SMALL_RUN = 24
 
+/** Options of {@link fromDagNested}. @internal */
+export interface ReadBackOptions {
+  /**
+   * Order the nodes by {@link releasingOrder} instead of {@link postOrder}: a node that is the
+   * last reader of a value runs as soon as its inputs are ready, so that the value is released
+   * early (the evaluator frees a slot after its last read, src/eval/evaluate.ts). The gradient
+   * uses it: the cotangent of a weight is taken as soon as the cotangent of its layer's output is
+   * known, not after the whole backward pass, which would keep every layer's residuals and
+   * output cotangents alive together. Default false (the canonical order).
+   */
+  readonly releaseEarly?: boolean
+  /**
+   * With `releaseEarly`: nodes of these ops that have one reader and are not outputs run just
+   * before that reader, wherever their inputs were made (a move of data the reader's value is
+   * cheaper to keep the input of; the gradient's copies of cut images).
+   */
+  readonly defer?: (op: Term) => boolean
+}
+
+/**
+ * {@link postOrder} where a node that would release a value (it is the last reader, in the order
+ * made so far, of some input made by a node, not an output of the DAG) runs as soon as all its
+ * inputs are made, instead of where the depth-first walk meets it. In a reverse derivative read
+ * depth-first from its first output (the input's cotangent), the weights' cotangents come last,
+ * each reading a residual of the forward pass and the cotangent of its layer's output: all of
+ * them would be held until the end. Here each runs as soon as that cotangent exists, releasing
+ * both. The order stays a topological order of the same nodes (inputs before users). @internal
+ */
+export const releasingOrder = (dag: Dag, defer?: (op: Term) => boolean): number[] => {
+  const base = postOrder(dag)
+  const live = new Set(base)
+  // Distinct readers of every wire (by key) among the live nodes; outputs are never released.
+  const readers = new Map<number | string, Set<number>>()
+  for (const n of base)
+    for (const w of (dag.nodes[n] as Node).inputs) {
+      if (w.node < 0) continue
+      const k = wireKey(w)
+      let rs = readers.get(k)
+      if (rs === undefined) readers.set(k, (rs = new Set()))
+      rs.add(n)
+    }
+  const outputKeys = new Set(dag.outputs.map(wireKey))
+  // The readers of each node's outputs (candidates once the node is made).
+  const users = new Map<number, Set<number>>()
+  for (const n of base)
+    for (const w of (dag.nodes[n] as Node).inputs)
+      if (w.node >= 0) {
+        let us = users.get(w.node)
+        if (us === undefined) users.set(w.node, (us = new Set()))
+        us.add(n)
+      }
+  // Deferred: made just before their one reader (by `emit`), never on their own.
+  const deferred = new Set<number>()
+  if (defer !== undefined)
+    for (const n of base) {
+      const node = dag.nodes[n] as Node
+      if (!defer(node.op) || node.op.cod.length !== 1) continue
+      const k = wireKey({ node: n, out: 0 })
+      if (!outputKeys.has(k) && readers.get(k)?.size === 1) deferred.add(n)
+    }
+  const made = new Set<number>()
+  const order: number[] = []
+  const ready = (n: number): boolean =>
+    (dag.nodes[n] as Node).inputs.every(
+      (w) => w.node < 0 || made.has(w.node) || (deferred.has(w.node) && ready(w.node)),
+    )
+  const releases = (n: number): boolean =>
+    (dag.nodes[n] as Node).inputs.some((w) => {
+      if (w.node < 0 || !made.has(w.node)) return false
+      const k = wireKey(w)
+      return !outputKeys.has(k) && (readers.get(k) as Set<number>).size === 1
+    })
+  const queue: number[] = []
+  const emit = (n: number) => {
+    for (const w of (dag.nodes[n] as Node).inputs)
+      if (w.node >= 0 && deferred.has(w.node) && !made.has(w.node)) emit(w.node)
+    made.add(n)
+    order.push(n)
+    for (const w of (dag.nodes[n] as Node).inputs) {
+      if (w.node < 0) continue
+      const rs = readers.get(wireKey(w)) as Set<number>
+      rs.delete(n)
+      // The one reader left may now release it.
+      if (rs.size === 1) queue.push(...rs)
+    }
+    for (const u of users.get(n) ?? []) queue.push(u)
+  }
+  for (const n of base) {
+    if (made.has(n) || deferred.has(n)) continue
+    emit(n)
+    while (queue.length > 0) {
+      const m = queue.pop() as number
+      if (!made.has(m) && !deferred.has(m) && live.has(m) && ready(m) && releases(m)) emit(m)
+    }
+  }
+  return order
+}
+
 /**
  * {@link fromDag} for graphs whose values live long (a reverse derivative reads the forward
  * values in reverse order): the nodes in canonical order are cut in halves, recursively, and a
@@ -566,10 +664,12 @@ const SMALL_RUN = 24
  * live wires (quadratic for the gradient of an n-layer network). Runs of fewer than
  * `SMALL_RUN` nodes are read back layer by layer. Equal DAGs read back to equal terms.
  */
-export const fromDagNested = (dag: Dag): Term => {
+export const fromDagNested = (dag: Dag, options: ReadBackOptions = {}): Term => {
+  const defer = options.defer
+  const order = options.releaseEarly === true ? (d: Dag) => releasingOrder(d, defer) : postOrder
   const parts = components(dag)
-  if (parts === undefined) return nestedPiece(dag)
-  const pieces = parts.pieces.map((p) => nestedPiece(p.dag))
+  if (parts === undefined) return nestedPiece(dag, order)
+  const pieces = parts.pieces.map((p) => nestedPiece(p.dag, order))
   const pre = blockWiring(
     dag.dom,
     parts.pieces.flatMap((p) => p.inputs),
@@ -660,8 +760,8 @@ const components = (
   return { pieces, outputs: placeOf.map(([c, j]) => (offsets[c] as number) + j) }
 }
 
-const nestedPiece = (dag: Dag): Term => {
-  const order = postOrder(dag)
+const nestedPiece = (dag: Dag, orderOf: (dag: Dag) => number[]): Term => {
+  const order = orderOf(dag)
   if (order.length < SMALL_RUN) return fromDagLayered(dag, blockWiring)
   const typeOf = (w: Wire): Shape =>
     (w.node < 0 ? dag.dom[-1 - w.node] : (dag.nodes[w.node] as Node).op.cod[w.out]) as Shape

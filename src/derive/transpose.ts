@@ -720,6 +720,22 @@ const splitBroadcast = (
   return lazySplit(forward, () => graph(dom, wires), wires, lo, zeroOutputsOf(s))
 }
 
+/**
+ * A move of data that makes no smaller a tensor than it reads: a padding, or the unfolding of an
+ * axis into windows (`convTensor`, paper Fig. 24-26) whose kernel is at least its stride, or a
+ * sequence of them, or one broadcast over other axes. The
+ * gradient keeps such a value's input rather than the value for its backward reads (see
+ * {@link recutPerReader}): the unfolded image of a 3x3 convolution is 9 times its image.
+ */
+export const isCut = (t: Term): boolean =>
+  (t.kind === 'broadcast' && isCut(t.body)) ||
+  (t.kind === 'seq' && t.parts.every(isCut)) ||
+  (t.kind === 'pad' && t.adjoint !== true) ||
+  (t.kind === 'convTensor' &&
+    t.adjoint !== true &&
+    t.kernel.kind === 'const' &&
+    t.kernel.value >= t.stride)
+
 const residualMemo = new WeakMap<Split, Map<string, ResidualSplit | undefined>>()
 
 /**
@@ -799,7 +815,9 @@ const residualSplit = (
     }
     if (tainted[w.node] === true || recompute.has(w.node)) return
     const n = nodes[w.node] as Node
-    if (varying[w.node] === true && cheap[w.node] !== true) {
+    // A cut (a padded or unfolded image) is made again from its input by the backward: the
+    // input is held, not the cut, up to 9 times larger for a 3x3 convolution.
+    if (varying[w.node] === true && cheap[w.node] !== true && !isCut(n.op)) {
       const k = wireKey(w)
       if (!residualAt.has(k)) {
         residualAt.set(k, residuals.length)
@@ -877,12 +895,11 @@ const residualSplit = (
     bwdIds.set(k, bwdNodes.length)
     bwdNodes.push({ op: n.op, inputs: n.inputs.map(inBwd) })
   })
-  const backward = fromDagNested({
-    dom: bwdDom,
-    cod: cots.map(typeOf),
-    nodes: bwdNodes,
-    outputs: cots.map(inBwd),
-  })
+  // Read back releasing early, the recomputed cuts made just before their readers (as `grad`).
+  const backward = fromDagNested(
+    { dom: bwdDom, cod: cots.map(typeOf), nodes: bwdNodes, outputs: cots.map(inBwd) },
+    { releaseEarly: true, defer: isCut },
+  )
   return { forward, backward, residuals: residuals.map(typeOf), reads: readList }
 }
 

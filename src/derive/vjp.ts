@@ -26,7 +26,7 @@ import { einsumOf, unit } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
 import { jvp } from './jvp.js'
 import { fuseIntoInput } from '../linear/fuse.js'
-import { applyBackward, splitLinear, zeroOutputsOf } from './transpose.js'
+import { applyBackward, isCut, splitLinear, zeroOutputsOf } from './transpose.js'
 
 /**
  * The reverse derivative of `f : A -> B`: `vjp(f) : A × B -> B × A`, `(x, ȳ) ↦ (f x, Df(x)ᵀ ȳ)`
@@ -162,7 +162,53 @@ export const grad = (f: Term, options: GradOptions = {}): Term => {
     const bars = outs.slice(1)
     return [...inputs.map((i) => bars[k + i] as Wire), ...bars.slice(0, k)]
   })
-  return fromDagNested(fuseMoves(dag))
+  return fromDagNested(recutPerReader(fuseMoves(dag)), { releaseEarly: true, defer: isCut })
+}
+
+/**
+ * Every reader of a cut ({@link isCut}) but the first given its own copy of the cut, made from
+ * the cut's own inputs (copies of cuts in turn, down to a value that is not one). The weight's
+ * cotangent of a convolution reads the unfolded image that the forward pass read: shared, the
+ * unfolded image lives from the forward pass to the backward one; copied, the image does, and
+ * the copy is made again just before its reader (the read-back defers cuts to their one reader,
+ * `fromDagNested`'s `defer`). The copies move data and do no arithmetic: the FLOPs are the same,
+ * the values too (the same cut of the same input).
+ */
+const recutPerReader = (dag: Dag): Dag => {
+  const readers = new Map<number, number>()
+  for (const node of dag.nodes)
+    for (const n of new Set(node.inputs.filter((w) => w.node >= 0).map((w) => w.node)))
+      readers.set(n, (readers.get(n) ?? 0) + 1)
+  const shared = (n: number): boolean =>
+    isCut((dag.nodes[n] as Node).op) && (readers.get(n) ?? 0) > 1
+  if (![...readers.keys()].some(shared)) return dag
+  const nodes: Node[] = []
+  const renumber: number[] = []
+  const firstRead = new Set<number>()
+  const wireOf = (w: Wire): Wire =>
+    w.node < 0 ? w : { node: renumber[w.node] as number, out: w.out }
+  /** A fresh copy of the cut `n` (old number) and of the cuts it reads: its new number. */
+  const copyOf = (n: number): number => {
+    const node = dag.nodes[n] as Node
+    const inputs = node.inputs.map((w) =>
+      w.node >= 0 && isCut((dag.nodes[w.node] as Node).op)
+        ? { node: copyOf(w.node), out: w.out }
+        : wireOf(w),
+    )
+    return nodes.push({ op: node.op, inputs }) - 1
+  }
+  dag.nodes.forEach((node, n) => {
+    const inputs = node.inputs.map((w) => {
+      if (w.node < 0 || !shared(w.node)) return wireOf(w)
+      if (!firstRead.has(w.node)) {
+        firstRead.add(w.node)
+        return wireOf(w)
+      }
+      return { node: copyOf(w.node), out: w.out }
+    })
+    renumber[n] = nodes.push({ op: node.op, inputs }) - 1
+  })
+  return { ...dag, nodes, outputs: dag.outputs.map(wireOf) }
 }
 
 /**
