@@ -1093,3 +1093,38 @@ describe('sound as it stands: grad of wide stacks through wide wirings (89c7d49,
     expect(evaluated).toBeGreaterThan(5)
   })
 })
+
+describe('hole (fixed): unaryFunction and mapUnary disagreed on relu(NaN) (a355acc)', () => {
+  // mapUnary's doc says its entries are unaryFunction's bit for bit; relu(NaN) was NaN in
+  // mapUnary (Math.max, as the evaluator always ran it) and 0 in unaryFunction. Every op at
+  // every special value and factor, 2016 cases: that one was the only difference.
+  it('every op, bit for bit, at -0, ±∞, NaN, subnormals and huge values', async () => {
+    const { mapUnary, unaryFunction } = await import('../src/eval/kernels.js')
+    const values = [
+      0,
+      -0,
+      1,
+      -1,
+      Infinity,
+      -Infinity,
+      NaN,
+      5e-324,
+      -5e-324,
+      2.2250738585072014e-308,
+    ]
+    values.push(1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE, 710, -710, 745, -745, 20, -20)
+    values.push(3, -3, 1e-300, 0.5, -0.5, 40, -40, 1e-8)
+    const ops = ['relu', 'scale', 'offset', 'exp', 'log', 'tanh', 'sqrt', 'reciprocal'] as const
+    const src = Float64Array.from(values)
+    const differ: string[] = []
+    for (const op of [...ops, 'step', 'sigmoid', 'gelu', 'normcdf'] as const)
+      for (const factor of [0, -0, 2, -1.5, Infinity, NaN]) {
+        const got = mapUnary(src, op, factor, (n) => new Float64Array(n))
+        const f = unaryFunction(op, factor)
+        values.forEach((v, i) => {
+          if (!Object.is(got[i], f(v))) differ.push(`${op}(${v}; ${factor}): ${got[i]} vs ${f(v)}`)
+        })
+      }
+    expect(differ).toEqual([])
+  })
+})

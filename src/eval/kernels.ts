@@ -40,7 +40,8 @@ export const erf = (x: number): number => {
 export const unaryFunction = (op: ScalarOp, factor: number): ((v: number) => number) => {
   switch (op) {
     case 'relu':
-      return (v) => (v > 0 ? v : 0)
+      // As mapUnary, np.maximum and torch.relu: NaN stays NaN (`v > 0 ? v : 0` gave 0).
+      return (v) => Math.max(v, 0)
     case 'gelu':
       return (v) => 0.5 * v * (1 + erf(v / Math.SQRT2))
     case 'exp':
