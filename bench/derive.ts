@@ -61,16 +61,10 @@ import {
   type Sizes,
   type Term,
   attention,
-  causalMask,
-  dimProduct,
   einsum,
   id,
-  idResNet,
   modelZoo,
   param,
-  transformer,
-  unet,
-  visionTransformer,
   broadcast,
   conv2d,
   cost,
@@ -96,6 +90,7 @@ import {
   vjp,
   jvp,
 } from '../src/index.js'
+import { paperSized } from './paper-models.js'
 
 const quick = process.argv.includes('--quick')
 /** `--only=build`: the build-time table alone, printed (derive-results.md is not written). */
@@ -262,62 +257,9 @@ const ARCHS: ReadonlyArray<Arch> = [
     ? modelZoo().map((m) =>
         zoo(`${m.names[0] as string} (${m.figure}, zoo defaults)`, m.build(), m.sizes),
       )
-    : [
-        zoo(
-          'idresnet (Fig. 27): 32x32x3, widths 16-64-128-256, batch 2',
-          idResNet({
-            x: 'x',
-            b: 'b',
-            channels: 3,
-            classes: 10,
-            widths: [16, 64, 128, 256],
-            units: 1,
-          }),
-          { x: 8, b: 2 },
-        ),
-        zoo(
-          'unet (Fig. 28): 64x64x1, channels 1-8-16-32',
-          unet({
-            h: dimProduct(4, 'm'),
-            w: dimProduct(4, 'n'),
-            channels: ['c0', 'c1', 'c2', 'c3'],
-            out: 'y',
-          }),
-          { m: 16, n: 16, c0: 1, c1: 8, c2: 16, c3: 32, y: 2 },
-        ),
-        zoo(
-          'vit (Fig. 29): 32x32x3 in 8x8 patches, m 64, 4 heads, 2 layers',
-          visionTransformer({
-            gh: 'a',
-            gw: 'b',
-            p: 8,
-            c: 3,
-            m: 'm',
-            k: 'k',
-            h: 'h',
-            f: 'f',
-            classes: 10,
-            layers: 2,
-          }),
-          { a: 4, b: 4, m: 64, k: 16, h: 4, f: 128 },
-        ),
-        zoo(
-          'transformer (Fig. 38): 16 + 16 tokens, m 64, 4 heads, N = 2',
-          transformer({
-            x: 'x',
-            y: 'y',
-            vs: 'vs',
-            vt: 'vt',
-            m: 'm',
-            k: 'k',
-            h: 'h',
-            f: 'f',
-            layers: 2,
-          }),
-          { x: 16, y: 16, vs: 32, vt: 32, m: 64, k: 16, h: 4, f: 128 },
-          { 2: causalMask(16) },
-        ),
-      ]),
+    : paperSized().map((w) =>
+        zoo(`${w.name} (${w.figure}): ${w.config}`, w.build(), w.sizes, w.fixed?.(w.sizes)),
+      )),
 ]
 
 const fmt = (n: number): string =>
