@@ -65,6 +65,7 @@ import {
   optimize,
   param,
 } from '../src/index.js'
+import { theorems } from '../proofs/theorems.js'
 import { blockWiring } from '../src/core/dag.js'
 import { roundingBounds } from '../src/eval/error-bound.js'
 import { evaluateWatched } from '../src/eval/evaluate.js'
@@ -1488,4 +1489,186 @@ describe('sound as it stands: the raw grad of small IdResNets, where the cuts ar
     }
     expect(checked).toBeGreaterThan(400)
   })
+})
+
+// ---------------------------------------------------------------------------------------------
+// adversary3: the e-graph's proofs mutated, ?m of transpose/unit-broadcast-shape a derivative, and
+// near misses on a square type where the wrong axis type-checks.
+
+/** Differs at sizes 1, 2 and two mixed records (every dim of either side), NaN-safe. */
+const differsAtSizes = (a: Term, b: Term): boolean => {
+  const names = new Set<string>()
+  const walk = (t: unknown): void => {
+    if (typeof t !== 'object' || t === null) return
+    const r = t as Record<string, unknown>
+    if (r.kind === 'var' && typeof r.name === 'string') names.add(r.name)
+    for (const [k, v] of Object.entries(r)) if (k !== 'poly') walk(v)
+  }
+  walk(a)
+  walk(b)
+  return [1, 2, 3, 4].some((s) => {
+    const sizes = Object.fromEntries(
+      [...names].map((n, i) => [n, s <= 2 ? s : 1 + (i % 3) + s - 3]),
+    )
+    let x: Float64Array[]
+    let y: Float64Array[]
+    try {
+      const inputs = randomInputs(a.dom, sizes, 11 + s)
+      const params = { ...randomParams(a, sizes, 7), ...randomParams(b, sizes, 7) }
+      x = evaluate(a, sizes, inputs, params, { generatorSeed: 5 })
+      y = evaluate(b, sizes, inputs, params, { generatorSeed: 5 })
+    } catch {
+      return false
+    }
+    return (
+      x.length !== y.length ||
+      x.some((l, o) =>
+        [...l].some(
+          (p, j) => !(Math.abs(p - (y[o]?.[j] ?? NaN)) <= 1e-6 * Math.max(1, Math.abs(p))),
+        ),
+      )
+    )
+  })
+}
+
+describe('refused or sound as it stands: mutations of the proofs equivalent finds (adversary3)', () => {
+  // Soaked as written: the 24 theorems of proofs/theorems.ts proved by equivalent (e-graph
+  // explanations after the loop-cutting and batched rewrites), 283 mutations (sides swapped,
+  // steps reversed without their directions, each step dropped, flipped, its bindings emptied,
+  // its location shifted by one, neighbours exchanged): 7 accepted, none changes a value.
+  it('every mutated proof that checkProof accepts relates terms that evaluate alike', () => {
+    const bad: string[] = []
+    let tried = 0
+    for (const t of theorems.slice(0, 12)) {
+      const p0 = t.proof()
+      const r = equivalent(p0.lhs, p0.rhs, { limits: { timeMs: 8000 } })
+      if (r.kind !== 'proof') throw new Error(`${t.slug}: ${r.kind}`)
+      const p = r.proof
+      expect(differsAtSizes(p.lhs, p.rhs)).toBe(false)
+      const at = (i: number, f: (s: (typeof p.steps)[number]) => (typeof p.steps)[number]) => ({
+        ...p,
+        steps: p.steps.map((u, j) => (j === i ? f(u) : u)),
+      })
+      const muts = [
+        { ...p, lhs: p.rhs, rhs: p.lhs },
+        { ...p, lhs: p.rhs, rhs: p.lhs, steps: [...p.steps].reverse() },
+        ...p.steps.flatMap((s, i) => {
+          const { path, range } = s.location
+          const locs = [
+            ...(range === undefined
+              ? []
+              : [-1, 1].flatMap((d) => [
+                  { path, range: [range[0] + d, range[1]] as [number, number] },
+                  { path, range: [range[0], range[1] + d] as [number, number] },
+                ])),
+            ...(path.length === 0
+              ? [{ path: [0] }]
+              : [-1, 1].map((d) => ({
+                  path: [...path.slice(0, -1), (path[path.length - 1] as number) + d],
+                }))),
+          ]
+          const swapped = [...p.steps]
+          if (i + 1 < p.steps.length) [swapped[i], swapped[i + 1]] = [swapped[i + 1] as typeof s, s]
+          return [
+            { ...p, steps: p.steps.filter((_, j) => j !== i) },
+            at(i, (u) => ({ ...u, direction: u.direction === 'forward' ? 'backward' : 'forward' })),
+            at(i, (u) => ({ ...u, bindings: new Map() })),
+            ...locs.map((location) => at(i, (u) => ({ ...u, location }))),
+            ...(i + 1 < p.steps.length ? [{ ...p, steps: swapped }] : []),
+          ]
+        }),
+      ]
+      for (const m of muts) {
+        tried++
+        if (E.isRight(checkProof(m, laws)) && differsAtSizes(m.lhs, m.rhs)) bad.push(t.slug)
+      }
+    }
+    expect(tried).toBeGreaterThan(100)
+    expect(bad).toEqual([])
+  })
+})
+
+describe('refused or sound as it stands: transpose/unit-broadcast-shape with ?m a derivative', () => {
+  // ?m = the tangent output of D(f) for f(k, x): linear in the tangent dx only when f's value
+  // does not depend on k (else J_k dk is an offset), and in the point x only when D f is
+  // bilinear (x ⊙ x). With the point moved last the law must look at x, not at D's tangents.
+  const shape = law('transpose/unit-broadcast-shape')
+  const sizes = [
+    { a: 1, b: 1, k: 1 },
+    { a: 2, b: 3, k: 2 },
+    { a: 3, b: 1, k: 4 },
+  ]
+  const sumAB = einsum('i j -> ', { dims: { i: 'a', j: 'b' } })
+  const fs: Record<string, readonly [Term, boolean, boolean]> = {
+    'tanh k, tanh x': [
+      seq(par(tanh(['k']), tanh(['a', 'b'])), einsum('k, i j -> ', { dims: { i: 'a', j: 'b' } })),
+      false,
+      false,
+    ],
+    'tanh x': [seq(par(drop([['k']]), tanh(['a', 'b'])), sumAB), true, false],
+    'tanh k weights x': [
+      seq(par(tanh(['k']), id([['a', 'b']])), einsum('k, i j -> ', { dims: { i: 'a', j: 'b' } })),
+      false,
+      false,
+    ],
+    'x ⊙ x': [seq(par(drop([['k']]), copy([['a', 'b']])), mul(['a', 'b']), sumAB), true, true],
+  }
+  for (const [name, [f, tangentLinear, pointLinear]] of Object.entries(fs))
+    it(name, () => {
+      const m = seq(derivative(f), par(drop([[]]), id([[]])))
+      // (k, dx, dk, x) -> (k, x, dk, dx): the point x is the last input.
+      const pointLast = seq(
+        par(id([['k']]), swap([['a', 'b']], [['k'], ['a', 'b']])),
+        par(id([['k']]), swap([['k']], [['a', 'b']]), id([['a', 'b']])),
+        m,
+      )
+      for (const [mm, linear] of [
+        [m, tangentLinear],
+        [pointLast, pointLinear],
+      ] as const) {
+        const lhs = onShapeUnit(mm)
+        const out = applyAt(shape, lhs, { path: [] })
+        expect(E.isRight(out)).toBe(linear)
+        if (E.isRight(out)) expect(gapAt(lhs, out.right.term, sizes)).toBeLessThan(1e-12)
+        else expect(out.left.reason).toBe('condition')
+      }
+    })
+})
+
+describe('refused or sound as it stands: near misses on a square type (adversary3)', () => {
+  const rows = broadcast(softmax('a'), ['a'])
+  const cols = broadcast(softmax('a'), ['a'], { at: 'last' })
+  const tr = einsum('i j -> j i', { dims: { i: 'a', j: 'a' } })
+  const unitIn = (o: string) =>
+    seq(
+      par(id([['a', 'a', 'a', 'a']]), einsum(` -> ${o}`, { dims: { p: 'a', q: 'a' } })),
+      einsum('i j k l, i j k l -> ', { dims: { i: 'a', j: 'a', k: 'a', l: 'a' } }),
+    )
+  const cases: Record<string, readonly [Term, Term, 'proof' | 'counterexample']> = {
+    'softmax over rows is not over columns of [a a]': [rows, cols, 'counterexample'],
+    'nor their derivatives': [derivative(rows), derivative(cols), 'counterexample'],
+    'the unit -> p q q p is not -> p q p q': [
+      unitIn('p q q p'),
+      unitIn('p q p q'),
+      'counterexample',
+    ],
+    'but it is -> q p p q': [unitIn('p q q p'), unitIn('q p p q'), 'proof'],
+    'a broadcast transpose is not the identity': [
+      broadcast(tr, ['b']),
+      id([['b', 'a', 'a']]),
+      'counterexample',
+    ],
+    'D(tanh ; transpose) = D(transpose ; tanh)': [
+      derivative(seq(broadcast(tanh('a'), ['a']), tr)),
+      derivative(seq(tr, broadcast(tanh('a'), ['a']))),
+      'proof',
+    ],
+  }
+  for (const [name, [a, b, kind]] of Object.entries(cases))
+    it(name, () => {
+      const r = equivalent(a, b)
+      expect(r.kind).toBe(kind)
+      expect(differsAtSizes(a, b)).toBe(kind === 'counterexample')
+      if (r.kind === 'proof') expect(E.isRight(checkProof(r.proof, laws))).toBe(true)
+    })
 })
