@@ -45,7 +45,13 @@ describe('ncd render', () => {
     const shut = ncd(['Fig. 23', '--expand', 'none'])
     expect(shut.status).toBe(0)
     expect(shut.stdout).not.toContain('class="frame model"')
-    expect(shut.stdout).not.toContain('class="over"')
+    // The example's token axes are marked as widths (Fig. 23 overlines them) without --width.
+    expect(shut.stdout).toContain('class="over"')
+    // An example without marks has overlines only where --width asks for them.
+    const plain = ncd(['Fig. 12'])
+    expect(plain.status).toBe(0)
+    expect(plain.stdout).not.toContain('class="over"')
+    expect(ncd(['Fig. 12', '--width', 'r']).stdout).toContain('class="over"')
   })
 
   it('a term to .svg, .html and .png files; a proof document to its page', () => {

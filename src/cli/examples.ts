@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { Sizes } from '../core/dim.js'
+import { type Sizes, dim } from '../core/dim.js'
 import { broadcast, copy, id, par, seq } from '../core/construct.js'
 import { add, mean, mul, scaleBySize, sigmoid, sqrt, tanh } from '../core/primitives.js'
 import type { Term } from '../core/term.js'
@@ -34,6 +34,9 @@ export interface Example {
   /** The outputs computed by plain loops from the paper's definition. */
   readonly reference: (data: ExampleData) => Float64Array[]
 }
+
+/** A token axis: a width (an amount of things), overlined in the drawings as in Fig. 22-23. */
+const token = (name: string) => dim(name, { mark: 'width' })
 
 const at = (a: ReadonlyArray<number> | Float64Array, i: number): number => a[i] as number
 
@@ -265,7 +268,7 @@ export const examples = (): ReadonlyArray<Example> => [
   {
     figure: 'Fig. 22',
     title: 'scaled dot-product attention',
-    term: attention({ y: 'y', x: 'x', k: 'k', v: 'v' }),
+    term: attention({ y: token('y'), x: token('x'), k: 'k', v: 'v' }),
     sizes: { y: 3, x: 5, k: 4, v: 2 },
     reference: (d) => {
       const [q, kk, v] = [input(d, 0), input(d, 1), input(d, 2)]
@@ -284,7 +287,7 @@ export const examples = (): ReadonlyArray<Example> => [
   {
     figure: 'Fig. 23',
     title: 'multi-head attention',
-    term: multiHeadAttention({ y: 'y', x: 'x', m: 'm', k: 'k', h: 'h' }),
+    term: multiHeadAttention({ y: token('y'), x: token('x'), m: 'm', k: 'k', h: 'h' }),
     sizes: { y: 3, x: 4, m: 6, k: 2, h: 3 },
     reference: (d) => {
       const [y, x, m, k, h] = [3, 4, 6, 2, 3]
