@@ -4,6 +4,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import {
   type Dim,
+  type Proof,
   type Rule,
   conv2d,
   type Term,
@@ -1671,4 +1672,14 @@ describe('refused or sound as it stands: near misses on a square type (adversary
       expect(differsAtSizes(a, b)).toBe(kind === 'counterexample')
       if (r.kind === 'proof') expect(E.isRight(checkProof(r.proof, laws))).toBe(true)
     })
+})
+
+describe('a proof step without bindings (built in plain JavaScript)', () => {
+  it('is refused with a reason naming the step when it does not apply, not thrown', () => {
+    const step = { rule: 'category/id-left', direction: 'forward', location: { path: [] } }
+    const proof = { lhs: relu('k'), rhs: relu('k'), steps: [step] } as unknown as Proof
+    const r = checkProof(proof, lawCatalogue())
+    expect(E.isLeft(r)).toBe(true)
+    if (E.isLeft(r)) expect(r.left.reason).toMatch(/^category\/id-left → at \/: /)
+  })
 })

@@ -505,6 +505,9 @@ const sameBindings = (a: Bindings, b: Bindings): boolean => {
   return true
 }
 
-/** Print a step: `category/id-left → at /2[0..2) with ?f = relu[k]`. */
+/**
+ * Print a step: `category/id-left → at /2[0..2) with ?f = relu[k]`. A step built in plain
+ * JavaScript without `bindings` prints as one with none (so a failing step is reported, not thrown).
+ */
 export const showStep = (s: Step): string =>
-  `${s.rule} ${s.direction === 'forward' ? '→' : '←'} at ${showLocation(s.location)}${s.bindings.size > 0 ? ` with ${showBindings(s.bindings)}` : ''}`
+  `${s.rule} ${s.direction === 'forward' ? '→' : '←'} at ${showLocation(s.location)}${(s.bindings?.size ?? 0) > 0 ? ` with ${showBindings(s.bindings)}` : ''}`
