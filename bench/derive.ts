@@ -93,8 +93,17 @@ import {
 import { paperSized } from './paper-models.js'
 
 const quick = process.argv.includes('--quick')
-/** `--only=build`: the build-time table alone, printed (derive-results.md is not written). */
+/**
+ * `--only=build`: the build-time table alone, printed (derive-results.md is not written);
+ * `--only=archs`: the architecture table alone, printed, with `--arch=TEXT` keeping the rows
+ * whose name contains TEXT (case-insensitive), e.g. `npx tsx bench/derive.ts --only=archs
+ * --arch=vit`.
+ */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
+const archFilter = process.argv
+  .find((a) => a.startsWith('--arch='))
+  ?.slice('--arch='.length)
+  .toLowerCase()
 
 let sink = 0
 
@@ -277,6 +286,7 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
 const architectures = (): string => {
   const rows: string[][] = []
   for (const a of ARCHS) {
+    if (archFilter !== undefined && !a.name.toLowerCase().includes(archFilter)) continue
     process.stderr.write(`bench:derive: ${a.name} ...\n`)
     const loss = a.loss ?? sumLoss(a.term)
     const params = Object.keys(randomParams(loss, a.sizes, 1))
@@ -485,10 +495,10 @@ const buildTimes = (): string => {
 const main = async (): Promise<void> => {
   const start = performance.now()
   const loadBefore = os.loadavg()[0] ?? 0
-  if (only === 'build') {
-    const builds = buildTimes()
+  if (only === 'build' || only === 'archs') {
+    const table = only === 'build' ? buildTimes() : architectures()
     const load = `load average (1 min) ${loadBefore.toFixed(2)} before, ${(os.loadavg()[0] ?? 0).toFixed(2)} after`
-    process.stdout.write(`\nNode ${process.version}; ${load}\n\n${builds}\n`)
+    process.stdout.write(`\nNode ${process.version}; ${load}\n\n${table}\n`)
     return
   }
   const first = architectures()

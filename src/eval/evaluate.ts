@@ -198,6 +198,14 @@ interface Step {
   readonly checkOnly: boolean
   /** The slots read for the last time here, or made here and never read: released after it. */
   readonly free: number[]
+  /**
+   * Whether an output of the program reads this step's outputs, directly or through later
+   * steps ({@link markLive}). A dead step (a value the term computes and then drops, such as
+   * the primal a derivative recomputes for a branch it discards) is skipped, except when the
+   * evaluation watches every value for IEEE specials ({@link evaluateWatched}), which must see
+   * what the term computes, not only what it returns.
+   */
+  live: boolean
   /** An einsum's contraction as last planned ({@link runEinsum}). */
   plan?: EinsumPlan
 }
@@ -247,6 +255,12 @@ interface Program {
    * generators' preparation ({@link precheck}).
    */
   readonly passed: Map<string, Prechecked>
+  /**
+   * Which outputs an enclosing step reads and which inputs the live steps read
+   * ({@link markLive}): a broadcast skips moving the others in and out, as it skips dead steps.
+   */
+  wanted: boolean[]
+  used: boolean[]
 }
 
 interface Prechecked {
@@ -280,6 +294,7 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
       ...(body !== undefined ? { body } : {}),
       checkOnly: false,
       free: [],
+      live: true,
     })
     return outs
   }
@@ -308,7 +323,15 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
         return go(jvp(t.body), ins)
       case 'view': {
         const r = ins[0] as number
-        steps.push({ t, ins, outs: [r], masks: [masks[r] as Mask], checkOnly: true, free: [] })
+        steps.push({
+          t,
+          ins,
+          outs: [r],
+          masks: [masks[r] as Mask],
+          checkOnly: true,
+          free: [],
+          live: true,
+        })
         return [r]
       }
       case 'broadcast': {
@@ -369,7 +392,41 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
   const generators = steps.flatMap((st) =>
     st.t.kind === 'generator' ? [st.t] : st.body !== undefined ? st.body.generators : [],
   )
-  return { slots: masks.length, masks, steps, outputs, generators, passed: new Map() }
+  return {
+    slots: masks.length,
+    masks,
+    steps,
+    outputs,
+    generators,
+    passed: new Map(),
+    wanted: outputs.map(() => true),
+    used: entry.map(() => true),
+  }
+}
+
+/**
+ * Mark the steps of `prog` that the outputs flagged in `wanted` read, directly or through later
+ * steps, and nothing else; into a broadcast, only the body outputs that are read (its other
+ * outputs are left undefined, {@link runBroadcast}). Every value is pure, so a step no output
+ * reads changes no output.
+ */
+const markLive = (prog: Program, wanted: ReadonlyArray<boolean>): void => {
+  const read = new Set<number>()
+  prog.outputs.forEach((r, i) => {
+    if (wanted[i] === true) read.add(r)
+  })
+  for (let i = prog.steps.length - 1; i >= 0; i--) {
+    const s = prog.steps[i] as Step
+    const used = s.outs.map((r) => read.has(r))
+    s.live = s.checkOnly || used.some((u) => u)
+    if (!s.live) continue
+    if (s.body !== undefined) markLive(s.body, used)
+    s.ins.forEach((r, j) => {
+      if (s.body === undefined || (s.body.used[j] as boolean)) read.add(r)
+    })
+  }
+  prog.wanted = prog.outputs.map((_, i) => wanted[i] === true)
+  prog.used = prog.used.map((_, i) => read.has(i))
 }
 
 const programs = new WeakMap<Term, Program>()
@@ -383,6 +440,10 @@ const compile = (term: Term): Program => {
       term.dom.map(() => []),
       0,
     )
+    markLive(
+      p,
+      p.outputs.map(() => true),
+    )
     programs.set(term, p)
   }
   return p
@@ -395,6 +456,10 @@ const execute = (prog: Program, ctx: Context, inputs: ReadonlyArray<Value>): Val
   const w = ctx.watch
   for (const s of prog.steps) {
     if (s.checkOnly) continue
+    if (!s.live && w === undefined) {
+      for (const r of s.free) slots[r] = undefined
+      continue
+    }
     const ins = s.ins.map((r) => slots[r] as Value)
     let outs: Value[]
     if (s.body !== undefined)
@@ -633,8 +698,12 @@ const runBroadcast = (
   const p = sizeOf(t.axes.map((d) => size(ctx, d)))
   const depth = ctx.levels.length
   const extents = (s: Shape) => s.map((d) => size(ctx, d))
+  const skip = ctx.watch === undefined
+  const { used, wanted } = body
   const enter = inputs.map((v, i): Value => {
     const at = t.inputs[i] as number | 'shared'
+    // An input no live step of the body reads (markLive) is not moved in.
+    if (skip && !(used[i] as boolean)) return v
     if (at === 'shared') return { data: v.data, levels: [...v.levels, false] }
     const body = extents(t.body.dom[i] as Shape)
     const m = sizeOf(body.slice(0, at))
@@ -645,6 +714,8 @@ const runBroadcast = (
   const inner: Context = { ...ctx, levels: [...ctx.levels, p] }
   const outs = execute(body, inner, enter)
   return outs.map((w, i): Value => {
+    // An output no later step reads is left out (its slot stays empty, markLive).
+    if (skip && !(wanted[i] as boolean)) return w
     const at = t.outputs[i] as number
     const body = extents(t.body.cod[i] as Shape)
     const m = sizeOf(body.slice(0, at))
