@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { gather, permute, stridesOf, sumAxes } from '../src/eval/strided.js'
+import { type EmbedLoop, embed, gather, permute, stridesOf, sumAxes } from '../src/eval/strided.js'
 
 const alloc = (n: number): Float64Array => new Float64Array(n)
 
@@ -156,6 +156,70 @@ describe('sumAxes', () => {
         },
       ),
       { numRuns: 300 },
+    )
+  })
+})
+
+/** embed by its definition: every point of the loops' index space, in row-major order. */
+const naiveEmbed = (
+  src: Float64Array,
+  entries: number,
+  loops: ReadonlyArray<EmbedLoop>,
+): Float64Array => {
+  const out = new Float64Array(entries)
+  const points = loops.reduce((a, l) => a * l.size, 1)
+  for (let i = 0; i < points; i++) {
+    let rest = i
+    let s = 0
+    let d = 0
+    for (let a = loops.length - 1; a >= 0; a--) {
+      const l = loops[a] as EmbedLoop
+      const k = rest % l.size
+      rest = Math.floor(rest / l.size)
+      s += k * l.src
+      d += k * l.dst
+    }
+    out[d] = src[s] as number
+  }
+  return out
+}
+
+describe('embed', () => {
+  it('equals the definition on random loops: spreads (source stride 0), diagonals, overlaps', () => {
+    let spreads = 0
+    let overlaps = 0
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            size: fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 6 }), fc.constant(17)),
+            src: fc.integer({ min: 0, max: 3 }),
+            dst: fc.integer({ min: 0, max: 4 }),
+          }),
+          { maxLength: 4 },
+        ),
+        (loops) => {
+          const srcLen = 1 + loops.reduce((a, l) => a + (l.size - 1) * l.src, 0)
+          const entries = 1 + loops.reduce((a, l) => a + (l.size - 1) * l.dst, 0)
+          // Distinct source values, so a wrong order of writes onto one entry shows.
+          const src = Float64Array.from({ length: srcLen }, (_, i) => i + 0.5)
+          const last = loops.filter((l) => l.size !== 1).at(-1)
+          if (last?.src === 0) spreads++
+          const points = loops.reduce((a, l) => a * l.size, 1)
+          if (points > entries) overlaps++
+          expect(embed(src, entries, loops, alloc)).toEqual(naiveEmbed(src, entries, loops))
+        },
+      ),
+      { numRuns: 500, seed: 7 },
+    )
+    expect(spreads).toBeGreaterThan(50)
+    expect(overlaps).toBeGreaterThan(50)
+  })
+
+  it('no loops copies one entry; a loop of extent 0 writes nothing', () => {
+    expect(embed(Float64Array.from([3]), 1, [], alloc)).toEqual(Float64Array.from([3]))
+    expect(embed(Float64Array.from([3]), 0, [{ size: 0, src: 1, dst: 1 }], alloc)).toEqual(
+      new Float64Array(0),
     )
   })
 })

@@ -18,6 +18,7 @@ import { type Generator, type Term, children, splitByLengths } from '../core/ter
 import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
 import { type Schedule, contractionSchedule, runSchedule } from './contract.js'
 import { matmulKernel } from './wasm/gemm.js'
+import { type FusedKernel, fusedKernel } from './fused.js'
 import { cost } from '../cost/cost.js'
 import { jvp } from '../derive/jvp.js'
 import {
@@ -194,6 +195,13 @@ interface Step {
   readonly masks: ReadonlyArray<Mask>
   /** A broadcast's body. */
   readonly body?: Program
+  /**
+   * An element-wise op on whole tensors: a scalar primitive (`shape` []), or a broadcast of one
+   * over inputs all broadcast alike, run as the op on tensors of `shape` ({@link elementwiseBody}).
+   */
+  readonly elementwise?: Elementwise
+  /** A run of element-wise steps computed in one pass ({@link fuseElementwise}). */
+  readonly fused?: Fused
   /** A view: checked before any work, no work at run time (its output is its input's slot). */
   readonly checkOnly: boolean
   /** The slots read for the last time here, or made here and never read: released after it. */
@@ -208,6 +216,23 @@ interface Step {
   live: boolean
   /** An einsum's contraction as last planned ({@link runEinsum}). */
   plan?: EinsumPlan
+}
+
+interface Elementwise {
+  readonly op: Extract<Term, { kind: 'scalar' }>
+  readonly shape: Shape
+}
+
+/**
+ * Element-wise steps fused into one pass (src/eval/fused.ts): `parts` are the steps it stands
+ * for in the order they ran, each part's non-slot arguments listed in `args` (an input of the
+ * fused step, or an earlier part). The parts run one by one when the evaluation watches every
+ * value ({@link evaluateWatched}: the fused pass holds no intermediate to watch).
+ */
+interface Fused {
+  readonly parts: ReadonlyArray<Step>
+  readonly kernel: FusedKernel
+  readonly shape: Shape
 }
 
 /**
@@ -284,6 +309,7 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
     ins: ReadonlyArray<number>,
     outMasks: ReadonlyArray<Mask>,
     body?: Program,
+    elementwise?: Elementwise,
   ): number[] => {
     const outs = outMasks.map((m) => masks.push(m) - 1)
     steps.push({
@@ -292,6 +318,7 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
       outs,
       masks: outMasks,
       ...(body !== undefined ? { body } : {}),
+      ...(elementwise !== undefined ? { elementwise } : {}),
       checkOnly: false,
       free: [],
       live: true,
@@ -335,6 +362,10 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
         return [r]
       }
       case 'broadcast': {
+        // An element-wise op broadcast over its every input is the op on the whole tensors:
+        // no step moves data in and out of the broadcast's layout ({@link elementwiseBody}).
+        const flat = elementwiseBody(t)
+        if (flat !== undefined) return emit(t, ins, [union(ins)], undefined, flat)
         const body = compileProgram(
           t.body,
           ins.map((r, i) => [...(masks[r] as Mask), t.inputs[i] !== 'shared']),
@@ -343,8 +374,9 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
         const outMasks = body.outputs.map((r) => (body.masks[r] as Mask).slice(0, depth))
         return emit(t, ins, outMasks, body)
       }
-      case 'einsum':
       case 'scalar':
+        return emit(t, ins, [union(ins)], undefined, { op: t, shape: [] })
+      case 'einsum':
       case 'generator':
         return emit(
           t,
@@ -374,9 +406,12 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
         return absurd(t)
     }
   }
-  const outputs = go(
-    term,
-    entry.map((_, i) => i),
+  const outputs = fuseElementwise(
+    steps,
+    go(
+      term,
+      entry.map((_, i) => i),
+    ),
   )
   // Release every slot after the step that reads it last (never an output): a value is held
   // only as long as the term needs it.
@@ -402,6 +437,88 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
     wanted: outputs.map(() => true),
     used: entry.map(() => true),
   }
+}
+
+/**
+ * The scalar op of a broadcast (or a nest of them) that applies it entry by entry to inputs all
+ * broadcast along the same position, and places its output there: computed on the whole
+ * tensors, entry i of the output is the op of entries i of the inputs in the broadcast's layout
+ * and in the plain one alike (the same permutation moves every operand). Undefined for any
+ * other broadcast (a shared input is spread, not entry-wise).
+ */
+const elementwiseBody = (t: Extract<Term, { kind: 'broadcast' }>): Elementwise | undefined => {
+  let b: Term = t
+  const shape: Dim[] = []
+  while (b.kind === 'broadcast') {
+    const at = b.outputs[0]
+    if (b.outputs.length !== 1 || b.inputs.some((p) => p !== at)) return undefined
+    shape.push(...b.axes)
+    b = b.body
+  }
+  return b.kind === 'scalar' ? { op: b, shape } : undefined
+}
+
+/**
+ * Fuse runs of element-wise steps (in place): a step whose every input made by an element-wise
+ * step of the same layout (broadcast mask and shape) is read by it alone absorbs that step, so
+ * each tree of such steps runs as one pass at its root's place (src/eval/fused.ts). A value
+ * read twice, or by anything else, or returned, is computed as before. Returns `outputs`.
+ */
+const fuseElementwise = (steps: Step[], outputs: number[]): number[] => {
+  const reads = new Map<number, number>()
+  const bump = (r: number) => reads.set(r, (reads.get(r) ?? 0) + 1)
+  for (const s of steps) s.ins.forEach(bump)
+  outputs.forEach(bump)
+  const layout = (s: Step) =>
+    `${(s.masks[0] as Mask).join()} ${(s.elementwise as Elementwise).shape.map(dimKey).join(' ')}`
+  const producer = new Map<number, number>()
+  const trees = new Map<number, number[]>()
+  const absorbed = new Set<number>()
+  steps.forEach((s, i) => {
+    if (s.elementwise === undefined) return
+    const tree: number[] = []
+    for (const r of new Set(s.ins)) {
+      const p = producer.get(r)
+      if (p === undefined || reads.get(r) !== 1) continue
+      if (layout(steps[p] as Step) !== layout(s)) continue
+      tree.push(...(trees.get(p) ?? [p]))
+      absorbed.add(p)
+      trees.delete(p)
+    }
+    producer.set(s.outs[0] as number, i)
+    if (tree.length > 0) trees.set(i, [...tree.sort((a, b) => a - b), i])
+  })
+  if (trees.size === 0) return outputs
+  const out: Step[] = []
+  steps.forEach((s, i) => {
+    if (absorbed.has(i)) return
+    const tree = trees.get(i)
+    if (tree === undefined) return out.push(s)
+    const parts = tree.map((k) => steps[k] as Step)
+    const made = new Map(parts.map((p, k) => [p.outs[0] as number, k] as const))
+    const ins = [...new Set(parts.flatMap((p) => p.ins.filter((r) => !made.has(r))))]
+    const nodes = parts.map((p) => ({
+      op: (p.elementwise as Elementwise).op.op,
+      args: p.ins.map((r) => {
+        const k = made.get(r)
+        return k === undefined ? ins.indexOf(r) : ins.length + k
+      }),
+    }))
+    const kernel = fusedKernel(ins.length, nodes)
+    if (kernel === undefined) return out.push(...parts)
+    return out.push({
+      t: s.t,
+      ins,
+      outs: s.outs,
+      masks: s.masks,
+      fused: { parts, kernel, shape: (s.elementwise as Elementwise).shape },
+      checkOnly: false,
+      free: [],
+      live: true,
+    })
+  })
+  steps.splice(0, steps.length, ...out)
+  return outputs
 }
 
 /**
@@ -449,6 +566,29 @@ const compile = (term: Term): Program => {
   return p
 }
 
+/**
+ * The steps `evaluate` runs for `term`, as compiled ({@link compile}): one entry per step, a
+ * broadcast's body after it one level deeper, with whether it is live ({@link markLive}) and,
+ * for a fused run, how many element-wise steps it stands for. For tests and benchmarks: the
+ * evaluator's cost at small sizes is mostly a fixed cost per step. @internal
+ */
+export const compiledSteps = (
+  term: Term,
+): ReadonlyArray<{ kind: string; depth: number; live: boolean; parts: number }> => {
+  const rows: Array<{ kind: string; depth: number; live: boolean; parts: number }> = []
+  const walk = (prog: Program, depth: number, live: boolean) => {
+    for (const s of prog.steps) {
+      if (s.checkOnly) continue
+      const kind =
+        s.fused !== undefined ? 'fused' : s.elementwise !== undefined ? 'elementwise' : s.t.kind
+      rows.push({ kind, depth, live: live && s.live, parts: s.fused?.parts.length ?? 1 })
+      if (s.body !== undefined) walk(s.body, depth + 1, live && s.live)
+    }
+  }
+  walk(compile(term), 0, true)
+  return rows
+}
+
 /** Run a compiled term on the values of its inputs. */
 const execute = (prog: Program, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
   const slots = new Array<Value | undefined>(prog.slots)
@@ -460,20 +600,80 @@ const execute = (prog: Program, ctx: Context, inputs: ReadonlyArray<Value>): Val
       for (const r of s.free) slots[r] = undefined
       continue
     }
-    const ins = s.ins.map((r) => slots[r] as Value)
-    let outs: Value[]
-    if (s.body !== undefined)
-      outs = runBroadcast(s.t as Extract<Term, { kind: 'broadcast' }>, ctx, ins, s.body)
-    else {
-      outs = s.t.kind === 'einsum' ? [runEinsum(s.t, ctx, ins, s)] : runPrimitive(s.t, ctx, ins)
-      // Only primitives make new entries.
-      if (w !== undefined && !w.nonFinite)
-        w.nonFinite = outs.some((v) => !v.data.every(Number.isFinite))
-    }
-    for (let j = 0; j < s.outs.length; j++) slots[s.outs[j] as number] = outs[j]
+    if (s.fused !== undefined && w !== undefined) {
+      // Watched: the parts one by one, so that every value they compute is seen.
+      for (const p of s.fused.parts) run(p, ctx, slots)
+      for (const p of s.fused.parts)
+        if (p.outs[0] !== s.outs[0]) slots[p.outs[0] as number] = undefined
+    } else run(s, ctx, slots)
     for (const r of s.free) slots[r] = undefined
   }
   return prog.outputs.map((r) => slots[r] as Value)
+}
+
+/** Run one step on the slots. */
+const run = (s: Step, ctx: Context, slots: Array<Value | undefined>): void => {
+  const ins = s.ins.map((r) => slots[r] as Value)
+  let outs: Value[]
+  if (s.body !== undefined)
+    outs = runBroadcast(s.t as Extract<Term, { kind: 'broadcast' }>, ctx, ins, s.body)
+  else {
+    outs =
+      s.fused !== undefined
+        ? [runFused(s.fused, ctx, ins)]
+        : s.elementwise !== undefined
+          ? [runElementwise(s.elementwise, ctx, ins)]
+          : s.t.kind === 'einsum'
+            ? [runEinsum(s.t, ctx, ins, s)]
+            : runPrimitive(s.t, ctx, ins)
+    // Only primitives make new entries.
+    const w = ctx.watch
+    if (w !== undefined && !w.nonFinite)
+      w.nonFinite = outs.some((v) => !v.data.every(Number.isFinite))
+  }
+  for (let j = 0; j < s.outs.length; j++) slots[s.outs[j] as number] = outs[j]
+}
+
+/** The factor of a scale or offset (times a size's power, `scaleBySize`). */
+const factorOf = (ctx: Context, t: Extract<Term, { kind: 'scalar' }>): number =>
+  t.bySize === undefined ? t.factor : t.factor * size(ctx, t.bySize.dim) ** t.bySize.power
+
+/** Along which levels any of `inputs` varies. */
+const unionLevels = (ctx: Context, inputs: ReadonlyArray<Value>): boolean[] =>
+  ctx.levels.map((_, l) => inputs.some((v) => v.levels[l] as boolean))
+
+/**
+ * An element-wise op on tensors of `shape` (entries of one row of the broadcast levels): a sum
+ * or product materialises each input along the levels either varies along.
+ */
+const runElementwise = (e: Elementwise, ctx: Context, inputs: ReadonlyArray<Value>): Value => {
+  const t = e.op
+  const [a, b] = inputs as [Value, Value | undefined]
+  if (t.op === 'add' || t.op === 'mul') {
+    const mask = unionLevels(ctx, inputs)
+    const row = ctx.measure.entries(e.shape)
+    const x = expand(ctx, a, mask, row)
+    const y = expand(ctx, b as Value, mask, row)
+    return { data: mapBinary(x, y, t.op, ctx.alloc), levels: mask }
+  }
+  return rowwise(a, mapUnary(a.data, t.op, factorOf(ctx, t), ctx.alloc))
+}
+
+/** A fused run of element-wise steps in one pass (each input materialised as for a sum). */
+const runFused = (f: Fused, ctx: Context, inputs: ReadonlyArray<Value>): Value => {
+  const mask = unionLevels(ctx, inputs)
+  const row = ctx.measure.entries(f.shape)
+  const xs = inputs.map((v) => expand(ctx, v, mask, row))
+  const out = ctx.alloc(
+    batchOf(ctx, { data: xs[0] as Float64Array, levels: mask }) * row,
+    'a fused element-wise run',
+  )
+  f.kernel.run(
+    xs,
+    f.parts.map((p) => factorOf(ctx, (p.elementwise as Elementwise).op)),
+    out,
+  )
+  return { data: out, levels: mask }
 }
 
 /** A primitive's outputs (wiring and broadcasts are compiled away, {@link compile}). */
@@ -483,19 +683,8 @@ const runPrimitive = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Valu
       return t.type.map((s) => unbatched(ctx, ctx.alloc(ctx.measure.entries(s), 'zero')))
     case 'param':
       return [unbatched(ctx, ctx.params.get(t.name) as Float64Array)]
-    case 'scalar': {
-      const [a, b] = inputs as [Value, Value | undefined]
-      if (t.op === 'add' || t.op === 'mul') {
-        const right = b as Value
-        const mask = a.levels.map((on, l) => on || (right.levels[l] as boolean))
-        const x = expand(ctx, a, mask, 1)
-        const y = expand(ctx, right, mask, 1)
-        return [{ data: mapBinary(x, y, t.op, ctx.alloc), levels: mask }]
-      }
-      const factor =
-        t.bySize === undefined ? t.factor : t.factor * size(ctx, t.bySize.dim) ** t.bySize.power
-      return [rowwise(a, mapUnary(a.data, t.op, factor, ctx.alloc))]
-    }
+    case 'scalar':
+      return [runElementwise({ op: t, shape: [] }, ctx, inputs)]
     case 'axisOp': {
       const v = inputs[0] as Value
       return [rowwise(v, axisKernel(v.data, size(ctx, t.axis), t.op, t.epsilon, ctx.alloc))]
@@ -791,72 +980,84 @@ const checkAll = (
   // parts' outputs) and makes no step: counting them again would count every value once per
   // layer it is carried through.
   const walk = (prog: Program, levels: ReadonlyArray<number>): void => {
-    for (const step of prog.steps) {
-      const t = step.t
-      switch (t.kind) {
-        case 'broadcast': {
-          const p = t.axes.reduce((n, d) => n * measure.dim(d), 1)
-          walk(step.body as Program, [...levels, p])
-          break
-        }
-        case 'einsum':
-          for (const [, d] of dimsOf(t)) measure.dim(d)
-          break
-        case 'index': {
-          const n = measure.dim(t.axis)
-          if (t.at >= n)
-            fail('bad-index', `evaluate: index ${t.at} is past the end of ${showDim(t.axis)}`, {
-              expected: `a position below ${showDim(t.axis)} = ${n}`,
-              got: String(t.at),
-              where: show(t),
-            })
-          break
-        }
-        case 'param': {
-          const n = measure.entries(t.shape)
-          const seen = params.get(t.name)
-          if (seen !== undefined && dimKeyOf(seen.shape) !== dimKeyOf(t.shape))
-            fail('bad-argument', `evaluate: parameter '${t.name}' is used with two shapes`, {
-              expected: showShape(seen.shape),
-              got: showShape(t.shape),
-              hint: 'give different parameters different names',
-            })
-          params.set(t.name, { size: n, shape: t.shape })
-          break
-        }
-        case 'concat':
-          t.pieces.forEach((d) => measure.dim(d))
-          break
-        case 'scalar':
-          if (t.bySize !== undefined) measure.dim(t.bySize.dim)
-          break
-        case 'axisOp':
-        case 'view':
-        case 'pad':
-        case 'convTensor':
-          t.cod.forEach((s) => s.forEach((d) => measure.dim(d)))
-          break
-        case 'generator':
-          for (const s of [...t.dom, ...t.cod]) s.forEach((d) => measure.dim(d))
-          // Made here, before any work: a missing implementation of a derived form, or random
-          // tensors over the cap, are refused now.
-          generatorOf(t)
-          break
-        case 'zero':
-        case 'id':
-        case 'seq':
-        case 'par':
-        case 'swap':
-        case 'copy':
-        case 'drop':
-        case 'box':
-        case 'derivative':
-          break
-        default:
-          absurd(t)
-      }
-      if (!step.checkOnly) check(t, t.cod, step.masks, levels)
+    for (const step of prog.steps) visit(step, levels)
+  }
+  const visit = (step: Step, levels: ReadonlyArray<number>): void => {
+    // A fused run is checked as the steps it stands for.
+    if (step.fused !== undefined) {
+      for (const p of step.fused.parts) visit(p, levels)
+      return
     }
+    const t = step.t
+    switch (t.kind) {
+      case 'broadcast': {
+        const p = t.axes.reduce((n, d) => n * measure.dim(d), 1)
+        if (step.body !== undefined) walk(step.body, [...levels, p])
+        else {
+          // Compiled as its element-wise op on the whole tensors (elementwiseBody).
+          const e = step.elementwise as Elementwise
+          e.shape.forEach((d) => measure.dim(d))
+          if (e.op.bySize !== undefined) measure.dim(e.op.bySize.dim)
+        }
+        break
+      }
+      case 'einsum':
+        for (const [, d] of dimsOf(t)) measure.dim(d)
+        break
+      case 'index': {
+        const n = measure.dim(t.axis)
+        if (t.at >= n)
+          fail('bad-index', `evaluate: index ${t.at} is past the end of ${showDim(t.axis)}`, {
+            expected: `a position below ${showDim(t.axis)} = ${n}`,
+            got: String(t.at),
+            where: show(t),
+          })
+        break
+      }
+      case 'param': {
+        const n = measure.entries(t.shape)
+        const seen = params.get(t.name)
+        if (seen !== undefined && dimKeyOf(seen.shape) !== dimKeyOf(t.shape))
+          fail('bad-argument', `evaluate: parameter '${t.name}' is used with two shapes`, {
+            expected: showShape(seen.shape),
+            got: showShape(t.shape),
+            hint: 'give different parameters different names',
+          })
+        params.set(t.name, { size: n, shape: t.shape })
+        break
+      }
+      case 'concat':
+        t.pieces.forEach((d) => measure.dim(d))
+        break
+      case 'scalar':
+        if (t.bySize !== undefined) measure.dim(t.bySize.dim)
+        break
+      case 'axisOp':
+      case 'view':
+      case 'pad':
+      case 'convTensor':
+        t.cod.forEach((s) => s.forEach((d) => measure.dim(d)))
+        break
+      case 'generator':
+        for (const s of [...t.dom, ...t.cod]) s.forEach((d) => measure.dim(d))
+        // Made here, before any work: a missing implementation of a derived form, or random
+        // tensors over the cap, are refused now.
+        generatorOf(t)
+        break
+      case 'zero':
+      case 'id':
+      case 'seq':
+      case 'par':
+      case 'swap':
+      case 'copy':
+      case 'drop':
+      case 'box':
+      case 'derivative':
+        break
+      default:
+        absurd(t)
+    }
+    if (!step.checkOnly) check(t, t.cod, step.masks, levels)
   }
   check(
     term,

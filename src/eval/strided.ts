@@ -232,14 +232,29 @@ export const embed = (
   alloc: Allocate,
 ): Float64Array => {
   const out = alloc(entries, 'an embedding')
-  const idx = new Array<number>(loops.length).fill(0)
+  if (loops.some((l) => l.size === 0)) return out
+  // Loops of extent 1 move nothing; the innermost of the others runs as a tight loop (a spread
+  // of one source entry when its source stride is 0), the outer ones as an odometer once per
+  // run. The points are visited in the same order as one odometer over all loops, so where two
+  // land on one entry the same one is written last.
+  const ls = loops.filter((l) => l.size !== 1)
+  const rank = ls.length
+  if (rank === 0) {
+    out[0] = src[0] as number
+    return out
+  }
+  const { size: n, src: ss, dst: ds } = ls[rank - 1] as EmbedLoop
+  const idx = new Array<number>(rank - 1).fill(0)
   let s = 0
   let d = 0
   for (;;) {
-    out[d] = src[s] as number
-    let a = loops.length - 1
+    if (ss === 0) {
+      const v = src[s] as number
+      for (let k = 0, o = d; k < n; k++, o += ds) out[o] = v
+    } else for (let k = 0, i = s, o = d; k < n; k++, i += ss, o += ds) out[o] = src[i] as number
+    let a = rank - 2
     while (a >= 0) {
-      const l = loops[a] as EmbedLoop
+      const l = ls[a] as EmbedLoop
       const next = (idx[a] as number) + 1
       s += l.src
       d += l.dst
