@@ -298,7 +298,12 @@ interface Prechecked {
  * `depth` broadcasts. The masks follow the evaluator's (a primitive's outputs vary along every
  * level one of its inputs varies along; parameters and zeros along none).
  */
-const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): Program => {
+const compileProgram = (
+  term: Term,
+  entry: ReadonlyArray<Mask>,
+  depth: number,
+  fuse: boolean,
+): Program => {
   const masks: Mask[] = [...entry]
   const steps: Step[] = []
   const none = (): Mask => Array.from({ length: depth }, () => false)
@@ -370,6 +375,7 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
           t.body,
           ins.map((r, i) => [...(masks[r] as Mask), t.inputs[i] !== 'shared']),
           depth + 1,
+          fuse,
         )
         const outMasks = body.outputs.map((r) => (body.masks[r] as Mask).slice(0, depth))
         return emit(t, ins, outMasks, body)
@@ -406,13 +412,11 @@ const compileProgram = (term: Term, entry: ReadonlyArray<Mask>, depth: number): 
         return absurd(t)
     }
   }
-  const outputs = fuseElementwise(
-    steps,
-    go(
-      term,
-      entry.map((_, i) => i),
-    ),
+  const made = go(
+    term,
+    entry.map((_, i) => i),
   )
+  const outputs = fuse ? fuseElementwise(steps, made) : made
   // Release every slot after the step that reads it last (never an output): a value is held
   // only as long as the term needs it.
   const kept = new Set(outputs)
@@ -547,21 +551,29 @@ const markLive = (prog: Program, wanted: ReadonlyArray<boolean>): void => {
 }
 
 const programs = new WeakMap<Term, Program>()
+const literalPrograms = new WeakMap<Term, Program>()
 
-/** The compiled form of a whole term (inputs varying along no broadcast), made once per term. */
-const compile = (term: Term): Program => {
-  let p = programs.get(term)
+/**
+ * The compiled form of a whole term (inputs varying along no broadcast), made once per term:
+ * dead steps marked and element-wise runs fused, or, `literal`, every step as the term writes
+ * it ({@link evaluateAsWritten}).
+ */
+const compile = (term: Term, literal = false): Program => {
+  const cache = literal ? literalPrograms : programs
+  let p = cache.get(term)
   if (p === undefined) {
     p = compileProgram(
       term,
       term.dom.map(() => []),
       0,
+      !literal,
     )
-    markLive(
-      p,
-      p.outputs.map(() => true),
-    )
-    programs.set(term, p)
+    if (!literal)
+      markLive(
+        p,
+        p.outputs.map(() => true),
+      )
+    cache.set(term, p)
   }
   return p
 }
@@ -574,14 +586,25 @@ const compile = (term: Term): Program => {
  */
 export const compiledSteps = (
   term: Term,
-): ReadonlyArray<{ kind: string; depth: number; live: boolean; parts: number }> => {
-  const rows: Array<{ kind: string; depth: number; live: boolean; parts: number }> = []
+): ReadonlyArray<{ kind: string; what: string; depth: number; live: boolean; parts: number }> => {
+  const rows: Array<{ kind: string; what: string; depth: number; live: boolean; parts: number }> =
+    []
   const walk = (prog: Program, depth: number, live: boolean) => {
     for (const s of prog.steps) {
       if (s.checkOnly) continue
       const kind =
         s.fused !== undefined ? 'fused' : s.elementwise !== undefined ? 'elementwise' : s.t.kind
-      rows.push({ kind, depth, live: live && s.live, parts: s.fused?.parts.length ?? 1 })
+      const what =
+        s.fused !== undefined
+          ? s.fused.parts.map((p) => (p.elementwise as Elementwise).op.op).join(' ')
+          : s.elementwise !== undefined
+            ? s.elementwise.op.op
+            : s.t.kind === 'einsum'
+              ? `${s.t.inputs.map((l) => l.join('')).join(',')}->${s.t.output.join('')}`
+              : s.t.kind === 'axisOp'
+                ? s.t.op
+                : ''
+      rows.push({ kind, what, depth, live: live && s.live, parts: s.fused?.parts.length ?? 1 })
       if (s.body !== undefined) walk(s.body, depth + 1, live && s.live)
     }
   }
@@ -1182,6 +1205,19 @@ export const evaluateWatched = (
   return { outputs, nonFinite: watch.nonFinite }
 }
 
+/**
+ * {@link evaluate} running every step as the term writes it: no step skipped as dead, no
+ * element-wise run fused. The cost model (src/cost) counts this evaluation's allocations
+ * exactly; the default one allocates at most as much (test/cost.test.ts). @internal
+ */
+export const evaluateAsWritten = (
+  term: Term,
+  sizes: Sizes,
+  inputs: ReadonlyArray<TensorData>,
+  params: Readonly<Record<string, TensorData>> = {},
+  options: EvalOptions = {},
+): Float64Array[] => evaluateIn(term, sizes, inputs, params, options, undefined, true)
+
 const evaluateIn = (
   term: Term,
   sizes: Sizes,
@@ -1189,6 +1225,7 @@ const evaluateIn = (
   params: Readonly<Record<string, TensorData>>,
   options: EvalOptions,
   watch: { nonFinite: boolean } | undefined,
+  literal = false,
 ): Float64Array[] => {
   const cap = options.memoryCap ?? DEFAULT_MEMORY_CAP
   if (!(Number.isFinite(cap) && cap >= 1))
@@ -1250,7 +1287,7 @@ const evaluateIn = (
     }
     return f
   }
-  const program = compile(term)
+  const program = compile(term, literal)
   const measure = measureOf(sizes)
   const sizesKey = JSON.stringify(sizes)
   const held = precheck(term, program, sizes, sizesKey, measure, cap, needed, generatorOf)
