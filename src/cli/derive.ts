@@ -21,7 +21,7 @@ import { vjp } from '../derive/vjp.js'
 import { evaluate } from '../eval/evaluate.js'
 import { randomInputs, randomParams } from '../eval/random.js'
 import { decodeTermJson } from '../io/codec.js'
-import { normalize } from '../rewrite/normal.js'
+import { normalize } from '../derive/normal.js'
 import { examples } from './examples.js'
 import {
   type Command,

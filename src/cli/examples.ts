@@ -16,7 +16,7 @@ import { conv2d, pool2d } from '../models/conv.js'
 import { mlp } from '../models/mlp.js'
 import { linearLayer } from '../linear/layer.js'
 import { grad } from '../derive/vjp.js'
-import { normalize } from '../rewrite/normal.js'
+import { normalize } from '../derive/normal.js'
 
 /** Inputs and parameters of an example, as given to the reference. */
 export interface ExampleData {

@@ -37,7 +37,7 @@ import { type Shape, type TupleType, showType } from '../core/types.js'
 import { einsumOf } from '../linear/einsum.js'
 import { concatPieces, flipAdjoint, splitPieces, view, zero } from '../linear/structural.js'
 import { termEquals } from '../core/equal.js'
-import { normalize } from '../rewrite/normal.js'
+import { normalize } from './normal.js'
 import { jvp } from './jvp.js'
 import { generatorNode, generatorTranspose } from '../core/generator.js'
 

@@ -63,7 +63,7 @@ import { type Linearity, type Poly, type Term, children, isTermNode } from '../.
 import { type TupleType, typeEquals } from '../../core/types.js'
 import { withChildren } from '../../core/update.js'
 import { type Bindings, matchAll, matchWindow } from '../match.js'
-import { normalKey } from '../normal.js'
+import { normalKey } from '../../derive/normal.js'
 import { type Location, nodeAt } from '../path.js'
 import { type Catalogue } from '../proof.js'
 import { type Direction, type Rule, type Step, applyAt } from '../rule.js'

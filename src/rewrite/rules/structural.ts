@@ -8,7 +8,7 @@
 import { fail } from '../../core/errors.js'
 import { showTyped } from '../../core/show.js'
 import type { Term } from '../../core/term.js'
-import { normalKey } from '../normal.js'
+import { normalKey } from '../../derive/normal.js'
 import { v } from '../pattern.js'
 import { type Rule, rule } from '../rule.js'
 

@@ -13,6 +13,10 @@
  *
  * Each step is linear in the size of the term (hash-consing keys are memoised by node).
  *
+ * It lives in `src/derive`, between the forward derivative and transposition: a `D(f)` node
+ * normalises as `jvp(f)`, and `transpose.ts` normalises the transposes it builds. The
+ * equivalences of `src/rewrite` decide by it (README, "Architecture").
+ *
  * @packageDocumentation
  */
 import { broadcast, copy, drop, id, par, seq, swap } from '../core/construct.js'
@@ -36,7 +40,7 @@ import {
 import { canonicalEinsum } from '../linear/canonical.js'
 import { einsumOf } from '../linear/einsum.js'
 import { fuseIntoInput } from '../linear/fuse.js'
-import { jvp } from '../derive/jvp.js'
+import { jvp } from './jvp.js'
 
 const allAt = (ps: ReadonlyArray<Placement>, at: number): boolean => ps.every((p) => p === at)
 
