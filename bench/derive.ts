@@ -1,7 +1,7 @@
 /**
  * Cost of derived derivatives (paper section 3.6, Fig. 33-37): for each architecture the project
  * builds, the gradient of a scalar loss (the sum of the outputs, `sumLoss`) with respect to every
- * input and every parameter, by the cost model (`src/cost`) and by the clock; then the
+ * input and every parameter, by the cost model (`src/eval/cost.ts`) and by the clock; then the
  * forward-derivative gradient of Fig. 33 against the reverse derivative of Fig. 37 at growing
  * input sizes (Fig. 34: quadratic against linear).
  *
@@ -18,7 +18,7 @@
  * softmax outputs sum to 1) and, for the transformer, the causal mask as its third input.
  *
  * Columns:
- * - FLOPs: `cost(term, sizes).flops` (the model of src/cost/cost.ts: 2 × the joint index space of
+ * - FLOPs: `cost(term, sizes).flops` (the model of src/eval/cost.ts: 2 × the joint index space of
  *   every pairwise contraction, 1 per entry of an element-wise map, a few per entry of an axis
  *   operation). `loss` is the architecture followed by the sum; `grad` is `grad(loss, { params })`
  *   as derived (jvp, then transpose); `normal` is `normalize(grad)`, in which einsums are fused

@@ -1,7 +1,7 @@
 /**
  * The model zoo (issue 14, section 6): for each architecture of Fig. 27-29 and 38 at stated sizes
  * near the paper's, the time to build the term, to evaluate it, to derive its gradient and to
- * evaluate the gradient, beside the FLOPs and peak memory the cost model (src/cost) predicts.
+ * evaluate the gradient, beside the FLOPs and peak memory the cost model (src/eval/cost.ts) predicts.
  *
  * Run: `npm run bench:models` (writes `bench/models.md`, formatted with the repository's prettier
  * config) or `npx tsx bench/models.ts --quick` (the registry's small sizes, prints only). A

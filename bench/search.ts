@@ -133,7 +133,7 @@ out()
 out('## optimize on the forward gradients of section 3.6 (Fig. 33 -> Fig. 37)')
 out()
 out(
-  "`optimize(forwardGradient(f), { cost: 'flops', sizes, limits })`, FLOPs by `src/cost` at the sizes given; `limits` one iteration and the nodes in the column (proofs/search.ts says why attention gets more); the target is `normalize(grad(f))` (backpropagation).",
+  "`optimize(forwardGradient(f), { cost: 'flops', sizes, limits })`, FLOPs by `cost` (src/eval/cost.ts) at the sizes given; `limits` one iteration and the nodes in the column (proofs/search.ts says why attention gets more); the target is `normalize(grad(f))` (backpropagation).",
 )
 out()
 out(

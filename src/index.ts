@@ -91,7 +91,7 @@ export * from './derive/vjp.js'
 export * from './rewrite/equivalent.js'
 export * from './rewrite/optimize.js'
 export * from './rewrite/egraph/index.js'
-export * from './cost/cost.js'
+export * from './eval/cost.js'
 export { toPyTorch, toNumPy, type CodegenOptions } from './codegen/python.js'
 export { render, drawing, type RenderOptions } from './render/render.js'
 export {

@@ -1,4 +1,4 @@
-// The cost model (src/cost/cost.ts): hand-computed FLOPs and memory per primitive, agreement with
+// The cost model (src/eval/cost.ts): hand-computed FLOPs and memory per primitive, agreement with
 // a naive count of einsum work and with the evaluator's real allocations, and paper Fig. 34: the
 // forward-derivative gradient grows quadratically in the input, the derived reverse one linearly.
 import { describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
 /**
- * `ncd cost`: the cost table (src/cost) of one of the paper's examples and of its gradient.
+ * `ncd cost`: the cost table (src/eval/cost.ts) of one of the paper's examples and of its gradient.
  *
  *   ncd cost                               list the examples by name
  *   ncd cost <example> [--sizes k=v,...]   FLOPs and memory of the example and of its gradient
@@ -14,7 +14,7 @@
 import type { Sizes } from '../core/dim.js'
 import { paramsOf } from '../core/params.js'
 import { showTyped } from '../core/show.js'
-import { type Cost, cost, costTable, sumLoss } from '../cost/cost.js'
+import { type Cost, cost, costTable, sumLoss } from '../eval/cost.js'
 import { grad } from '../derive/vjp.js'
 import { normalize } from '../derive/normal.js'
 import { type Command, runCommand, stringOptions, usageError } from './command.js'

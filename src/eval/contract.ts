@@ -237,7 +237,7 @@ export interface PairPlan<X extends PlanOperand> {
 /**
  * Plan the contraction of two operands keeping the labels in `keep` (`output` when the result is
  * the einsum's output): of the two orders and the two layouts, the one that moves the least data.
- * The cost model (src/cost) uses the same plan, so that it counts what the evaluator does.
+ * The cost model (cost.ts) uses the same plan, so that it counts what the evaluator does.
  */
 export const planPair = <X extends PlanOperand>(
   x0: X,
@@ -289,7 +289,7 @@ export const planPair = <X extends PlanOperand>(
 /**
  * The next pair to contract, greedily: the pair with the smallest joint index space, then the
  * smallest result. A label stays in the result when the output or a third operand has it. The
- * cost model (src/cost) chooses with the same function.
+ * cost model (cost.ts) chooses with the same function.
  */
 export const choosePair = (
   ops: ReadonlyArray<{ readonly labels: ReadonlyArray<string> }>,
@@ -370,7 +370,7 @@ const twoRuns = (
  * unfolded image of `conv2d` (`[yh kh yw kw c]`, lines yh yw, steps kh kw c); otherwise it takes
  * either dense layout of either operand, whichever needs no data movement, and transposes only
  * when neither does. The sums run over the summed labels in the same order in every case, so the
- * result is the same bit for bit. The cost model (src/cost) asks the same, so that it counts what
+ * result is the same bit for bit. The cost model (cost.ts) asks the same, so that it counts what
  * the evaluator does.
  */
 export const pairLayout = <X extends PlanOperand>(

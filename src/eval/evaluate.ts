@@ -19,7 +19,7 @@ import { type Shape, type TupleType, shapeSize, showShape, showType } from '../c
 import { type Schedule, contractionSchedule, runSchedule } from './contract.js'
 import { matmulKernel } from './wasm/gemm.js'
 import { type FusedKernel, fusedKernel } from './fused.js'
-import { cost } from '../cost/cost.js'
+import { cost } from './cost.js'
 import { jvp } from '../derive/jvp.js'
 import {
   axisKernel,
@@ -61,7 +61,7 @@ export interface EvalOptions {
   /**
    * The most entries the whole evaluation may hold at once: inputs, parameters and every live
    * intermediate together (default 2^28, 2 GiB of float64). Checked before any work against the
-   * peak memory the cost model (src/cost) predicts for the term at these sizes; the prediction is
+   * peak memory the cost model (`cost`) predicts for the term at these sizes; the prediction is
    * made only when the sum of every value the evaluation holds could exceed a quarter of the cap,
    * so small evaluations pay nothing for it.
    */
@@ -1299,7 +1299,7 @@ const evaluateIn = (
         `evaluate: the evaluation would hold ${peak} entries at once, over the total memory cap of ${totalCap}`,
         {
           expected: `at most ${totalCap} entries live together (EvalOptions.totalMemoryCap)`,
-          got: `a peak of ${peak} entries (inputs, parameters and live intermediates, as src/cost predicts) at ${JSON.stringify(sizes)}`,
+          got: `a peak of ${peak} entries (inputs, parameters and live intermediates, as cost(term, sizes).peakMemory predicts) at ${JSON.stringify(sizes)}`,
           where: show(term, { maxLength: 160 }),
           hint: 'use smaller sizes, or raise totalMemoryCap if the machine has the memory',
         },

@@ -1,6 +1,6 @@
 /**
  * `optimize(term, { cost })` (DESIGN.md section 5, issue 13 section 4; paper section 3.6): the
- * cheapest term found equal to `term` under the cost model of `src/cost` (FLOPs, peak memory, or
+ * cheapest term found equal to `term` under the cost model of `src/eval/cost.ts` (FLOPs, peak memory, or
  * a weighted sum of both), with a proof that `checkProof` accepts.
  *
  * It saturates an e-graph from `term` with the law catalogue (and the caller's rules), then
@@ -27,7 +27,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { type Sizes, dimVars } from '../core/dim.js'
 import { TermError } from '../core/errors.js'
 import { type Term, children } from '../core/term.js'
-import { type Cost, type CostOptions, cost as costOf } from '../cost/cost.js'
+import { type Cost, type CostOptions, cost as costOf } from '../eval/cost.js'
 import { EGraph, ExplainError } from './egraph/egraph.js'
 import { type SaturationLimits, type SaturationReport, saturate } from './egraph/saturate.js'
 import { normalKey, normalize } from '../derive/normal.js'

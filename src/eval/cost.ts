@@ -1,5 +1,5 @@
 /**
- * The cost model (DESIGN.md section 1, `cost/`; paper section 3.6, Fig. 34): the floating-point
+ * The cost model (DESIGN.md section 1; paper section 3.6, Fig. 34): the floating-point
  * operations and the peak memory of evaluating a term at given sizes, per primitive and in total.
  * Fig. 34 counts the forward-derivative gradient as "the size of the input times the cost of the
  * forward pass" (quadratic) against the reverse derivative's constant multiple (linear); this
@@ -9,7 +9,9 @@
  * The model mirrors the numeric evaluator (`src/eval/evaluate.ts`) step by step, on sizes instead
  * of data: it runs the same recursion, with one abstract value (a length and one "varies along
  * this broadcast axis" flag per enclosing broadcast) where the evaluator holds a tensor, and
- * charges what the evaluator's kernels do.
+ * charges what the evaluator's kernels do. It lives in `src/eval` for that reason: it replays the
+ * evaluator's contraction plans and kernel layouts (`contract.ts`, `kernels.ts`), and `evaluate`
+ * asks it for the peak memory before any work (README, "Architecture").
  *
  * Counts. A *row* is the data of one tensor divided by its last axis (or axes) the kernel acts on;
  * `E` is the number of entries of the value the kernel reads, `O` of the one it writes. Within a
@@ -72,8 +74,8 @@ import { type AxisOpName, type ScalarOp, type Term, splitByLengths } from '../co
 import { type Shape, shapeSize } from '../core/types.js'
 import { jvp, sumOf } from '../derive/jvp.js'
 import { einsumOf } from '../linear/einsum.js'
-import { choosePair, pairLayout, planPair } from '../eval/contract.js'
-import { isBlockBroadcast } from '../eval/kernels.js'
+import { choosePair, pairLayout, planPair } from './contract.js'
+import { isBlockBroadcast } from './kernels.js'
 
 /** Options of {@link cost}. */
 export interface CostOptions {
