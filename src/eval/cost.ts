@@ -9,9 +9,12 @@
  * The model mirrors the numeric evaluator (`src/eval/evaluate.ts`) step by step, on sizes instead
  * of data: it runs the same recursion, with one abstract value (a length and one "varies along
  * this broadcast axis" flag per enclosing broadcast) where the evaluator holds a tensor, and
- * charges what the evaluator's kernels do. It lives in `src/eval` for that reason: it replays the
- * evaluator's contraction plans and kernel layouts (`contract.ts`, `kernels.ts`), and `evaluate`
- * asks it for the peak memory before any work (README, "Architecture").
+ * charges what the evaluator's kernels do. It counts the steps as the term writes them
+ * (`evaluateAsWritten`); `evaluate` also skips the steps no output reads and fuses element-wise
+ * runs, so it allocates at most what the model counts (test/cost.test.ts). It lives in `src/eval`
+ * because it replays the evaluator's contraction plans and kernel layouts (`contract.ts`,
+ * `kernels.ts`), and `evaluate` asks it for the peak memory before any work (README,
+ * "Architecture").
  *
  * Counts. A *row* is the data of one tensor divided by its last axis (or axes) the kernel acts on;
  * `E` is the number of entries of the value the kernel reads, `O` of the one it writes. Within a
