@@ -1207,7 +1207,7 @@ export const evaluateWatched = (
 
 /**
  * {@link evaluate} running every step as the term writes it: no step skipped as dead, no
- * element-wise run fused. The cost model (src/cost) counts this evaluation's allocations
+ * element-wise run fused. The cost model (cost.ts) counts this evaluation's allocations
  * exactly; the default one allocates at most as much (test/cost.test.ts). @internal
  */
 export const evaluateAsWritten = (
