@@ -296,11 +296,12 @@ export const derivativeOfAxisOp = (op: AxisOpName, a: Dim, epsilon = 0): Term =>
       }
       case 'layerNorm': {
         const y = one(axisOpTerm('layerNorm', a, epsilon), at)
-        // σ = sqrt(mean((x - mean x)²) + ε), from x.
+        // σ = sqrt(mean((x - mean x)²) + ε), from x; x - mean x as x plus its sum spread over
+        // the axis times -1/n (three steps: the sum and spread are one einsum).
         const centred = one(
           add([a]),
           at,
-          one(scale(-1, [a]), one(ein(' -> a'), one(axisOpTerm('mean', a), at))),
+          one(scale(-1, [a], { bySize: { dim: a, power: -1 } }), one(ein('b -> a'), at)),
         )
         const variance = one(axisOpTerm('mean', a), one(mul([a]), centred, centred))
         const inv = one(reciprocal(), one(sqrt(), one(offset(epsilon), variance)))

@@ -25,7 +25,7 @@ import { type Shape, type TupleType, concatTypes, showShape, showType } from '..
 import { einsumOf, unit } from '../linear/einsum.js'
 import { zero } from '../linear/structural.js'
 import { jvp } from './jvp.js'
-import { fuseIntoInput } from '../linear/fuse.js'
+import { einsumOfBroadcast, fuseIntoInput } from '../linear/fuse.js'
 import { applyBackward, isCut, splitLinear, zeroOutputsOf } from './transpose.js'
 
 /**
@@ -162,7 +162,7 @@ export const grad = (f: Term, options: GradOptions = {}): Term => {
     const bars = outs.slice(1)
     return [...inputs.map((i) => bars[k + i] as Wire), ...bars.slice(0, k)]
   })
-  return fromDagNested(recutPerReader(fuseMoves(dag)), { releaseEarly: true, defer: isCut })
+  return fromDagNested(recutPerReader(fuseLinear(dag)), { releaseEarly: true, defer: isCut })
 }
 
 /**
@@ -212,39 +212,95 @@ const recutPerReader = (dag: Dag): Dag => {
 }
 
 /**
- * Einsums that only move or spread their one input (no label summed or repeated) fused into the
- * einsums that read them (`linear/fuse.ts`; each reader absorbs its own copy, as in the normal
- * form): the seed's cotangent spread over a sum's axes (a tensor of ones) is then never
- * materialised, and the contractions that read it sum less (the gradient of a sum of
- * attention's outputs contracted V with the spread ones, 2 y x v FLOPs, where the fused einsum
- * sums V's rows once). Fusing a move costs nothing, so the gradient is never dearer; other
- * einsums are left as they are.
+ * Einsums fused into the einsums that read them (`linear/fuse.ts`), in two kinds:
+ *
+ * - moves: einsums that only move or spread their one input (no label summed or repeated), each
+ *   reader absorbing its own copy, as in the normal form: the seed's cotangent spread over a
+ *   sum's axes (a tensor of ones) is then never materialised, and the contractions that read it
+ *   sum less (the gradient of a sum of attention's outputs contracted V with the spread ones,
+ *   2 y x v FLOPs, where the fused einsum sums V's rows once). Fusing a move costs nothing.
+ * - products: an einsum that sums no label (an element-wise product, possibly with a factor
+ *   spread, such as an element-wise `mul` broadcast over a shape, read here as the einsum
+ *   `i m, i m -> i m`), read by one einsum only, when the fused einsum has at most two inputs or
+ *   sums no label either: every pairwise step of the fused einsum then makes a tensor no larger
+ *   than its output or its one contraction, so its work is that of the two steps it replaces.
+ *   The transpose of layerNorm's tangent times the affine gain, `(ḡ ⊙ gain) · 1/σ`, becomes
+ *   one step `i m, m, i -> i m` instead of three (the spread of the gain, the product, the scaling
+ *   by 1/σ), and the gain's gradient `Σ_i y ⊙ ḡ` one `i m, i m -> m` instead of two.
+ *
+ * An element-wise product that fuses with nothing stays the `mul` it was. Each output entry is
+ * the same product of the same factors (a product of three in another order: the last bit may
+ * differ), so the gradient is the same function.
  */
-const fuseMoves = (dag: Dag): Dag => {
+const fuseLinear = (dag: Dag): Dag => {
   const isMove = (t: Term): boolean => {
     if (t.kind !== 'einsum' || t.inputs.length !== 1) return false
     const input = t.inputs[0] as ReadonlyArray<string>
     return new Set(input).size === input.length && input.every((l) => t.output.includes(l))
   }
+  /** Whether an einsum sums no label: every input label is in the output. */
+  const sumsNone = (t: Term): boolean =>
+    t.kind === 'einsum' && t.inputs.every((ls) => ls.every((l) => t.output.includes(l)))
+  const readers: number[] = dag.nodes.map(() => 0)
+  const read = (w: Wire, by: number): void => {
+    if (w.node >= 0) readers[w.node] = (readers[w.node] as number) + by
+  }
+  dag.nodes.forEach((n) => n.inputs.forEach((w) => read(w, 1)))
+  dag.outputs.forEach((w) => read(w, 1))
   const nodes: Node[] = []
+  /** The nodes whose op is an element-wise product read as an einsum, and whether it fused. */
+  const product = new Map<number, { readonly was: Term; fused: boolean }>()
   let changed = false
-  for (const old of dag.nodes) {
+  dag.nodes.forEach((old, k) => {
     let { op, inputs } = old
+    const asEinsum = productEinsum(op)
+    if (asEinsum !== undefined) {
+      product.set(k, { was: op, fused: false })
+      op = asEinsum
+    }
     if (op.kind === 'einsum')
       for (let i = 0; i < inputs.length; i++) {
         const w = inputs[i] as Wire
         const p = w.node < 0 ? undefined : (nodes[w.node] as Node)
-        if (p === undefined || !isMove(p.op)) continue
+        if (p === undefined || p.op.kind !== 'einsum') continue
+        const move = isMove(p.op)
+        if (!move && !(sumsNone(p.op) && readers[w.node] === 1 && w.out === 0)) continue
         const fused = fuseIntoInput(op, i, p.op)
         if (fused === undefined) continue
+        if (!move && fused.dom.length > 2 && !sumsNone(fused)) continue
         op = fused
         inputs = [...inputs.slice(0, i), ...p.inputs, ...inputs.slice(i + 1)]
+        // The producer's inputs are read here now; the producer once less.
+        read(w, -1)
+        p.inputs.forEach((x) => read(x, 1))
+        const mine = product.get(k)
+        if (mine !== undefined) mine.fused = true
+        const theirs = product.get(w.node)
+        if (theirs !== undefined) theirs.fused = true
         changed = true
-        i = -1 // the new inputs may be moves too
+        i = -1 // the new inputs may fuse too
       }
     nodes.push({ op, inputs })
-  }
-  return changed ? { ...dag, nodes } : dag
+  })
+  if (!changed) return dag
+  // A product that fused with nothing goes back to its element-wise form.
+  for (const [k, p] of product)
+    if (!p.fused) nodes[k] = { op: p.was, inputs: (nodes[k] as Node).inputs }
+  return { ...dag, nodes }
+}
+
+/**
+ * An element-wise `mul` broadcast over a shape (nested broadcasts of the scalar `mul`, its
+ * factors placed or shared as the broadcasts say) as the einsum that computes it, `i m, m -> i m`
+ * for a factor shared over `i`; undefined for any other term.
+ */
+const productEinsum = (t: Term): Term | undefined => {
+  if (t.kind === 'scalar')
+    return t.op === 'mul' ? einsumOf({ inputs: [[], []], output: [] }) : undefined
+  if (t.kind !== 'broadcast' || t.body.dom.length !== 2 || t.body.cod.length !== 1) return undefined
+  const body = productEinsum(t.body)
+  if (body === undefined) return undefined
+  return einsumOfBroadcast(broadcast(body, t.axes, { inputs: t.inputs, outputs: t.outputs }))
 }
 
 /**
