@@ -241,6 +241,28 @@ const fuseLinear = (dag: Dag): Dag => {
   /** Whether an einsum sums no label: every input label is in the output. */
   const sumsNone = (t: Term): boolean =>
     t.kind === 'einsum' && t.inputs.every((ls) => ls.every((l) => t.output.includes(l)))
+  /** Whether a wire is the constant 1 of the seed: `offset(1)` of the scalar zero. */
+  const isOne = (w: Wire): boolean => {
+    const n = w.node < 0 ? undefined : dag.nodes[w.node]
+    if (n === undefined || n.op.kind !== 'scalar' || n.op.op !== 'offset') return false
+    if (n.op.factor !== 1 || n.op.bySize !== undefined) return false
+    const z = (n.inputs[0] as Wire).node < 0 ? undefined : dag.nodes[(n.inputs[0] as Wire).node]
+    return (
+      z !== undefined &&
+      z.op.kind === 'zero' &&
+      z.op.cod.length === 1 &&
+      (z.op.cod[0] as Shape).length === 0
+    )
+  }
+  /** Whether a one-input einsum is the identity: its input's labels, once each, in order. */
+  const isIdentity = (t: Extract<Term, { kind: 'einsum' }>): boolean => {
+    const input = t.inputs[0] as ReadonlyArray<string>
+    return (
+      new Set(input).size === input.length &&
+      input.length === t.output.length &&
+      input.every((l, j) => t.output[j] === l)
+    )
+  }
   const readers: number[] = dag.nodes.map(() => 0)
   const read = (w: Wire, by: number): void => {
     if (w.node >= 0) readers[w.node] = (readers[w.node] as number) + by
@@ -251,12 +273,21 @@ const fuseLinear = (dag: Dag): Dag => {
   /** The nodes whose op is an element-wise product read as an einsum, and whether it fused. */
   const product = new Map<number, { readonly was: Term; fused: boolean }>()
   let changed = false
+  /** Nodes that became their one input (an einsum that is the identity), by number. */
+  const alias = new Map<number, Wire>()
+  const resolve = (w: Wire): Wire => (w.node >= 0 ? (alias.get(w.node) ?? w) : w)
   dag.nodes.forEach((old, k) => {
-    let { op, inputs } = old
+    let op = old.op
+    let inputs = old.inputs.map(resolve)
     const asEinsum = productEinsum(op)
     if (asEinsum !== undefined) {
       product.set(k, { was: op, fused: false })
       op = asEinsum
+    }
+    const fusedHere = (): void => {
+      const mine = product.get(k)
+      if (mine !== undefined) mine.fused = true
+      changed = true
     }
     if (op.kind === 'einsum')
       for (let i = 0; i < inputs.length; i++) {
@@ -273,20 +304,45 @@ const fuseLinear = (dag: Dag): Dag => {
         // The producer's inputs are read here now; the producer once less.
         read(w, -1)
         p.inputs.forEach((x) => read(x, 1))
-        const mine = product.get(k)
-        if (mine !== undefined) mine.fused = true
+        fusedHere()
         const theirs = product.get(w.node)
         if (theirs !== undefined) theirs.fused = true
-        changed = true
         i = -1 // the new inputs may fuse too
       }
+    if (op.kind === 'einsum' && op.inputs.length > 1) {
+      // A scalar factor that is the seed 1 (x · 1 = x in IEEE arithmetic, NaN and ±∞ included).
+      const e = op
+      const keep = inputs.map(
+        (w, i) => !(isOne(w) && (e.inputs[i] as ReadonlyArray<string>).length === 0),
+      )
+      if (!keep.every((b) => b)) {
+        if (!keep.some((b) => b)) keep[0] = true
+        inputs.forEach((w, i) => {
+          if (!(keep[i] as boolean)) read(w, -1)
+        })
+        op = einsumOf(
+          { inputs: e.inputs.filter((_, i) => keep[i] as boolean), output: e.output },
+          { dims: e.dims },
+        )
+        inputs = inputs.filter((_, i) => keep[i] as boolean)
+        fusedHere()
+      }
+    }
+    if (op.kind === 'einsum' && op.inputs.length === 1 && isIdentity(op)) {
+      // The identity: its readers read its input.
+      const w = inputs[0] as Wire
+      alias.set(k, w)
+      read(w, (readers[k] as number) - 1)
+      readers[k] = 0
+      fusedHere()
+    }
     nodes.push({ op, inputs })
   })
   if (!changed) return dag
   // A product that fused with nothing goes back to its element-wise form.
   for (const [k, p] of product)
     if (!p.fused) nodes[k] = { op: p.was, inputs: (nodes[k] as Node).inputs }
-  return { ...dag, nodes }
+  return { ...dag, nodes, outputs: dag.outputs.map(resolve) }
 }
 
 /**
