@@ -26,7 +26,8 @@ import { writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { format, resolveConfig } from 'prettier'
-import { type Term, grad, jvp, randomParams, showDim, sumLoss } from '../src/index.js'
+import { type Term, grad, randomParams, sumLoss } from '../src/index.js'
+import { compiledSteps } from '../src/eval/evaluate.js'
 import { benchArchitectures } from './archs.js'
 
 const arg = (name: string): string | undefined =>
@@ -35,183 +36,58 @@ const archFilter = arg('arch')?.toLowerCase()
 const listFilter = arg('list')?.toLowerCase()
 const printOnly = process.argv.includes('--print') || listFilter !== undefined
 
-/** One step of a compiled term: a primitive, or a broadcast with its body. */
-interface Step {
-  readonly t: Term
-  readonly ins: ReadonlyArray<number>
-  readonly outs: ReadonlyArray<number>
-  readonly body?: Program
-  /** A view: checked, never run. */
-  readonly checkOnly: boolean
-  live: boolean
-}
-
-interface Program {
-  readonly steps: ReadonlyArray<Step>
-  readonly outputs: ReadonlyArray<number>
-  /** Which inputs the live steps read ({@link markLive}). */
-  used: boolean[]
-}
-
-/** The steps of `term` on value slots, as `compileProgram` makes them (inputs: slots 0, 1, ...). */
-const compileSteps = (term: Term): Program => {
-  let slots = term.dom.length
-  const steps: Step[] = []
-  const emit = (t: Term, ins: ReadonlyArray<number>, n: number, body?: Program): number[] => {
-    const outs = Array.from({ length: n }, () => slots++)
-    steps.push({
-      t,
-      ins,
-      outs,
-      ...(body !== undefined ? { body } : {}),
-      checkOnly: false,
-      live: true,
-    })
-    return outs
-  }
-  const go = (t: Term, ins: ReadonlyArray<number>): number[] => {
-    switch (t.kind) {
-      case 'id':
-        return [...ins]
-      case 'seq':
-        return t.parts.reduce<number[]>((rs, p) => go(p, rs), [...ins])
-      case 'par': {
-        let at = 0
-        return t.parts.flatMap((p) => {
-          const mine = ins.slice(at, at + p.dom.length)
-          at += p.dom.length
-          return go(p, mine)
-        })
-      }
-      case 'swap':
-        return [...ins.slice(t.left.length), ...ins.slice(0, t.left.length)]
-      case 'copy':
-        return [...ins, ...ins]
-      case 'drop':
-        return []
-      case 'box':
-        return go(t.body, ins)
-      case 'derivative':
-        return go(jvp(t.body), ins)
-      case 'view': {
-        const r = ins[0] as number
-        steps.push({ t, ins, outs: [r], checkOnly: true, live: true })
-        return [r]
-      }
-      case 'broadcast':
-        return emit(t, ins, t.cod.length, compileSteps(t.body))
-      case 'concat':
-        return emit(t, ins, t.adjoint === true ? t.pieces.length : 1)
-      case 'einsum':
-      case 'scalar':
-      case 'generator':
-      case 'param':
-      case 'zero':
-      case 'axisOp':
-      case 'index':
-      case 'pad':
-      case 'convTensor':
-        return emit(t, ins, t.cod.length)
-    }
-  }
-  const outputs = go(
-    term,
-    term.dom.map((_, i) => i),
-  )
-  return { steps, outputs, used: term.dom.map(() => true) }
-}
-
-/** The evaluator's `markLive`: the steps the wanted outputs read, directly or through others. */
-const markLive = (prog: Program, wanted: ReadonlyArray<boolean>): void => {
-  const read = new Set<number>()
-  prog.outputs.forEach((r, i) => {
-    if (wanted[i] === true) read.add(r)
-  })
-  for (let i = prog.steps.length - 1; i >= 0; i--) {
-    const s = prog.steps[i] as Step
-    const used = s.outs.map((r) => read.has(r))
-    s.live = s.checkOnly || used.some((u) => u)
-    if (!s.live) continue
-    if (s.body !== undefined) markLive(s.body, used)
-    s.ins.forEach((r, j) => {
-      if (s.body === undefined || (s.body.used[j] as boolean)) read.add(r)
-    })
-  }
-  prog.used = prog.used.map((_, i) => read.has(i))
-}
-
-const compileLive = (term: Term): Program => {
-  const p = compileSteps(term)
-  markLive(
-    p,
-    p.outputs.map(() => true),
-  )
-  return p
-}
+type Row = ReturnType<typeof compiledSteps>[number]
 
 type Kind = 'element-wise' | 'einsum' | 'axis op' | 'other'
 
-const kindOf = (t: Term): Kind =>
-  t.kind === 'scalar'
+const kindOf = (r: Row): Kind =>
+  r.kind === 'elementwise' || r.kind === 'fused'
     ? 'element-wise'
-    : t.kind === 'einsum'
+    : r.kind === 'einsum'
       ? 'einsum'
-      : t.kind === 'axisOp'
+      : r.kind === 'axisOp'
         ? 'axis op'
         : 'other'
 
-/** What a step runs: `scalar:add`, `einsum:ij,j->i`, `axisOp:softmax`, `param`. */
-const opOf = (t: Term): string => {
-  if (t.kind === 'scalar') {
-    const by = t.bySize !== undefined ? `·${showDim(t.bySize.dim)}^${t.bySize.power}` : ''
-    return `scalar:${t.op}${t.op === 'scale' || t.op === 'offset' ? `(${t.factor}${by})` : ''}`
-  }
-  if (t.kind === 'einsum')
-    return `einsum:${t.inputs.map((i) => i.join('')).join(',')}->${t.output.join('')}`
-  return t.kind === 'axisOp' ? `axisOp:${t.op}` : t.kind
-}
-
 interface Counts {
+  /** Live steps run (a fused element-wise run is one). */
   total: number
   byKind: Record<Kind, number>
+  /** Element-wise ops the live steps compute (the parts of fused runs each counted). */
+  elementwiseOps: number
+  /** Live element-wise steps that are fused runs. */
+  fusedRuns: number
   byOp: Map<string, number>
 }
 
-/** The live primitive steps of a program, broadcast bodies included (each once). */
-const count = (prog: Program, into?: Counts): Counts => {
-  const c: Counts = into ?? {
+/** The live primitive steps of `term` as the evaluator compiles it (broadcasts: their bodies). */
+const count = (term: Term): Counts => {
+  const c: Counts = {
     total: 0,
     byKind: { 'element-wise': 0, einsum: 0, 'axis op': 0, other: 0 },
+    elementwiseOps: 0,
+    fusedRuns: 0,
     byOp: new Map(),
   }
-  for (const s of prog.steps) {
-    if (!s.live || s.checkOnly) continue
-    if (s.body !== undefined) {
-      count(s.body, c)
-      continue
-    }
+  for (const r of compiledSteps(term)) {
+    if (!r.live || r.kind === 'broadcast') continue
     c.total++
-    c.byKind[kindOf(s.t)]++
-    const op = s.t.kind === 'scalar' ? opOf(s.t).replace(/\(.*$/, '') : opOf(s.t)
-    c.byOp.set(op, (c.byOp.get(op) ?? 0) + 1)
+    const k = kindOf(r)
+    c.byKind[k]++
+    if (k === 'element-wise') {
+      c.elementwiseOps += r.parts
+      if (r.kind === 'fused') c.fusedRuns++
+      for (const op of r.what.split(' ')) c.byOp.set(op, (c.byOp.get(op) ?? 0) + 1)
+    } else if (k === 'axis op') c.byOp.set(r.what, (c.byOp.get(r.what) ?? 0) + 1)
   }
   return c
 }
 
-/** The live steps, one a line, a broadcast after its body (as /work/reports/vit-grad-steps.txt). */
-const listing = (prog: Program, depth = 0, out: string[] = []): string[] => {
-  for (const s of prog.steps) {
-    if (!s.live || s.checkOnly) continue
-    const tail = `ins ${s.ins.join(',')} outs ${s.outs.join(',')}`
-    if (s.body !== undefined) {
-      listing(s.body, depth + 1, out)
-      out.push(
-        `${depth} broadcast[${s.t.kind === 'broadcast' ? s.t.axes.map(showDim).join(' ') : ''}] ${tail}`,
-      )
-    } else out.push(`${depth} ${opOf(s.t)} ${tail}`)
-  }
-  return out
-}
+/** The live steps, one a line: depth, kind, what (a broadcast before its body). */
+const listing = (term: Term): string[] =>
+  compiledSteps(term)
+    .filter((r) => r.live)
+    .map((r) => `${r.depth} ${r.kind}${r.what === '' ? '' : `:${r.what}`}`)
 
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) =>
   [
@@ -232,27 +108,28 @@ const main = async (): Promise<void> => {
     const loss = a.loss ?? sumLoss(a.term)
     const params = Object.keys(randomParams(loss, a.sizes, 1))
     const g = grad(loss, { params })
-    const pg = compileLive(g)
     if (listFilter !== undefined) {
-      process.stdout.write(`${listing(pg).join('\n')}\n`)
+      process.stdout.write(`${listing(g).join('\n')}\n`)
       return
     }
-    const [cl, cg] = [count(compileLive(loss)), count(pg)]
+    const [cl, cg] = [count(loss), count(g)]
     const cell = (k: Kind): string => `${cl.byKind[k]} / ${cg.byKind[k]}`
     rows.push([
       a.name,
       `${cl.total} / ${cg.total}`,
       (cg.total / cl.total).toFixed(2),
       cell('element-wise'),
+      `${cl.fusedRuns} / ${cg.fusedRuns}`,
+      `${cl.elementwiseOps} / ${cg.elementwiseOps}`,
       cell('einsum'),
       cell('axis op'),
       cell('other'),
     ])
-    const ops = [...new Set([...cl.byOp.keys(), ...cg.byOp.keys()])]
-      .filter((op) => op.startsWith('scalar:') || op.startsWith('axisOp:'))
-      .sort((x, y) => (cg.byOp.get(y) ?? 0) - (cg.byOp.get(x) ?? 0) || x.localeCompare(y))
+    const ops = [...new Set([...cl.byOp.keys(), ...cg.byOp.keys()])].sort(
+      (x, y) => (cg.byOp.get(y) ?? 0) - (cg.byOp.get(x) ?? 0) || x.localeCompare(y),
+    )
     details.push(
-      `- ${a.name}: ${ops.map((op) => `${op.replace(/^\w+:/, '')} ${cl.byOp.get(op) ?? 0} / ${cg.byOp.get(op) ?? 0}`).join(', ')}; einsums ${cl.byKind.einsum} / ${cg.byKind.einsum}`,
+      `- ${a.name}: ${ops.map((op) => `${op} ${cl.byOp.get(op) ?? 0} / ${cg.byOp.get(op) ?? 0}`).join(', ')}`,
     )
   }
   const load = `load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) before, ${os
@@ -265,13 +142,16 @@ const main = async (): Promise<void> => {
         'architecture',
         'steps (loss / grad)',
         'grad / loss steps',
-        'element-wise',
+        'element-wise steps',
+        'of them fused runs',
+        'element-wise ops',
         'einsum',
         'axis op',
         'other',
       ],
       rows,
-    ) + `\n\nElement-wise and axis operations by op (loss / grad):\n\n${details.join('\n')}\n`
+    ) +
+    `\n\nElement-wise ops (the parts of fused runs included) and axis operations, by op (loss / grad):\n\n${details.join('\n')}\n`
   process.stdout.write(`\nNode ${process.version}; ${load}\n\n${text}`)
   if (printOnly || archFilter !== undefined) return
   const file = fileURLToPath(new URL('./derive-steps.md', import.meta.url))

@@ -289,28 +289,36 @@ export const derivativeOfAxisOp = (op: AxisOpName, a: Dim, epsilon = 0): Term =>
       einsum(spec, { dims: spec.includes('b') ? { a, b: a } : { a } })
     switch (op) {
       case 'softmax': {
+        // s ⊙ dx - s <s, dx>, the negation on the tangent read by the second einsum: in the
+        // transpose it then follows that einsum and fuses with the add of the two cotangents
+        // (one element-wise pass, src/eval/fused.ts) instead of preceding it.
         const s = one(axisOpTerm('softmax', a), at)
         const t = one(ein('a, a -> a'), s, dt)
-        const u = one(ein('a, b, b -> a'), s, s, dt)
-        return [s, one(add([a]), t, one(scale(-1, [a]), u))]
+        const u = one(ein('a, b, b -> a'), s, s, one(scale(-1, [a]), dt))
+        return [s, one(add([a]), t, u)]
       }
       case 'layerNorm': {
         const y = one(axisOpTerm('layerNorm', a, epsilon), at)
-        // σ = sqrt(mean((x - mean x)²) + ε), from x; x - mean x as x plus its sum spread over
-        // the axis times -1/n (three steps: the sum and spread are one einsum).
-        const centred = one(
-          add([a]),
-          at,
-          one(scale(-1, [a], { bySize: { dim: a, power: -1 } }), one(ein('b -> a'), at)),
+        const perSize = (factor: number): Term =>
+          scale(factor, [a], { bySize: { dim: a, power: -1 } })
+        // σ = sqrt(mean((x - mean x)²) + ε), from x: x - mean x as x plus its sum spread over the
+        // axis times -1/n (the sum and spread one einsum, the scaling and the add one pass), the
+        // sum of squares one einsum, then 1/n, ε, sqrt and 1/· one element-wise pass.
+        const centred = one(add([a]), at, one(perSize(-1), one(ein('b -> a'), at)))
+        const sumSquares = one(ein('a, a -> '), centred, centred)
+        const inv = one(
+          reciprocal(),
+          one(
+            sqrt(),
+            one(offset(epsilon), one(scale(1, [], { bySize: { dim: a, power: -1 } }), sumSquares)),
+          ),
         )
-        const variance = one(axisOpTerm('mean', a), one(mul([a]), centred, centred))
-        const inv = one(reciprocal(), one(sqrt(), one(offset(epsilon), variance)))
-        const sums = one(add([a]), one(ein('b -> a'), dt), one(ein('a, b, b -> a'), y, y, dt))
-        const inner = one(
-          add([a]),
-          dt,
-          one(scale(-1, [a], { bySize: { dim: a, power: -1 } }), sums),
-        )
+        // (dx - (Σ dx + y <y, dx>) / n) / σ, the -1/n on the tangent read by the two einsums: in
+        // the transpose it follows them, and the sum of their cotangents, the scaling and the
+        // add of the direct one are one element-wise pass.
+        const u = one(perSize(-1), dt)
+        const sums = one(add([a]), one(ein('b -> a'), u), one(ein('a, b, b -> a'), y, y, u))
+        const inner = one(add([a]), dt, sums)
         return [y, one(ein('a, -> a'), inner, inv)]
       }
       case 'max':
