@@ -674,8 +674,8 @@ const splitBroadcast = (
     const forward =
       s.forward.cod.length === 0
         ? drop(pick(f.dom, linear, false))
-        : broadcast(s.forward, f.axes, { inputs: nIn, outputs: nOut })
-    const inner = broadcast(s.backward, f.axes, {
+        : broadcast(bare(s.forward), f.axes, { inputs: nIn, outputs: nOut })
+    const inner = broadcast(bare(s.backward), f.axes, {
       inputs: [...nIn, ...cotPlaces],
       outputs: linOut,
     })
@@ -718,6 +718,39 @@ const splitBroadcast = (
   }
   const dom = [...primalTypes, ...pick(f.cod, lo, true)]
   return lazySplit(forward, () => graph(dom, wires), wires, lo, zeroOutputsOf(s))
+}
+
+/**
+ * A term that is only wiring around one primitive reading the term's inputs once each, in
+ * order, and giving its outputs in order, as that primitive; any other term as it is. The
+ * forward of the product rule's split is such a term (copies and swaps of the points and
+ * tangents, the product of the points, drops of the tangents): broadcast as it is, the
+ * evaluator runs it as a broadcast of a one-step body; bare, a broadcast element-wise product
+ * runs as the op on whole tensors and fuses with the element-wise steps around it
+ * (src/eval/evaluate.ts, `elementwiseBody`, `fuseElementwise`). The same function: wiring computes
+ * nothing.
+ */
+const bare = (t: Term): Term => {
+  if (t.kind !== 'seq' && t.kind !== 'par' && t.kind !== 'box') return t
+  let only: { readonly op: Term; readonly ins: ReadonlyArray<Wire> } | undefined
+  let many = false
+  const outs = walkStructure(
+    t,
+    t.dom.map((_, i) => ({ node: -1 - i, out: 0 })),
+    (op, ins) => {
+      if (only !== undefined) many = true
+      only = { op, ins }
+      return op.cod.map((_, out) => ({ node: 0, out }))
+    },
+  )
+  const p = only as { readonly op: Term; readonly ins: ReadonlyArray<Wire> } | undefined
+  if (many || p === undefined) return t
+  const inOrder =
+    p.ins.length === t.dom.length &&
+    p.ins.every((w, i) => w.node === -1 - i) &&
+    outs.length === p.op.cod.length &&
+    outs.every((w, j) => w.node === 0 && w.out === j)
+  return inOrder ? p.op : t
 }
 
 /**
