@@ -53,7 +53,11 @@ export interface EvalOptions {
    * Implementations of generators by name (`src/core/generator.ts`): a function of one tuple of
    * inputs, or an object with `apply` and, for derivatives, `tangent` (see
    * `GeneratorImplementation`). A generator without one runs its seeded random
-   * interpretation of the declared linearity.
+   * interpretation of the declared linearity. An implementation is a function of its inputs:
+   * one is called only for values an output reads (a generator whose outputs the term drops, as
+   * a derivative drops a primal it recomputes, is not called, so what that call would throw or
+   * return wrongly is not seen), and once per index of the broadcasts its inputs vary along. A
+   * missing implementation or derived form is refused before any work all the same.
    */
   readonly generators?: Readonly<Record<string, GeneratorLike>>
   /** The seed of the random interpretations of generators (default 0). */
@@ -221,6 +225,11 @@ interface Step {
 interface Elementwise {
   readonly op: Extract<Term, { kind: 'scalar' }>
   readonly shape: Shape
+  /**
+   * How many broadcasts the op stands for (0 for a scalar primitive): the steps as written hold
+   * its output once per level, and the precheck counts them so ({@link checkAll}).
+   */
+  readonly layers: number
 }
 
 /**
@@ -369,7 +378,8 @@ const compileProgram = (
       case 'broadcast': {
         // An element-wise op broadcast over its every input is the op on the whole tensors:
         // no step moves data in and out of the broadcast's layout ({@link elementwiseBody}).
-        const flat = elementwiseBody(t)
+        // Not in the program as written (evaluateAsWritten), which runs the broadcast's copies.
+        const flat = fuse ? elementwiseBody(t) : undefined
         if (flat !== undefined) return emit(t, ins, [union(ins)], undefined, flat)
         const body = compileProgram(
           t.body,
@@ -381,7 +391,7 @@ const compileProgram = (
         return emit(t, ins, outMasks, body)
       }
       case 'scalar':
-        return emit(t, ins, [union(ins)], undefined, { op: t, shape: [] })
+        return emit(t, ins, [union(ins)], undefined, { op: t, shape: [], layers: 0 })
       case 'einsum':
       case 'generator':
         return emit(
@@ -453,13 +463,15 @@ const compileProgram = (
 const elementwiseBody = (t: Extract<Term, { kind: 'broadcast' }>): Elementwise | undefined => {
   let b: Term = t
   const shape: Dim[] = []
+  let layers = 0
   while (b.kind === 'broadcast') {
     const at = b.outputs[0]
     if (b.outputs.length !== 1 || b.inputs.some((p) => p !== at)) return undefined
     shape.push(...b.axes)
+    layers++
     b = b.body
   }
-  return b.kind === 'scalar' ? { op: b, shape } : undefined
+  return b.kind === 'scalar' ? { op: b, shape, layers } : undefined
 }
 
 /**
@@ -707,7 +719,7 @@ const runPrimitive = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Valu
     case 'param':
       return [unbatched(ctx, ctx.params.get(t.name) as Float64Array)]
     case 'scalar':
-      return [runElementwise({ op: t, shape: [] }, ctx, inputs)]
+      return [runElementwise({ op: t, shape: [], layers: 0 }, ctx, inputs)]
     case 'axisOp': {
       const v = inputs[0] as Value
       return [rowwise(v, axisKernel(v.data, size(ctx, t.axis), t.op, t.epsilon, ctx.alloc))]
@@ -1021,6 +1033,10 @@ const checkAll = (
           const e = step.elementwise as Elementwise
           e.shape.forEach((d) => measure.dim(d))
           if (e.op.bySize !== undefined) measure.dim(e.op.bySize.dim)
+          // Held as the steps as written hold it: once more per level of the nest (each
+          // broadcast's body output and the op's, as many entries as the whole output), so the
+          // total below, and whether the peak is predicted, are those of evaluateAsWritten.
+          for (let k = 0; k < e.layers; k++) check(t, t.cod, step.masks, levels)
         }
         break
       }
@@ -1191,7 +1207,9 @@ export const evaluate = (
  * {@link evaluate}, also telling whether any primitive computed an entry that is NaN or
  * infinite on the way (an IEEE result outside the reals, such as an overflow, even when the
  * outputs are finite again: `1/∞ = 0`). `equivalent` reports a counterexample only from an
- * evaluation whose every value is a real number (README, "Number semantics"). @internal
+ * evaluation whose every value is a real number (README, "Number semantics"). It runs every
+ * step, dead ones and the parts of fused runs included, so it sees what the term computes;
+ * `asWritten` watches {@link evaluateAsWritten} instead (for tests: the two see the same). @internal
  */
 export const evaluateWatched = (
   term: Term,
@@ -1199,15 +1217,18 @@ export const evaluateWatched = (
   inputs: ReadonlyArray<TensorData>,
   params: Readonly<Record<string, TensorData>> = {},
   options: EvalOptions = {},
+  asWritten = false,
 ): { readonly outputs: Float64Array[]; readonly nonFinite: boolean } => {
   const watch = { nonFinite: false }
-  const outputs = evaluateIn(term, sizes, inputs, params, options, watch)
+  const outputs = evaluateIn(term, sizes, inputs, params, options, watch, asWritten)
   return { outputs, nonFinite: watch.nonFinite }
 }
 
 /**
  * {@link evaluate} running every step as the term writes it: no step skipped as dead, no
- * element-wise run fused. The cost model (cost.ts) counts this evaluation's allocations
+ * element-wise run fused, no broadcast of an element-wise op flattened (its entry and exit
+ * copies made): the same entries bit for bit and the same refusals (test/adversary.test.ts).
+ * The cost model (cost.ts) counts this evaluation's allocations
  * exactly; the default one allocates at most as much (test/cost.test.ts). @internal
  */
 export const evaluateAsWritten = (
