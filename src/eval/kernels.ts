@@ -619,7 +619,8 @@ export const cropBlockKernel = (
 /**
  * Whether the evaluator runs a broadcast with a block kernel on its input's own layout: a pad,
  * crop, convolution tensor or its transpose broadcast after its axes (`{ at: 'last' }`, both in
- * and out). The cost model (src/eval/cost.ts) asks the same, so that it counts what the evaluator does.
+ * and out). The cost model (src/eval/cost.ts) asks the same, so that it counts what the evaluator
+ * does.
  */
 export const isBlockBroadcast = (t: Extract<Term, { kind: 'broadcast' }>): boolean =>
   (t.body.kind === 'pad' || t.body.kind === 'convTensor') &&
