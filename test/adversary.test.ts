@@ -2167,3 +2167,44 @@ describe('refused or sound as it stands: what a dead step no longer does (advers
     }
   })
 })
+
+describe("hole (fixed): a generator's inputs materialised over the cap were refused only when run (adversary4)", () => {
+  // A generator inside a broadcast gets every input materialised along the levels any of them
+  // varies along (runGenerator): G([a] shared, [] varying) over b holds a b entries of its first
+  // input. The precheck counted G's outputs only, so the copy was refused while running (after
+  // the work before it), and not at all when G's value is dropped: evaluate accepted what
+  // evaluateAsWritten and evaluateWatched refused.
+  const G = generator('G', [['a'], []], [[]])
+  const B = broadcast(G, ['b'], { inputs: ['shared', 0] })
+  const dead = seq(
+    par(id([['a']]), copy([['b']])),
+    par(B, tanh('b')),
+    par(drop([['b']]), id([['b']])),
+  )
+  const sizes = { a: 8, b: 8 }
+
+  it('is refused before any work, live or dropped, by every evaluation', () => {
+    const calls = { n: 0 }
+    const generators = {
+      G: () => {
+        calls.n++
+        return [new Float64Array(1)]
+      },
+    }
+    for (const t of [B, dead]) {
+      const x = randomInputs(t.dom, sizes, 1)
+      for (const f of [evaluate, evaluateAsWritten]) {
+        expect(outcome(() => f(t, sizes, x, {}, { memoryCap: 16, generators }))).toBe('memory-cap')
+        expect(outcome(() => evaluateWatched(t, sizes, x, {}, { memoryCap: 16, generators }))).toBe(
+          'memory-cap',
+        )
+      }
+      // At a cap that holds the copy, all run.
+      expect(typeof outcome(() => evaluate(t, sizes, x, {}, { memoryCap: 64, generators }))).toBe(
+        'object',
+      )
+    }
+    // Refused before G ran once (at cap 64 it ran for the live term: 8 rows).
+    expect(calls.n).toBe(8)
+  })
+})

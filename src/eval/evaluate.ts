@@ -998,11 +998,12 @@ const checkAll = (
     type: TupleType,
     masks: ReadonlyArray<Mask>,
     levels: ReadonlyArray<number>,
+    hold = true,
   ) =>
     type.forEach((s, i) => {
       const copies = (masks[i] ?? []).reduce((n, on, l) => (on ? n * (levels[l] as number) : n), 1)
       const n = measure.entries(s) * copies
-      held += n
+      if (hold) held += n
       if (n > cap)
         fail('memory-cap', `evaluate: a tensor of ${n} entries is over the memory cap of ${cap}`, {
           expected: `at most ${cap} entries per tensor (EvalOptions.memoryCap)`,
@@ -1015,12 +1016,12 @@ const checkAll = (
   // parts' outputs) and makes no step: counting them again would count every value once per
   // layer it is carried through.
   const walk = (prog: Program, levels: ReadonlyArray<number>): void => {
-    for (const step of prog.steps) visit(step, levels)
+    for (const step of prog.steps) visit(step, levels, prog.masks)
   }
-  const visit = (step: Step, levels: ReadonlyArray<number>): void => {
+  const visit = (step: Step, levels: ReadonlyArray<number>, slots: ReadonlyArray<Mask>): void => {
     // A fused run is checked as the steps it stands for.
     if (step.fused !== undefined) {
-      for (const p of step.fused.parts) visit(p, levels)
+      for (const p of step.fused.parts) visit(p, levels, slots)
       return
     }
     const t = step.t
@@ -1077,12 +1078,23 @@ const checkAll = (
       case 'convTensor':
         t.cod.forEach((s) => s.forEach((d) => measure.dim(d)))
         break
-      case 'generator':
+      case 'generator': {
         for (const s of [...t.dom, ...t.cod]) s.forEach((d) => measure.dim(d))
+        // Its inputs are materialised along every level one of them varies along (runGenerator):
+        // copies that are not values of the term (not held), but tensors all the same.
+        const union = levels.map((_, l) => step.ins.some((r) => (slots[r] as Mask)[l] === true))
+        check(
+          t,
+          t.dom,
+          t.dom.map(() => union),
+          levels,
+          false,
+        )
         // Made here, before any work: a missing implementation of a derived form, or random
         // tensors over the cap, are refused now.
         generatorOf(t)
         break
+      }
       case 'zero':
       case 'id':
       case 'seq':
