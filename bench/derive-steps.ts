@@ -6,23 +6,24 @@
  * the sizes of these models a step costs 5-10 µs whatever its FLOPs (issue 12, section 2), so
  * the count, not the FLOPs, is what the raw gradient's time over the loss's mostly follows.
  *
- * The steps are counted from the term the way the evaluator compiles it (src/eval/evaluate.ts,
- * `compileProgram` and `markLive`, mirrored here: the evaluator does not export them): wiring
- * (`id`, `seq`, `par`, `swap`, `copy`, `drop`), `box`, `derivative` (through its `jvp`) and views
- * make no step; a broadcast runs its body once as batched steps (its body's steps are counted,
- * not the broadcast); a step none of whose outputs an output of the program reads, directly or
- * through later steps, is dead and skipped (`markLive`), and is not counted. Counts do not
- * depend on sizes or on the machine.
+ * The steps are those the evaluator compiles (src/eval/evaluate.ts, `compiledSteps`, which lists
+ * them as `evaluate` runs them): wiring (`id`, `seq`, `par`, `swap`, `copy`, `drop`), `box`,
+ * `derivative` (through its `jvp`) and views make no step; a broadcast runs its body once as
+ * batched steps (its body's steps are counted, not the broadcast), except a broadcast element-wise
+ * op over inputs placed alike, which is one element-wise step on whole tensors; a run of
+ * element-wise steps fused into one pass counts once (`element-wise ops` counts its parts); a
+ * step none of whose outputs an output reads, directly or through later steps, is dead and
+ * skipped (`markLive`), and is not counted. Counts do not depend on sizes or on the machine.
  *
- * Run: `npm run bench:derive-steps` (writes bench/derive-steps.md), `npx tsx
- * bench/derive-steps.ts --print` (prints only), `--arch=TEXT` (rows whose name contains TEXT),
- * `--list=TEXT` (prints the live steps of the gradient of the first architecture whose name
- * contains TEXT, one a line: `<depth> <kind>:<op or spec> ins <slots> outs <slots>`, a broadcast
- * after its body).
+ * Run: `npm run bench:derive-steps` (writes bench/derive-steps.md, keeping what it records from
+ * its `## Earlier` heading on), `npx tsx bench/derive-steps.ts --print` (prints only),
+ * `--arch=TEXT` (rows whose name contains TEXT), `--list=TEXT` (prints the live steps of the
+ * gradient of the first architecture whose name contains TEXT, one a line: `<depth>
+ * <kind>:<op or spec>`, a broadcast before its body; a fused run lists its ops).
  *
  * @packageDocumentation
  */
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { format, resolveConfig } from 'prettier'
@@ -155,11 +156,16 @@ const main = async (): Promise<void> => {
   process.stdout.write(`\nNode ${process.version}; ${load}\n\n${text}`)
   if (printOnly || archFilter !== undefined) return
   const file = fileURLToPath(new URL('./derive-steps.md', import.meta.url))
+  // What the file recorded before, from its "## Earlier" heading on, is kept below the new run.
+  const before = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const earlier = before.includes('\n## Earlier')
+    ? before.slice(before.indexOf('\n## Earlier'))
+    : ''
   const markdown =
     `# Primitive steps of an evaluation: loss and raw gradient\n\n` +
     `Recorded ${new Date().toISOString().slice(0, 10)} with \`npm run bench:derive-steps\` (bench/derive-steps.ts; its header says how steps are counted). ` +
     `The gradient is \`grad(loss, { params })\` with respect to every input and parameter, as derived (not normalised). ` +
-    `Node ${process.version}; ${load}.\n\n${text}`
+    `Node ${process.version}; ${load}.\n\n${text}${earlier}`
   const options = (await resolveConfig(file)) ?? {}
   writeFileSync(file, await format(markdown, { ...options, filepath: file }))
   process.stderr.write(`bench:derive-steps: wrote ${file}\n`)
