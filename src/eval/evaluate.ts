@@ -53,11 +53,13 @@ export interface EvalOptions {
    * Implementations of generators by name (`src/core/generator.ts`): a function of one tuple of
    * inputs, or an object with `apply` and, for derivatives, `tangent` (see
    * `GeneratorImplementation`). A generator without one runs its seeded random
-   * interpretation of the declared linearity. An implementation is a function of its inputs:
-   * one is called only for values an output reads (a generator whose outputs the term drops, as
-   * a derivative drops a primal it recomputes, is not called, so what that call would throw or
-   * return wrongly is not seen), and once per index of the broadcasts its inputs vary along. A
-   * missing implementation or derived form is refused before any work all the same.
+   * interpretation of the declared linearity. An implementation is a function of its inputs,
+   * which it must not write into (they are the evaluator's values, read by other steps in an
+   * order fusion may change, and may be the caller's own inputs). It is called only for values
+   * an output reads (a generator whose outputs the term drops, as a derivative drops a primal
+   * it recomputes, is not called, so what that call would throw or return wrongly is not seen),
+   * and once per index of the broadcasts its inputs vary along. A missing implementation or
+   * derived form is refused before any work all the same.
    */
   readonly generators?: Readonly<Record<string, GeneratorLike>>
   /** The seed of the random interpretations of generators (default 0). */

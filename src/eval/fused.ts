@@ -40,6 +40,7 @@ export interface FusedKernel {
 type Maker = (unaries: ReadonlyArray<((v: number) => number) | undefined>) => FusedKernel['run']
 
 const made = new Map<string, Maker | null>()
+const MAX_MADE = 2048
 
 /** Ops whose entry is an inline expression here; the others call `unaryFunction`. */
 const inline = (op: ScalarOp, v: string, f: string): string | undefined => {
@@ -122,6 +123,9 @@ export const fusedKernel = (
   const src = source(inputs, nodes)
   let maker = made.get(src)
   if (maker === undefined) {
+    // A cache, not a registry: a process that evaluates many random terms (a law's property
+    // test, an equivalence search) would otherwise keep every tree's compiled source.
+    if (made.size >= MAX_MADE) made.clear()
     try {
       maker = new Function('unaries', src) as Maker
     } catch {
