@@ -30,7 +30,9 @@
  *   with other work disturbs it less than the wall clock); each sample repeats the evaluation
  *   enough times to last about 20 ms. The loss, grad and normal runs are interleaved so that load
  *   from other processes hits them alike. `grad / loss time` is the ratio of the CPU medians,
- *   `(fastest samples)` that of the fastest sample of each (the least disturbed), `grad / loss
+ *   `(fastest samples)` that of the fastest sample of each (the least disturbed), `(paired
+ *   rounds)` the median over the rounds of the ratio of the two samples taken in the same round
+ *   (adjacent in time, so a drift in the machine's speed over seconds moves both), `grad / loss
  *   wall time` that of the wall-clock medians of the same samples. `build ms` is the time to
  *   derive the gradient (and to normalise it), once. `nodes` is `termSize` of each term: the
  *   evaluator has a fixed cost per node, which is what a small evaluation's time mostly measures.
@@ -103,7 +105,13 @@ let sink = 0
 const timeAll = (
   fns: ReadonlyArray<() => unknown>,
   samples = quick ? 3 : 15,
-): { readonly wall: number[]; readonly cpu: number[]; readonly cpuMin: number[] } => {
+): {
+  readonly wall: number[]
+  readonly cpu: number[]
+  readonly cpuMin: number[]
+  /** Per function, its CPU time in each round (the rounds interleave the functions). */
+  readonly rounds: number[][]
+} => {
   const cpuNow = () => {
     const u = process.cpuUsage()
     return (u.user + u.system) / 1000
@@ -147,6 +155,7 @@ const timeAll = (
     wall: walls.map(median),
     cpu: cpus.map(median),
     cpuMin: cpus.map((ts) => Math.min(...ts)),
+    rounds: cpus,
   }
 }
 
@@ -195,6 +204,14 @@ const architectures = (): string => {
     const [tl, tg, tn] = timed.cpu
     const [wl, wg] = timed.wall
     const [ml, mg] = timed.cpuMin
+    // The median over rounds of grad / loss in the same round: the two samples of a round are
+    // taken one after the other, so a machine whose speed drifts over seconds moves both.
+    const [rl, rg] = timed.rounds as [number[], number[]]
+    const paired = rg
+      .map((g, i) => g / (rl[i] ?? Number.NaN))
+      .filter(Number.isFinite)
+      .sort((p, q) => p - q)
+    const pairedMedian = paired[Math.floor(paired.length / 2)] ?? Number.NaN
     rows.push([
       a.name,
       Object.entries(a.sizes)
@@ -215,6 +232,7 @@ const architectures = (): string => {
       x(tg as number, tl as number),
       x(tn as number, tl as number),
       x(mg as number, ml as number),
+      `${pairedMedian.toFixed(2)}x`,
       x(wg as number, wl as number),
       `${(t1 - t0).toFixed(0)} + ${(t2 - t1).toFixed(0)}`,
     ])
@@ -238,6 +256,7 @@ const architectures = (): string => {
       'grad / loss time',
       'normal / loss time',
       'grad / loss time (fastest samples)',
+      'grad / loss time (paired rounds)',
       'grad / loss wall time',
       'build ms (grad + normalize)',
     ],
