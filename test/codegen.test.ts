@@ -37,6 +37,7 @@ import {
   show,
   toNumPy,
   toPyTorch,
+  unary,
   broadcast,
   concat,
   copy,
@@ -356,6 +357,31 @@ describe.runIf(runs)('generated NumPy and PyTorch code', () => {
       `codegen: ${all.length} terms x 2 targets, max rel. error ${worst.toExponential(2)}`,
     )
   }, 120_000)
+
+  it('normcdf and gelu far below 0: the tiny true values, relative to them, as the evaluator', () => {
+    // Φ(v) = erfc(-v/√2)/2 (src/eval/kernels.ts); 0.5 * (1 + erf(v/√2)) gives 0 below v ≈ -8.3.
+    const x = Float64Array.from([-9, -12, -20, -30])
+    for (const op of ['normcdf', 'gelu'] as const) {
+      const t = unary(op, ['a'])
+      const c: Case = { label: op, term: t, sizes: { a: 4 }, inputs: [x], params: {} }
+      const want = evaluate(t, c.sizes, [x])[0] as Float64Array
+      expect(want.every((v) => v !== 0)).toBe(true)
+      // PyTorch's own gelu (F.gelu) is generated as is: only NumPy's is checked for gelu.
+      const targets = op === 'gelu' ? (['numpy'] as const) : (['numpy', 'pytorch'] as const)
+      const py = runPython(targets.map((target) => pyCase(c, target)))
+      py.forEach((r, k) => {
+        const got = r.outputs?.[0] ?? []
+        want.forEach((w, j) =>
+          expect([op, targets[k], j, Math.abs(((got[j] ?? 0) - w) / w) < 1e-12]).toEqual([
+            op,
+            targets[k],
+            j,
+            true,
+          ]),
+        )
+      })
+    }
+  })
 
   it('PyTorch autograd equals the engine grad, and parameter counts agree', () => {
     const gradModels = models.filter((m) =>

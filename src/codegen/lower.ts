@@ -172,7 +172,8 @@ export const lower = (term: Term, target: Target, inputs: ReadonlyArray<string>)
             case 'relu':
               return torch ? `torch.relu(${x})` : `np.maximum(${x}, 0.0)`
             case 'gelu':
-              return torch ? `F.gelu(${x})` : `0.5 * ${x} * (1.0 + _erf(${x} / math.sqrt(2.0)))`
+              // As the evaluator: gelu(v) = v Φ(v), Φ(v) = erfc(-v/√2)/2 (no cancellation below 0).
+              return torch ? `F.gelu(${x})` : `${x} * (0.5 * _erfc(-${x} / math.sqrt(2.0)))`
             case 'exp':
             case 'log':
             case 'tanh':
@@ -185,7 +186,7 @@ export const lower = (term: Term, target: Target, inputs: ReadonlyArray<string>)
             case 'step':
               return torch ? `(${x} > 0).to(${x}.dtype)` : `(${x} > 0).astype(np.float64)`
             case 'normcdf':
-              return `0.5 * (1.0 + ${torch ? 'torch.erf' : '_erf'}(${x} / math.sqrt(2.0)))`
+              return `0.5 * ${torch ? 'torch.erfc' : '_erfc'}(-${x} / math.sqrt(2.0))`
             case 'scale':
               return `(${factor}) * ${x}`
             case 'offset':

@@ -159,7 +159,7 @@ export const toNumPy = (term: Term, options: CodegenOptions = {}): string => {
     'import numpy as np',
     '',
     `SIZES = ${JSON.stringify(sizes)}`,
-    '_erf = np.vectorize(math.erf, otypes=[np.float64])',
+    '_erfc = np.vectorize(math.erfc, otypes=[np.float64])',
     '',
     '',
     'def _softmax(x):',
