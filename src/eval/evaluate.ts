@@ -147,8 +147,9 @@ interface Context {
 
 const size = (ctx: Context, d: Dim): number => ctx.measure.dim(d)
 
-const batchOf = (ctx: Context, v: Value): number =>
-  v.levels.reduce((n, on, l) => (on ? n * (ctx.levels[l] as number) : n), 1)
+/** How many rows the broadcast levels flagged in `levels` hold together. */
+const batchOf = (ctx: Context, levels: ReadonlyArray<boolean>): number =>
+  levels.reduce((n, on, l) => (on ? n * (ctx.levels[l] as number) : n), 1)
 
 const rowwise = (v: Value, data: Float64Array): Value => ({ data, levels: v.levels })
 
@@ -236,8 +237,8 @@ interface Elementwise {
 
 /**
  * Element-wise steps fused into one pass (src/eval/fused.ts): `parts` are the steps it stands
- * for in the order they ran, each part's non-slot arguments listed in `args` (an input of the
- * fused step, or an earlier part). The parts run one by one when the evaluation watches every
+ * for in the order they ran, the kernel the tree they make over the fused step's inputs
+ * ({@link fuseElementwise}). The parts run one by one when the evaluation watches every
  * value ({@link evaluateWatched}: the fused pass holds no intermediate to watch).
  */
 interface Fused {
@@ -701,10 +702,7 @@ const runFused = (f: Fused, ctx: Context, inputs: ReadonlyArray<Value>): Value =
   const mask = unionLevels(ctx, inputs)
   const row = ctx.measure.entries(f.shape)
   const xs = inputs.map((v) => expand(ctx, v, mask, row))
-  const out = ctx.alloc(
-    batchOf(ctx, { data: xs[0] as Float64Array, levels: mask }) * row,
-    'a fused element-wise run',
-  )
+  const out = ctx.alloc(batchOf(ctx, mask) * row, 'a fused element-wise run')
   f.kernel.run(
     xs,
     f.parts.map((p) => factorOf(ctx, (p.elementwise as Elementwise).op)),
@@ -766,7 +764,7 @@ const runPrimitive = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Valu
         return splitKernel(v.data, lengths, ctx.alloc).map((data) => rowwise(v, data))
       }
       // The parts may vary along different broadcast levels: materialise each along all of them.
-      const mask = ctx.levels.map((_, l) => inputs.some((v) => v.levels[l] as boolean))
+      const mask = unionLevels(ctx, inputs)
       const data = inputs.map((v, i) => expand(ctx, v, mask, lengths[i] as number))
       return [{ data: concatKernel(data, lengths, ctx.alloc), levels: mask }]
     }
@@ -796,11 +794,11 @@ const runPrimitive = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Valu
  */
 const runGenerator = (t: Generator, ctx: Context, inputs: ReadonlyArray<Value>): Value[] => {
   const f = ctx.generator(t)
-  const mask = ctx.levels.map((_, l) => inputs.some((v) => v.levels[l] as boolean))
+  const mask = unionLevels(ctx, inputs)
   const rows = t.dom.map((s) => ctx.measure.entries(s))
   const outRows = t.cod.map((s) => ctx.measure.entries(s))
   const data = inputs.map((v, i) => expand(ctx, v, mask, rows[i] as number))
-  const nb = mask.reduce((n, on, l) => (on ? n * (ctx.levels[l] as number) : n), 1)
+  const nb = batchOf(ctx, mask)
   if (nb === 1) return f(data).map((d) => ({ data: d, levels: mask }))
   const outs = outRows.map((r) => ctx.alloc(r * nb, 'a generator output'))
   for (let b = 0; b < nb; b++) {
@@ -846,7 +844,7 @@ const runEinsum = (
   const labelSize = new Map<string, number>()
   for (const [label, d] of dimsOf(t)) labelSize.set(label, size(ctx, d))
   ctx.levels.forEach((n, l) => labelSize.set(levelLabel(l), n))
-  const mask = ctx.levels.map((_, l) => inputs.some((v) => v.levels[l] as boolean))
+  const mask = unionLevels(ctx, inputs)
   const batchLabels = (levels: ReadonlyArray<boolean>) =>
     levels.flatMap((on, l) => (on ? [levelLabel(l)] : []))
   const operands = inputs.map((v, i) => ({
@@ -934,7 +932,7 @@ const runBroadcast = (
     const body = extents(t.body.dom[i] as Shape)
     const m = sizeOf(body.slice(0, at))
     const q = sizeOf(body.slice(at))
-    const data = permute(v.data, [batchOf(ctx, v), m, p, q], [0, 2, 1, 3], ctx.alloc)
+    const data = permute(v.data, [batchOf(ctx, v.levels), m, p, q], [0, 2, 1, 3], ctx.alloc)
     return { data, levels: [...v.levels, true] }
   })
   const inner: Context = { ...ctx, levels: [...ctx.levels, p] }
@@ -947,7 +945,7 @@ const runBroadcast = (
     const m = sizeOf(body.slice(0, at))
     const q = sizeOf(body.slice(at))
     const levels = w.levels.slice(0, depth)
-    const nb = batchOf(ctx, { data: w.data, levels })
+    const nb = batchOf(ctx, levels)
     const data = w.levels[depth]
       ? permute(w.data, [nb, p, m, q], [0, 2, 1, 3], ctx.alloc)
       : gather(w.data, [nb, m, p, q], [m * q, q, 0, 1], ctx.alloc)

@@ -72,7 +72,11 @@ const inline = (op: ScalarOp, v: string, f: string): string | undefined => {
 }
 
 /** The kernel source of a tree, and which nodes call a unary function. */
-const source = (inputs: number, nodes: ReadonlyArray<FusedNode>): string => {
+const source = (
+  inputs: number,
+  nodes: ReadonlyArray<FusedNode>,
+): { readonly src: string; readonly calls: ReadonlyArray<boolean> } => {
+  const calls = nodes.map(() => false)
   const name = (a: number) => (a < inputs ? `a${a}` : `v${a - inputs}`)
   const head: string[] = []
   const body: string[] = []
@@ -94,12 +98,13 @@ const source = (inputs: number, nodes: ReadonlyArray<FusedNode>): string => {
       const e = inline(node.op, a, `f${k}`)
       if (e !== undefined) body.push(`const v${k} = ${e};`)
       else {
+        calls[k] = true
         head.push(`const u${k} = unaries[${k}];`)
         body.push(`const v${k} = u${k}(${a});`)
       }
     }
   })
-  return [
+  const src = [
     '"use strict";',
     'return (xs, factors, out) => {',
     ...head,
@@ -110,6 +115,7 @@ const source = (inputs: number, nodes: ReadonlyArray<FusedNode>): string => {
     '}',
     '};',
   ].join('\n')
+  return { src, calls }
 }
 
 /**
@@ -120,7 +126,7 @@ export const fusedKernel = (
   inputs: number,
   nodes: ReadonlyArray<FusedNode>,
 ): FusedKernel | undefined => {
-  const src = source(inputs, nodes)
+  const { src, calls } = source(inputs, nodes)
   let maker = made.get(src)
   if (maker === undefined) {
     // A cache, not a registry: a process that evaluates many random terms (a law's property
@@ -135,10 +141,6 @@ export const fusedKernel = (
   }
   if (maker === null) return undefined
   // The unary functions are made per tree (a factor is read at run time, never here).
-  const unaries = nodes.map((n) =>
-    n.op === 'add' || n.op === 'mul' || inline(n.op, 'v', 'f') !== undefined
-      ? undefined
-      : unaryFunction(n.op, 1),
-  )
+  const unaries = nodes.map((n, k) => (calls[k] === true ? unaryFunction(n.op, 1) : undefined))
   return { run: maker(unaries) }
 }
