@@ -8,23 +8,19 @@
  */
 import {
   type Dim,
-  type Shape,
   type Sizes,
   type Term,
   attention,
   broadcast,
   conv2d,
-  einsum,
-  id,
   mlp,
   modelZoo,
   multiHeadAttention,
-  par,
-  param,
   pool2d,
   relu,
   seq,
 } from '../src/index.js'
+import { weightedSumLoss } from '../src/testing/losses.js'
 import { paperSized } from './paper-models.js'
 
 export interface Arch {
@@ -37,20 +33,12 @@ export interface Arch {
   readonly inputs?: Readonly<Record<number, Float64Array>>
 }
 
-/** `Σ out ⊙ R` with R a parameter of the output's shape (as bench/models.ts). */
-const weightedSum = (net: Term): Term => {
-  const shape = net.cod[0] as Shape
-  const labels = shape.map((_, i) => `a${i}`).join(' ')
-  const dims = Object.fromEntries(shape.map((d, i) => [`a${i}`, d] as const))
-  return seq(net, par(id([shape]), param('R', shape)), einsum(`${labels}, ${labels} -> `, { dims }))
-}
-
 /** A model of src/models at the sizes of bench/models.ts, with the weighted-sum loss. */
 const zoo = (name: string, term: Term, sizes: Sizes, inputs?: Arch['inputs']): Arch => ({
   name,
   term,
   sizes,
-  loss: weightedSum(term),
+  loss: weightedSumLoss(term),
   ...(inputs !== undefined ? { inputs } : {}),
 })
 

@@ -26,23 +26,17 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { format, resolveConfig } from 'prettier'
 import {
-  type Shape,
-  type Term,
   cost,
-  einsum,
   evaluate,
   grad,
-  id,
   modelZoo,
   normalize,
-  par,
-  param,
   paramsOf,
   randomInputs,
   randomParams,
-  seq,
   shapeExtents,
 } from '../src/index.js'
+import { weightedSumLoss } from '../src/testing/losses.js'
 import { type Workload, paperSized } from './paper-models.js'
 
 const quick = (): ReadonlyArray<Workload> =>
@@ -71,12 +65,6 @@ const timed = (f: () => unknown, runs = 3): number => {
   return median(Array.from({ length: runs }, () => time(f).ms))
 }
 
-const weightedSum = (shape: Shape): Term => {
-  const labels = shape.map((_, i) => `a${i}`).join(' ')
-  const dims = Object.fromEntries(shape.map((d, i) => [`a${i}`, d] as const))
-  return seq(par(id([shape]), param('R', shape)), einsum(`${labels}, ${labels} -> `, { dims }))
-}
-
 interface Row {
   readonly w: Workload
   readonly params: number
@@ -100,7 +88,7 @@ const measure = (w: Workload): Row => {
   )
   const inputs = randomInputs(net.dom, w.sizes, 1)
   Object.assign(inputs, w.fixed?.(w.sizes))
-  const loss = seq(net, weightedSum(net.cod[0] as Shape))
+  const loss = weightedSumLoss(net)
   const ps = randomParams(loss, w.sizes, 2)
   const evalMs = timed(() => evaluate(net, w.sizes, inputs, ps))
   const g = time(() => grad(loss, { params: [...paramsOf(loss).keys()] }))

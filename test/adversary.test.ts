@@ -77,6 +77,7 @@ import {
 } from '../src/index.js'
 import { theorems } from '../proofs/theorems.js'
 import { blockWiring } from '../src/core/dag.js'
+import { weightedSumLoss } from '../src/testing/losses.js'
 import { roundingBounds } from '../src/eval/error-bound.js'
 import { compiledSteps, evaluateAsWritten, evaluateWatched } from '../src/eval/evaluate.js'
 import { randomParams, seededRandom } from '../src/eval/random.js'
@@ -2029,17 +2030,6 @@ describe('sound as it stands: nests of element-wise broadcasts with mixed placem
 })
 
 describe('sound as it stands: the gradients of the paper models at tiny sizes (adversary4)', () => {
-  /** `Σ out ⊙ R`, R a parameter of the output's shape (bench/derive.ts). */
-  const weighted = (net: Term): Term => {
-    const shape = net.cod[0] as Dim[]
-    const labels = shape.map((_, i) => `a${i}`).join(' ')
-    const dims = Object.fromEntries(shape.map((d, i) => [`a${i}`, d] as const))
-    return seq(
-      net,
-      par(id([shape]), param('R', shape)),
-      einsum(`${labels}, ${labels} -> `, { dims }),
-    )
-  }
   const models: ReadonlyArray<[string, () => Term, Record<string, number>]> = [
     [
       'IdResNet',
@@ -2093,7 +2083,7 @@ describe('sound as it stands: the gradients of the paper models at tiny sizes (a
   ]
   for (const [name, build, sizes] of models)
     it(`${name}: grad bit for bit as written, drawn inputs and IEEE specials`, () => {
-      const loss = weighted(build())
+      const loss = weightedSumLoss(build())
       const g = grad(loss, { params: Object.keys(randomParams(loss, sizes, 1)) })
       const steps = compiledSteps(g)
       expect(steps.some((s) => s.kind === 'fused')).toBe(true)

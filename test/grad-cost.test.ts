@@ -10,15 +10,10 @@ import {
   broadcast,
   cost,
   dimProduct,
-  einsum,
   evaluate,
   exp,
   grad,
-  id,
   idResNet,
-  par,
-  param,
-  seq,
   unet,
   mlp,
   mul,
@@ -28,11 +23,11 @@ import {
   randomParams,
   sumLoss,
   tanh,
-  type Shape,
   type Sizes,
   type Term,
 } from '../src/index.js'
 import { type Dag, type Wire, postOrder, releasingOrder } from '../src/core/dag.js'
+import { weightedSumLoss } from '../src/testing/losses.js'
 
 const loss = sumLoss(broadcast(mlp({ input: 'x', hidden: ['h'], output: 'c' }), ['b']))
 const params = Object.keys(randomParams(loss, { b: 1, x: 1, h: 1, c: 1 }, 1))
@@ -98,14 +93,6 @@ describe('grad shares the forward values inside broadcasts', () => {
     })
 })
 
-/** `Σ out ⊙ R`, R a parameter of the output's shape (bench/models.ts, bench/derive.ts). */
-const weightedSum = (net: Term): Term => {
-  const shape = net.cod[0] as Shape
-  const labels = shape.map((_, i) => `a${i}`).join(' ')
-  const dims = Object.fromEntries(shape.map((d, i) => [`a${i}`, d] as const))
-  return seq(net, par(id([shape]), param('R', shape)), einsum(`${labels}, ${labels} -> `, { dims }))
-}
-
 describe('the raw grad of the convolutional models of src/models', () => {
   // At the sizes of bench/derive.ts, where the gradient peaked at 3.79x (IdResNet) and 4.27x
   // (U-Net) the forward's memory: every weight's cotangent was taken after the whole backward
@@ -130,7 +117,7 @@ describe('the raw grad of the convolutional models of src/models', () => {
   ]
   for (const [name, net, sizes] of cases)
     it(`${name}: within 3x the forward's peak memory and 3.1x its FLOPs`, () => {
-      const l = weightedSum(net)
+      const l = weightedSumLoss(net)
       const d = grad(l, { params: Object.keys(randomParams(l, sizes, 1)) })
       const [cl, cd] = [cost(l, sizes), cost(d, sizes)]
       expect(cd.peakMemory).toBeLessThanOrEqual(3 * cl.peakMemory)
