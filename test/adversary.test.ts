@@ -78,6 +78,7 @@ import {
 import { theorems } from '../proofs/theorems.js'
 import { blockWiring } from '../src/core/dag.js'
 import { weightedSumLoss } from '../src/testing/losses.js'
+import { countAllocations } from './support.js'
 import { roundingBounds } from '../src/eval/error-bound.js'
 import { compiledSteps, evaluateAsWritten, evaluateWatched } from '../src/eval/evaluate.js'
 import { randomParams, seededRandom } from '../src/eval/random.js'
@@ -1714,23 +1715,7 @@ describe('hole (fixed): evaluateAsWritten ran element-wise broadcasts flattened 
   // the evaluation "as written" skipped the entry and exit copies of a nest placed at 1 while the
   // cost model, which it is documented to match exactly, counted them (18 entries modelled, 6
   // allocated), and the reference of the optimised evaluation ran the optimisation under test.
-  const allocations = (run: () => unknown): number => {
-    const Original = globalThis.Float64Array
-    let total = 0
-    globalThis.Float64Array = new Proxy(Original, {
-      construct(target, args: unknown[]) {
-        const made = Reflect.construct(target, args) as Float64Array
-        total += made.length
-        return made
-      },
-    })
-    try {
-      run()
-    } finally {
-      globalThis.Float64Array = Original
-    }
-    return total
-  }
+  const allocations = countAllocations
 
   it('the cost model counts the allocations of the evaluation as written, evaluate makes fewer', () => {
     const t = broadcast(broadcast(add([]), ['a']), ['b'], { at: 1 })

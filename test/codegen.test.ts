@@ -5,7 +5,7 @@
  * engine's `grad`. All cases run in one Python process.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -54,19 +54,9 @@ import { termWithSizesArb } from '../src/testing/arbitraries.js'
 import { termParams } from '../src/testing/walk.js'
 import { examples } from '../src/cli/examples.js'
 import { codegenCommand } from '../src/cli/codegen.js'
+import { PYTHON, pythonWith } from './support.js'
 
-const PYTHON = '/usr/bin/python3'
-const hasPython = (() => {
-  if (!existsSync(PYTHON)) return false
-  try {
-    execFileSync(PYTHON, ['-c', 'import numpy, torch'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
-// In CI a missing interpreter fails the tests instead of skipping them.
-const runs = hasPython || process.env['CI'] === 'true'
+const { has: hasPython, runs } = pythonWith('numpy, torch')
 
 interface Case {
   readonly label: string

@@ -47,6 +47,7 @@ import {
 import { evaluateAsWritten } from '../src/eval/evaluate.js'
 import { runCost } from '../src/cli/cost.js'
 import { examples } from '../src/cli/examples.js'
+import { countAllocations } from './support.js'
 
 const row = (c: Cost, primitive: string) => c.byPrimitive.find((r) => r.primitive === primitive)
 
@@ -237,21 +238,9 @@ describe('cost: the model mirrors the evaluator', () => {
   const measureAllocations = (t: Term, sizes: Sizes, written = true): number => {
     const inputs = randomInputs(t.dom, sizes, 1)
     const params = randomParams(t, sizes, 2)
-    const Original = globalThis.Float64Array
-    let total = 0
-    globalThis.Float64Array = new Proxy(Original, {
-      construct(target, args: unknown[]) {
-        const made = Reflect.construct(target, args) as Float64Array
-        total += made.length
-        return made
-      },
-    })
-    try {
-      ;(written ? evaluateAsWritten : evaluate)(t, sizes, inputs, params)
-    } finally {
-      globalThis.Float64Array = Original
-    }
-    return total
+    return countAllocations(() =>
+      (written ? evaluateAsWritten : evaluate)(t, sizes, inputs, params),
+    )
   }
 
   it("allocates what the evaluator allocates, for every example, its gradient and Fig. 33's", () => {

@@ -14,23 +14,13 @@
  *   Python.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { erf, erfc, mapUnary } from '../src/eval/kernels.js'
+import { PYTHON, pythonWith } from './support.js'
 
 const U = 2 ** -53
-const PYTHON = '/usr/bin/python3'
-const hasPython = (() => {
-  if (!existsSync(PYTHON)) return false
-  try {
-    execFileSync(PYTHON, ['-c', 'import math'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
-// In CI a missing interpreter fails the tests instead of skipping them.
-const runs = hasPython || process.env['CI'] === 'true'
+const { runs } = pythonWith('math')
 
 const bits = new Float64Array(1)
 const words = new BigInt64Array(bits.buffer)

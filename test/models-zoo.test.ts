@@ -7,7 +7,7 @@
  * equal to the engine's `grad` for the transformer.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -32,20 +32,10 @@ import { runCommand } from '../src/cli/command.js'
 import { runCost } from '../src/cli/cost.js'
 import { deriveCommand } from '../src/cli/derive.js'
 import { findExample } from '../src/cli/select.js'
+import { PYTHON, pythonWith } from './support.js'
 import { lossOf } from './models-oracle.js'
 
-const PYTHON = '/usr/bin/python3'
-const hasTorch = (() => {
-  if (!existsSync(PYTHON)) return false
-  try {
-    execFileSync(PYTHON, ['-c', 'import numpy, torch'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
-// In CI a missing interpreter fails the tests instead of skipping them.
-const runs = hasTorch || process.env['CI'] === 'true'
+const { runs } = pythonWith('numpy, torch')
 
 const entries = (t: Term, sizes: Sizes): number =>
   [...paramsOf(t).values()].reduce(

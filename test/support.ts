@@ -1,6 +1,8 @@
 /**
  * Helpers shared by test files (not a test file itself: vitest runs `*.test.ts` only).
  */
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { expect } from 'vitest'
 import { type Sizes, type Term, evaluate, randomInputs, randomParams } from '../src/index.js'
 
@@ -16,4 +18,45 @@ export const agree = (s: Term, t: Term, at: Sizes): void => {
     expect(yi.length).toBe(xi.length)
     xi.forEach((e, j) => expect(yi[j]).toBeCloseTo(e, 9))
   })
+}
+
+/**
+ * The entries `run` allocates as Float64Arrays, counted at the constructor (the evaluator makes
+ * every tensor with it; the cost model's `allocated` is checked against this count).
+ */
+export const countAllocations = (run: () => unknown): number => {
+  const Original = globalThis.Float64Array
+  let total = 0
+  globalThis.Float64Array = new Proxy(Original, {
+    construct(target, args: unknown[]) {
+      const made = Reflect.construct(target, args) as Float64Array
+      total += made.length
+      return made
+    },
+  })
+  try {
+    run()
+  } finally {
+    globalThis.Float64Array = Original
+  }
+  return total
+}
+
+/** Debian's interpreter, which the tests that run generated code use (with numpy and torch). */
+export const PYTHON = '/usr/bin/python3'
+
+/**
+ * Whether {@link PYTHON} runs and imports `modules` (e.g. 'numpy, torch'); and whether the tests
+ * that need it run: in CI (`CI=true`) a missing interpreter fails them instead of skipping them.
+ */
+export const pythonWith = (modules: string): { readonly has: boolean; readonly runs: boolean } => {
+  let has = false
+  if (existsSync(PYTHON))
+    try {
+      execFileSync(PYTHON, ['-c', `import ${modules}`], { stdio: 'ignore' })
+      has = true
+    } catch {
+      has = false
+    }
+  return { has, runs: has || process.env['CI'] === 'true' }
 }

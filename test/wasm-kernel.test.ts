@@ -40,6 +40,7 @@ import {
   wasmBatchedMatmul,
   wasmWanted,
 } from '../src/eval/wasm/gemm.js'
+import { countAllocations } from './support.js'
 
 const alloc = (n: number): Float64Array => new Float64Array(n)
 
@@ -321,21 +322,7 @@ describe('the cost model with the WebAssembly kernel', () => {
   const allocated = (t: Term, sizes: Sizes): number => {
     const inputs = randomInputs(t.dom, sizes, 1)
     const params = randomParams(t, sizes, 2)
-    const Original = globalThis.Float64Array
-    let total = 0
-    globalThis.Float64Array = new Proxy(Original, {
-      construct(target, args: unknown[]) {
-        const made = Reflect.construct(target, args) as Float64Array
-        total += made.length
-        return made
-      },
-    })
-    try {
-      evaluate(t, sizes, inputs, params)
-    } finally {
-      globalThis.Float64Array = Original
-    }
-    return total
+    return countAllocations(() => evaluate(t, sizes, inputs, params))
   }
 
   it("counts what the evaluator allocates where products keep their operands' layouts", () => {
