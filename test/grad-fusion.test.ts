@@ -10,9 +10,7 @@ import {
   type Term,
   attention,
   broadcast,
-  children,
   cost,
-  einsum,
   evaluate,
   forwardGradient,
   gelu,
@@ -29,17 +27,8 @@ import {
   seq,
   sumLoss,
 } from '../src/index.js'
-
-/** Every sub-term (with repeats), depth first. */
-const subterms = (t: Term, out: Term[] = []): Term[] => {
-  out.push(t)
-  for (const c of children(t)) subterms(c, out)
-  return out
-}
-
-/** The loss `Σ f(x) ⊙ R` of a term with one output of shape [x m]. */
-const weighted = (f: Term): Term =>
-  seq(f, par(id(f.cod), param('R', f.cod[0] as never)), einsum('x m, x m -> ', { dims: {} }))
+import { weightedSumLoss } from '../src/testing/losses.js'
+import { subterms } from '../src/testing/walk.js'
 
 /** grad(f) with respect to every input (f's parameters named in `lift` made inputs first). */
 const agreesWithForwardGradient = (
@@ -66,7 +55,7 @@ const sumsNone = (t: Extract<Term, { kind: 'einsum' }>): boolean =>
 
 describe('grad: element-wise products fused into the einsum that reads them', () => {
   it('layerNorm with gain and bias: (ḡ ⊙ gain) · 1/σ is one einsum of three inputs, the gain gradient one of two', () => {
-    const f = weighted(layerNormAffine('ln', 'x', 'm'))
+    const f = weightedSumLoss(layerNormAffine('ln', 'x', 'm'))
     const g = agreesWithForwardGradient(f, ['ln.gain', 'ln.bias'], { x: 3, m: 5 })
     const einsums = subterms(g).filter((t) => t.kind === 'einsum')
     // m, x m, x -> x m: the gain (shared over the tokens), the cotangent, 1/σ per token.
@@ -94,7 +83,7 @@ describe('grad: element-wise products fused into the einsum that reads them', ()
       ),
       ['x'],
     )
-    const g = agreesWithForwardGradient(weighted(ff), ['g'], { x: 3, m: 4, f: 5 })
+    const g = agreesWithForwardGradient(weightedSumLoss(ff), ['g'], { x: 3, m: 4, f: 5 })
     const risky = subterms(g).filter(
       (t) => t.kind === 'einsum' && t.inputs.length > 2 && !sumsNone(t),
     )
@@ -111,7 +100,7 @@ describe('grad: element-wise products fused into the einsum that reads them', ()
     const ff = broadcast(seq(linearLayer('A', 'm', 'f'), gelu('f'), linearLayer('B', 'f', 'm')), [
       'x',
     ])
-    const f = weighted(ff)
+    const f = weightedSumLoss(ff)
     const params = Object.keys(randomParams(f, { x: 1, m: 1, f: 1 }, 1))
     agreesWithForwardGradient(f, params, { x: 3, m: 4, f: 5 })
     const sizes = { x: 16, m: 64, f: 128 }
@@ -128,7 +117,7 @@ describe('grad: the seed 1 is not multiplied in', () => {
   })
 
   it('Σ x ⊙ R: the gradient is R itself, read without a product', () => {
-    const f = weighted(id([['x', 'm']]))
+    const f = weightedSumLoss(id([['x', 'm']]))
     const g = grad(f)
     const sizes = { x: 2, m: 3 }
     const R = Float64Array.from([1, -0, 2.5, Number.NaN, -Infinity, 1e-310])
