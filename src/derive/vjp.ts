@@ -230,7 +230,10 @@ const recutPerReader = (dag: Dag): Dag => {
  *
  * An element-wise product that fuses with nothing stays the `mul` it was. Each output entry is
  * the same product of the same factors (a product of three in another order: the last bit may
- * differ), so the gradient is the same function.
+ * differ), so the gradient is the same function on real numbers. Not at IEEE specials: `mul` is
+ * strict in zero (0 · ∞ = 0, src/eval/kernels.ts) and an einsum's products are IEEE (0 · ∞ =
+ * NaN), so a zero cotangent times an infinite factor (a gain of +∞ under a layerNorm whose
+ * output the loss weighs by 0) gave 0 and now gives NaN, as `forwardGradient` does.
  */
 const fuseLinear = (dag: Dag): Dag => {
   const isMove = (t: Term): boolean => {
