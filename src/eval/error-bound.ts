@@ -76,6 +76,15 @@ const TINY = 2 ** -1060
  */
 const ERF_ERROR = 2 ** -48
 
+/**
+ * The relative error of the evaluator's `Φ(v) = erfc(-v/√2)/2` at `|v| ≤ a`, twice the
+ * `(2κ + 8) u` that test/erf.test.ts checks on [-38, 8] against mpmath (κ = |v φ(v) / Φ(v)| ≤
+ * 1 + v², the Mills ratio bound; measured at most 1180u at v = -29.17): the absolute `ERF_ERROR`
+ * alone is 2^-49 however small Φ is, so `1e100 Φ(x - 20)` and `2e100 Φ(x - 20)` were within it
+ * (adversary5). A subnormal Φ carries an absolute `2^-1073` more, which gelu multiplies by |v|.
+ */
+const phiRelative = (a: number): number => 2 * (2 * (1 + a * a) + 8) * U
+
 /** The largest slope of gelu, `Φ(v) + v φ(v)` (about 1.1289 at v = √2). */
 const GELU_SLOPE = 1.13
 
@@ -511,9 +520,12 @@ const unaryRounding = (op: string, y: number, a: number): number => {
     case 'reciprocal':
       return 2 * U * ay
     case 'normcdf':
-      return 0.5 * ERF_ERROR + 4 * U
+      return Math.min(0.5 * ERF_ERROR + 4 * U, phiRelative(a) * ay + (a + 1) * 2 ** -1071)
     case 'gelu':
-      return 0.5 * a * ERF_ERROR + 16 * U * ay + 2 * U * a
+      return Math.min(
+        0.5 * a * ERF_ERROR + 16 * U * ay + 2 * U * a,
+        (phiRelative(a) + 2 * U) * ay + (a + 1) * 2 ** -1071,
+      )
     default:
       // exp, log, tanh, sigmoid: fdlibm's are within 1-2 ulps; 16 leaves room for others.
       return 16 * U * ay
