@@ -22,6 +22,8 @@ import {
   unit,
   seededRandom,
 } from '../src/index.js'
+import { contractionSchedule, runSchedule, setDirectEinsum } from '../src/eval/contract.js'
+import { directLoop, runDirect } from '../src/eval/direct.js'
 
 // ---------------------------------------------------------------------------------------------
 // The reference
@@ -456,5 +458,121 @@ describe('multi-head attention scores (Fig. 18, 19)', () => {
     expect(o).toEqual(Float64Array.from([10, 14, 15, 21]))
     const [s] = evaluate(einsum('y k k x h -> y x h'), sizes, [o as Float64Array])
     expect(s).toEqual(Float64Array.from([2 * 5 + 3 * 7]))
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The direct loop nest (src/eval/direct.ts)
+
+describe('the direct einsum kernel', () => {
+  const sizeMap = (spec: RandomSpec, sizes: Sizes): Map<string, number> => {
+    const size = labelSize(spec.rename, sizes)
+    return new Map([...new Set([...spec.inputs.flat(), ...spec.output])].map((l) => [l, size(l)]))
+  }
+  const alloc = (n: number) => new Float64Array(n)
+
+  it('random specs run directly equal the naive loop (diagonals, sums, embeddings, spreads)', () => {
+    fc.assert(
+      fc.property(specArb, sizesArb, fc.nat(), (spec, sizes, seed) => {
+        const size = sizeMap(spec, sizes)
+        const next = prng(seed)
+        const data = spec.inputs.map((ls) =>
+          randomArray(
+            ls.reduce((n, l) => n * (size.get(l) as number), 1),
+            next,
+          ),
+        )
+        const got = runDirect(directLoop(spec.inputs, spec.output, size), data, alloc)
+        const want = naiveEinsum(spec.inputs, spec.output, (l) => size.get(l) as number, data)
+        expectClose(got, want)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('the evaluator takes it for element-wise products and dot products, on random specs too', () => {
+    // Both plans of every random spec agree, and the direct one was taken for some of them.
+    let direct = 0
+    fc.assert(
+      fc.property(specArb, sizesArb, fc.nat(), (spec, sizes, seed) => {
+        const size = sizeMap(spec, sizes)
+        if (contractionSchedule(spec.inputs, spec.output, size).direct === undefined) return
+        direct++
+        const next = prng(seed)
+        const data = spec.inputs.map((ls) =>
+          randomArray(
+            ls.reduce((n, l) => n * (size.get(l) as number), 1),
+            next,
+          ),
+        )
+        const t = einsum(specText(spec), { dims: spec.rename })
+        const [on] = evaluate(t, sizes, data)
+        const old = setDirectEinsum(false)
+        try {
+          const [off] = evaluate(t, sizes, data)
+          expectClose(on as Float64Array, off as Float64Array)
+        } finally {
+          setDirectEinsum(old)
+        }
+      }),
+      { numRuns: 300 },
+    )
+    expect(direct).toBeGreaterThan(10)
+    // Which plan: the layerNorm backward's products (paper Fig. 37), not a matrix product, not
+    // a 'sum first' chain, not a dot product summed innermost.
+    const plan = (spec: string, sz: Record<string, number>) => {
+      const [ins, out] = spec.split('->') as [string, string]
+      return contractionSchedule(
+        ins.split(',').map((s) => [...s]),
+        [...out],
+        new Map(Object.entries(sz)),
+      ).direct
+    }
+    expect(plan('m,im,i->im', { m: 64, i: 17 })).toBeDefined()
+    expect(plan('im,im->m', { m: 64, i: 17 })).toBeDefined()
+    expect(plan('yk,xk->yx', { y: 3, x: 3, k: 3 })).toBeUndefined()
+    expect(plan('ij,ij,il->il', { i: 17, j: 64, l: 64 })).toBeUndefined()
+    expect(plan('ab,b->a', { a: 64, b: 1024 })).toBeUndefined()
+    expect(plan('a->a', { a: 5 })).toBeUndefined()
+  })
+
+  it('IEEE values as the pairwise kernels give them: -0 products add to +0, 0 · ∞ is NaN', () => {
+    const size = new Map([['a', 3]])
+    const x = Float64Array.from([-0, 0, Infinity])
+    const y = Float64Array.from([1, -1, 0])
+    const direct = runDirect(directLoop([['a'], ['a']], ['a'], size), [x, y], alloc)
+    const old = setDirectEinsum(false)
+    try {
+      const pairwise = runSchedule(contractionSchedule([['a'], ['a']], ['a'], size), [x, y], alloc)
+      expect(Array.from(direct)).toEqual([0, 0, NaN])
+      expect(Object.is(direct[0], 0) && Object.is(direct[1], 0)).toBe(true)
+      expect(Array.from(pairwise)).toEqual(Array.from(direct))
+      expect(Object.is(pairwise[0], 0)).toBe(true)
+    } finally {
+      setDirectEinsum(old)
+    }
+  })
+
+  it('an extent 0 gives zeros (an empty sum) or an empty output', () => {
+    const empty = new Float64Array(0)
+    const sum = runDirect(
+      directLoop(
+        [['a', 'b'], ['b']],
+        ['a'],
+        new Map([
+          ['a', 2],
+          ['b', 0],
+        ]),
+      ),
+      [empty, empty],
+      alloc,
+    )
+    expect(Array.from(sum)).toEqual([0, 0])
+    const none = runDirect(
+      directLoop([['a'], ['a']], ['a'], new Map([['a', 0]])),
+      [empty, empty],
+      alloc,
+    )
+    expect(none.length).toBe(0)
   })
 })

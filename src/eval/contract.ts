@@ -26,6 +26,7 @@ import {
   wasmBatchedMatmul,
   wasmWanted,
 } from './wasm/gemm.js'
+import { type DirectLoop, directLoop, directPoints, runDirect } from './direct.js'
 
 /** One operand: its data and the label of each axis (labels may repeat: a diagonal). */
 export interface Operand {
@@ -457,6 +458,11 @@ interface PairStep {
  */
 /** A planned contraction ({@link contractionSchedule}). @internal */
 export interface Schedule {
+  /**
+   * The direct loop nest (src/eval/direct.ts) when it runs the einsum instead of the pairwise
+   * plan below (then empty).
+   */
+  readonly direct?: DirectLoop
   readonly prep: ReadonlyArray<{
     readonly diagonal?: { readonly shape: number[]; readonly strides: number[] }
     readonly sum?: AxisSum
@@ -494,7 +500,7 @@ const sumOut = (
  * then pairwise contractions chosen greedily ({@link choosePair}), each planned by
  * {@link planPair} and {@link pairLayout}, then the last private sum and the output's layout.
  */
-const scheduleOf = (
+export const pairwiseSchedule = (
   operands: ReadonlyArray<ReadonlyArray<string>>,
   output: ReadonlyArray<string>,
   size: ReadonlyMap<string, number>,
@@ -590,6 +596,70 @@ const scheduleOf = (
   return { prep, pairs, ...(lastSum.sum !== undefined ? { last: lastSum.sum } : {}), final }
 }
 
+/** The FLOPs of a pairwise schedule: 2 per multiply-add of its products, 1 per entry summed. */
+const pairwiseFlops = (s: Schedule): number => {
+  let f = 0
+  for (const p of s.prep) if (p.sum !== undefined) f += sizeOf(p.sum.shape)
+  for (const p of s.pairs) f += 2 * p.batch * p.m * p.k * p.n
+  if (s.last !== undefined) f += sizeOf(s.last.shape)
+  return f
+}
+
+/**
+ * Whether a pairwise product reuses its operands' entries (each entry of A read by several
+ * columns of B and each of B by several rows of A, over a sum): a matrix product, which the
+ * blocked kernels run faster than a loop nest. An outer product (nothing summed), an
+ * element-wise product or a dot product (one row and one column) does not.
+ */
+const reuses = (p: PairStep): boolean => p.k > 1 && p.m > 1 && p.n > 1
+
+/**
+ * Whether an einsum of `q` operands runs as the direct loop nest of src/eval/direct.ts rather
+ * than as `pairwise`: when it has two operands or more, does no more arithmetic that way (q FLOPs
+ * a point of the joint index space: q - 1 products and an addition), and no pairwise product of
+ * the schedule reuses its operands (there the blocked kernels are several times faster per
+ * FLOP), and its innermost loop runs along the output (a summed innermost loop adds into one
+ * accumulator, a chain of dependent additions that the pairwise kernels' several accumulators
+ * run 2-3 times faster: `a b, b -> a` at 64 x 1024 took 239 µs directly, 92 µs pairwise). The
+ * cost model (cost.ts) asks the same, through the schedule.
+ */
+const runsDirect = (d: DirectLoop, q: number, pairwise: Schedule): boolean =>
+  q >= 2 &&
+  d.out[d.out.length - 1] !== 0 &&
+  directPoints(d) * q <= pairwiseFlops(pairwise) &&
+  !pairwise.pairs.some(reuses)
+
+let directOn = true
+
+/** The kernel choices a schedule depends on, as a key. @internal */
+export const planKernel = (): string => `${matmulKernel()}${directOn ? ' direct' : ''}`
+
+/**
+ * Whether einsums may run as direct loop nests ({@link runsDirect}), returning the previous
+ * setting (tests and benchmarks compare the two plans). @internal
+ */
+export const setDirectEinsum = (on: boolean): boolean => {
+  const old = directOn
+  directOn = on
+  return old
+}
+
+/**
+ * Plan an einsum: the direct loop nest when {@link runsDirect}, else the pairwise schedule.
+ */
+const scheduleOf = (
+  operands: ReadonlyArray<ReadonlyArray<string>>,
+  output: ReadonlyArray<string>,
+  size: ReadonlyMap<string, number>,
+): Schedule => {
+  const pairwise = pairwiseSchedule(operands, output, size)
+  if (!directOn) return pairwise
+  const direct = directLoop(operands, output, size)
+  return runsDirect(direct, operands.length, pairwise)
+    ? { direct, prep: [], pairs: [], final: pairwise.final }
+    : pairwise
+}
+
 /** Run a planned pairwise product on its two operands. */
 const runPair = (p: PairStep, x: Float64Array, y: Float64Array, alloc: Allocate): Float64Array => {
   if (p.wasm !== undefined) {
@@ -615,7 +685,7 @@ const scheduleKey = (
   output: ReadonlyArray<string>,
   size: ReadonlyMap<string, number>,
 ): string => {
-  let key = matmulKernel()
+  let key = planKernel()
   for (const ls of labels) {
     key += '\u0002'
     for (const l of ls) key += `${l}\u0001${size.get(l) as number}\u0001`
@@ -651,6 +721,7 @@ export const runSchedule = (
   operands: ReadonlyArray<Float64Array>,
   alloc: Allocate,
 ): Float64Array => {
+  if (s.direct !== undefined) return runDirect(s.direct, operands, alloc)
   let ds = operands.map((o, i) => {
     const prep = s.prep[i]
     let d = o

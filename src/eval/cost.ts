@@ -77,7 +77,8 @@ import { type AxisOpName, type ScalarOp, type Term, splitByLengths } from '../co
 import { type Shape, shapeSize } from '../core/types.js'
 import { jvp, sumOf } from '../derive/jvp.js'
 import { einsumOf } from '../linear/einsum.js'
-import { choosePair, pairLayout, planPair } from './contract.js'
+import { choosePair, contractionSchedule, pairLayout, planPair } from './contract.js'
+import { directPoints } from './direct.js'
 import { isBlockBroadcast } from './kernels.js'
 
 /** Options of {@link cost}. */
@@ -557,6 +558,16 @@ class Simulation {
     const extents = (ls: ReadonlyArray<string>) => ls.map((l) => size.get(l) as number)
     const ext = (ls: ReadonlyArray<string>) => product(extents(ls))
     const outSet = new Set(output)
+    // The direct loop nest (src/eval/direct.ts): q FLOPs a point, only the result allocated.
+    const direct = contractionSchedule(
+      operands.map((o) => o.labels),
+      output,
+      size,
+    ).direct
+    if (direct !== undefined) {
+      this.flops(name, directPoints(direct) * operands.length)
+      return this.alloc(name, ext(output), held, inputs)
+    }
     /** Every tensor of this einsum that is live now (inputs and current operands). */
     const live = (ops: ReadonlyArray<Operand>, more: ReadonlyArray<Buf> = []): Buf[] => [
       ...inputs,

@@ -16,8 +16,7 @@ import { show } from '../core/show.js'
 import { generatorKey } from '../core/generator.js'
 import { type Generator, type Term, children, splitByLengths } from '../core/term.js'
 import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
-import { type Schedule, contractionSchedule, runSchedule } from './contract.js'
-import { matmulKernel } from './wasm/gemm.js'
+import { type Schedule, contractionSchedule, planKernel, runSchedule } from './contract.js'
 import { type FusedKernel, fusedKernel } from './fused.js'
 import { cost } from './cost.js'
 import { jvp } from '../derive/jvp.js'
@@ -830,7 +829,7 @@ const runEinsum = (
   inputs: ReadonlyArray<Value>,
   step?: Step,
 ): Value => {
-  const key = `${matmulKernel()} ${ctx.levels.join(' ')} ${ctx.sizesKey}`
+  const key = `${planKernel()} ${ctx.levels.join(' ')} ${ctx.sizesKey}`
   const known = step?.plan
   if (known !== undefined && known.key === key && sameLevels(known, inputs))
     return {
