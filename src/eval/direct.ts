@@ -57,7 +57,22 @@ export const directLoop = (
   // Outermost: the label with the largest strides (the sum of its strides over the operands and
   // the output, so that the output's layout counts as one operand's).
   const weight = (r: (typeof rows)[number]) => r.strides.reduce((a, s) => a + s, 0) + r.out
-  const loops = rows.filter((r) => r.extent !== 1).sort((p, q) => weight(q) - weight(p))
+  const sorted = rows.filter((r) => r.extent !== 1).sort((p, q) => weight(q) - weight(p))
+  // A loop merges into the one inside it when the two are contiguous in every operand and in
+  // the output (an element-wise product of matrices is one loop over all their entries): the
+  // points are visited in the same order, with fewer and longer innermost runs.
+  const loops: Array<(typeof rows)[number]> = []
+  for (let l = sorted.length - 1; l >= 0; l--) {
+    const r = sorted[l] as (typeof rows)[number]
+    const inner = loops[0]
+    if (
+      inner !== undefined &&
+      r.out === inner.out * inner.extent &&
+      r.strides.every((st, i) => st === (inner.strides[i] as number) * inner.extent)
+    )
+      loops[0] = { extent: r.extent * inner.extent, strides: inner.strides, out: inner.out }
+    else loops.unshift(r)
+  }
   return {
     entries: sizeOf(output.map((l) => size.get(l) as number)),
     extents: loops.map((r) => r.extent),
