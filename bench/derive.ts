@@ -32,9 +32,11 @@
  *   from other processes hits them alike. `grad / loss time` is the ratio of the CPU medians,
  *   `(fastest samples)` that of the fastest sample of each (the least disturbed), `(paired
  *   rounds)` the median over the rounds of the ratio of the two samples taken in the same round
- *   (adjacent in time, so a drift in the machine's speed over seconds moves both), `grad / loss
- *   wall time` that of the wall-clock medians of the same samples. `build ms` is the time to
- *   derive the gradient (and to normalise it), once. `nodes` is `termSize` of each term: the
+ *   (adjacent in time, so a drift in the machine's speed over seconds moves both), `(alternated
+ *   single evaluations)` the median over about 3 s of pairs of one loss and one grad evaluation
+ *   of the ratio of their wall times (bench/derive-ab.ts's method: a pair spans milliseconds, a
+ *   round two 20 ms samples), `grad / loss wall time` that of the wall-clock medians of the same
+ *   samples. `build ms` is the time to derive the gradient (and to normalise it), once. `nodes` is `termSize` of each term: the
  *   evaluator has a fixed cost per node, which is what a small evaluation's time mostly measures.
  * - Fig. 34 table: `forwardGradient(f)` (Fig. 33: D(f) broadcast over the rows of the identity)
  *   and `grad(f)` for `f = L(W: x -> y); tanh; mean`, FLOPs, peak memory (entries) and time at
@@ -159,6 +161,31 @@ const timeAll = (
   }
 }
 
+/**
+ * grad / loss by alternated single evaluations (as bench/derive-ab.ts times two checkouts): one
+ * call of `loss`, one of `grad`, again and again for about ALTERNATE_MS (at least 5 pairs, at
+ * most 600), each call timed by the wall clock; the median over the pairs of grad / loss. A
+ * pair spans a few milliseconds, so a machine whose speed changes over seconds (this VM's runs
+ * by 1.6x, a loss measured at 1.0 and 1.6 ms in one process) moves both of its calls alike,
+ * where a 20 ms sample of each may fall on either side of a change.
+ */
+const alternated = (loss: () => unknown, grad: () => unknown): number => {
+  const ratios: number[] = []
+  const until = performance.now() + ALTERNATE_MS
+  while (ratios.length < 600 && (ratios.length < 5 || performance.now() < until)) {
+    const t0 = performance.now()
+    loss()
+    const t1 = performance.now()
+    grad()
+    ratios.push((performance.now() - t1) / Math.max(t1 - t0, 1e-6))
+  }
+  ratios.sort((p, q) => p - q)
+  return ratios[Math.floor(ratios.length / 2)] as number
+}
+
+/** How long {@link alternated} alternates. */
+const ALTERNATE_MS = quick ? 200 : 3000
+
 const runner = (t: Term, sizes: Sizes, fixed: Arch['inputs'] = {}) => {
   const inputs = randomInputs(t.dom, sizes, 1)
   for (const [i, x] of Object.entries(fixed)) inputs[Number(i)] = x
@@ -212,6 +239,7 @@ const architectures = (): string => {
       .filter(Number.isFinite)
       .sort((p, q) => p - q)
     const pairedMedian = paired[Math.floor(paired.length / 2)] ?? Number.NaN
+    const single = alternated(runner(loss, a.sizes, a.inputs), runner(g, a.sizes, a.inputs))
     rows.push([
       a.name,
       Object.entries(a.sizes)
@@ -233,6 +261,7 @@ const architectures = (): string => {
       x(tn as number, tl as number),
       x(mg as number, ml as number),
       `${pairedMedian.toFixed(2)}x`,
+      `${single.toFixed(2)}x`,
       x(wg as number, wl as number),
       `${(t1 - t0).toFixed(0)} + ${(t2 - t1).toFixed(0)}`,
     ])
@@ -257,6 +286,7 @@ const architectures = (): string => {
       'normal / loss time',
       'grad / loss time (fastest samples)',
       'grad / loss time (paired rounds)',
+      'grad / loss time (alternated single evaluations)',
       'grad / loss wall time',
       'build ms (grad + normalize)',
     ],
