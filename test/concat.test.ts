@@ -126,6 +126,30 @@ describe('concat and split by their definitions', () => {
     )
   })
 
+  it('short and long rows alike: pieces of 3, 8, 64 and 100 entries a row (loop and set copies)', () => {
+    // The kernels copy a row piece under 64 entries by a loop, a longer one by `set`; the random
+    // cases above have short rows only. Rows of the U-Net's channel concatenation (Fig. 28) are 8.
+    const sizes = { r: 5, a: 3, b: 8, c: 64, d: 100 }
+    for (const pieces of [
+      ['a', 'c'],
+      ['b', 'd', 'a'],
+      ['c', 'd'],
+      ['b', 'b'],
+    ]) {
+      const shapes = concat(
+        1,
+        pieces.map((p) => `r ${p}`),
+      ).dom as Shape[]
+      const xs = shapes.map((s) =>
+        Float64Array.from({ length: count(extents(s, sizes)) }, (_, i) => i + 0.5),
+      )
+      const [out] = evaluate(concat(1, shapes), sizes, xs)
+      expect(Array.from(out!)).toEqual(Array.from(byIndexes(shapes, 1, sizes, xs)))
+      const back = evaluate(split(1, shapes), sizes, [out!])
+      back.forEach((p, i) => expect(Array.from(p)).toEqual(Array.from(xs[i]!)))
+    }
+  })
+
   it('a negative axis counts from the end, as in PyTorch', () => {
     const parts = [
       ['a', 'b'],
