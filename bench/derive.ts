@@ -6,8 +6,8 @@
  * input sizes (Fig. 34: quadratic against linear).
  *
  * Run: `npm run bench:derive` (a few minutes; writes `bench/derive-results.md`, formatted with
- * the repository's prettier config) or `npx tsx bench/derive.ts --quick` (small sizes, prints
- * only). A benchmark, never a test: nothing here fails on a slow machine.
+ * the repository's prettier config, keeping the file's dated sections below the new tables) or
+ * `npx tsx bench/derive.ts --quick` (small sizes, prints only). A benchmark, never a test: nothing here fails on a slow machine.
  *
  * The MLP 784-128-10 over a batch of 64 (the MLP broadcast over `b`, its weights shared by the
  * rows) is the workload where the raw gradient is furthest from the cheap-gradient bound: compare
@@ -54,7 +54,7 @@
  *
  * @packageDocumentation
  */
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
@@ -457,11 +457,24 @@ const main = async (): Promise<void> => {
     const file = fileURLToPath(new URL('./derive-results.md', import.meta.url))
     const markdown =
       `# Derivative cost benchmark\n\nRecorded ${new Date().toISOString().slice(0, 10)} with \`npm run bench:derive\` ` +
-      `(bench/derive.ts; the header of that file explains every column).\n\n${machine}.\n\n${text}`
+      `(bench/derive.ts; the header of that file explains every column).\n\n${machine}.\n\n${text}` +
+      history(file, text)
     const options = (await resolveConfig(file)) ?? {}
     writeFileSync(file, await format(markdown, { ...options, filepath: file }))
     process.stderr.write(`bench:derive: wrote ${file}\n`)
   }
+}
+
+/**
+ * The sections of the file at `file` after the tables this run writes (`text`'s headings): the
+ * dated records of earlier sessions, kept below the new tables rather than overwritten.
+ */
+function history(file: string, text: string): string {
+  if (!existsSync(file)) return ''
+  const written = new Set(text.split('\n').filter((l) => l.startsWith('## ')))
+  const lines = readFileSync(file, 'utf8').split('\n')
+  const from = lines.findIndex((l) => l.startsWith('## ') && !written.has(l))
+  return from < 0 ? '' : `\n${lines.slice(from).join('\n')}`
 }
 
 await main()
