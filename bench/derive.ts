@@ -7,7 +7,8 @@
  *
  * Run: `npm run bench:derive` (a few minutes; writes `bench/derive-results.md`, formatted with
  * the repository's prettier config, keeping the file's dated sections below the new tables) or
- * `npx tsx bench/derive.ts --quick` (small sizes, prints only). A benchmark, never a test: nothing here fails on a slow machine.
+ * `npx tsx bench/derive.ts --quick` (small sizes, prints only). A benchmark, never a test:
+ * nothing here fails on a slow machine.
  *
  * The MLP 784-128-10 over a batch of 64 (the MLP broadcast over `b`, its weights shared by the
  * rows) is the workload where the raw gradient is furthest from the cheap-gradient bound: compare
@@ -36,8 +37,9 @@
  *   single evaluations)` the median over about 3 s of pairs of one loss and one grad evaluation
  *   of the ratio of their wall times (bench/derive-ab.ts's method: a pair spans milliseconds, a
  *   round two 20 ms samples), `grad / loss wall time` that of the wall-clock medians of the same
- *   samples. `build ms` is the time to derive the gradient (and to normalise it), once. `nodes` is `termSize` of each term: the
- *   evaluator has a fixed cost per node, which is what a small evaluation's time mostly measures.
+ *   samples. `build ms` is the time to derive the gradient (and to normalise it), once. `nodes`
+ *   is `termSize` of each term: the evaluator has a fixed cost per node, which is what a small
+ *   evaluation's time mostly measures.
  * - Fig. 34 table: `forwardGradient(f)` (Fig. 33: D(f) broadcast over the rows of the identity)
  *   and `grad(f)` for `f = L(W: x -> y); tanh; mean`, FLOPs, peak memory (entries) and time at
  *   growing x, with the fitted growth exponents (least-squares slope of log cost over log x).
@@ -104,6 +106,12 @@ let sink = 0
  * single call takes over 100 ms is warmed up once and sampled 3 times; over a second, its first
  * (cold) call is its only sample (the budget is a minute).
  */
+/** The median of `ts` (the upper one of an even count; NaN when empty). */
+const median = (ts: ReadonlyArray<number>): number => {
+  const sorted = [...ts].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+
 const timeAll = (
   fns: ReadonlyArray<() => unknown>,
   samples = quick ? 3 : 15,
@@ -149,10 +157,6 @@ const timeAll = (
       ;(cpus[i] as number[]).push((cpuNow() - c0) / plan.reps)
       ;(walls[i] as number[]).push((performance.now() - start) / plan.reps)
     })
-  const median = (ts: ReadonlyArray<number>) => {
-    const sorted = [...ts].sort((a, b) => a - b)
-    return sorted[Math.floor(sorted.length / 2)] as number
-  }
   return {
     wall: walls.map(median),
     cpu: cpus.map(median),
@@ -179,8 +183,7 @@ const alternated = (loss: () => unknown, grad: () => unknown): number => {
     grad()
     ratios.push((performance.now() - t1) / Math.max(t1 - t0, 1e-6))
   }
-  ratios.sort((p, q) => p - q)
-  return ratios[Math.floor(ratios.length / 2)] as number
+  return median(ratios)
 }
 
 /** How long {@link alternated} alternates. */
@@ -223,23 +226,20 @@ const architectures = (): string => {
     const n = normalize(g)
     const t2 = performance.now()
     const [cl, cg, cn] = [cost(loss, a.sizes), cost(g, a.sizes), cost(n, a.sizes)]
-    const timed = timeAll([
-      runner(loss, a.sizes, a.inputs),
-      runner(g, a.sizes, a.inputs),
-      runner(n, a.sizes, a.inputs),
-    ])
+    const runs = [loss, g, n].map((t) => runner(t, a.sizes, a.inputs)) as [
+      () => void,
+      () => void,
+      () => void,
+    ]
+    const timed = timeAll(runs)
     const [tl, tg, tn] = timed.cpu
     const [wl, wg] = timed.wall
     const [ml, mg] = timed.cpuMin
     // The median over rounds of grad / loss in the same round: the two samples of a round are
     // taken one after the other, so a machine whose speed drifts over seconds moves both.
     const [rl, rg] = timed.rounds as [number[], number[]]
-    const paired = rg
-      .map((g, i) => g / (rl[i] ?? Number.NaN))
-      .filter(Number.isFinite)
-      .sort((p, q) => p - q)
-    const pairedMedian = paired[Math.floor(paired.length / 2)] ?? Number.NaN
-    const single = alternated(runner(loss, a.sizes, a.inputs), runner(g, a.sizes, a.inputs))
+    const pairedMedian = median(rg.map((g, i) => g / (rl[i] ?? Number.NaN)).filter(Number.isFinite))
+    const single = alternated(runs[0], runs[1])
     rows.push([
       a.name,
       Object.entries(a.sizes)
@@ -469,7 +469,7 @@ const main = async (): Promise<void> => {
  * The sections of the file at `file` after the tables this run writes (`text`'s headings): the
  * dated records of earlier sessions, kept below the new tables rather than overwritten.
  */
-function history(file: string, text: string): string {
+const history = (file: string, text: string): string => {
   if (!existsSync(file)) return ''
   const written = new Set(text.split('\n').filter((l) => l.startsWith('## ')))
   const lines = readFileSync(file, 'utf8').split('\n')

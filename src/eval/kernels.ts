@@ -409,7 +409,7 @@ export const cropKernel = (
   const m = n + before + after
   const rows = src.length / m
   const out = alloc(rows * n, 'crop')
-  for (let r = 0; r < rows; r++) out.set(src.subarray(r * m + before, r * m + before + n), r * n)
+  for (let r = 0; r < rows; r++) copyBlock(src, r * m + before, out, r * n, n)
   return out
 }
 
@@ -424,7 +424,7 @@ export const padKernel = (
   const rows = src.length / n
   const m = n + before + after
   const out = alloc(rows * m, 'pad')
-  for (let r = 0; r < rows; r++) out.set(src.subarray(r * n, r * n + n), r * m + before)
+  for (let r = 0; r < rows; r++) copyBlock(src, r * n, out, r * m + before, n)
   return out
 }
 
@@ -478,10 +478,7 @@ export const convAdjointKernel = (
 
 /**
  * Rows joined end to end: row r of the output is row r of every source in turn (`lengths[i]`
- * the row length of source i; every source has the same number of rows). A short row is
- * copied by a loop, a long one by `set` ({@link copyBlock}): a `subarray` object per row made
- * the U-Net's channel concatenation (Fig. 28: 4096 rows of two pieces of 8) and its split about
- * twice as slow (a split 0.91 ms, now 0.42 ms).
+ * the row length of source i; every source has the same number of rows).
  */
 export const concatKernel = (
   sources: ReadonlyArray<Float64Array>,
@@ -518,10 +515,11 @@ export const splitKernel = (
 }
 
 /**
- * The axis maps above on an axis followed by a contiguous block of `block` entries (the layout
- * of a broadcast placed after the axis, `broadcast(f, axes, { at: 'last' })`): each entry of
- * the one-axis kernel becomes a block, so the broadcast needs no transpose in or out. Rows are
- * the leading `rows` slices; `x` and the output extents as in the one-axis kernels.
+ * Copy `block` entries of `src` from `from` to `out` at `to`: by a loop when short, by `set`
+ * when long. Every kernel's per-row copy goes through it (pad, crop, concat, split and their
+ * block forms): a `subarray` object per short row made the U-Net's channel concatenation
+ * (Fig. 28: 4096 rows of two pieces of 8) and its split about twice as slow (a split 0.91 ms,
+ * now 0.42 ms).
  */
 const copyBlock = (
   src: Float64Array,
@@ -533,6 +531,11 @@ const copyBlock = (
   if (block >= 64) out.set(src.subarray(from, from + block), to)
   else for (let t = 0; t < block; t++) out[to + t] = src[from + t] as number
 }
+
+// The axis maps above on an axis followed by a contiguous block of `block` entries (the layout
+// of a broadcast placed after the axis, `broadcast(f, axes, { at: 'last' })`): each entry of the
+// one-axis kernel becomes a block, so the broadcast needs no transpose in or out. Rows are the
+// leading `rows` slices; `x` and the output extents as in the one-axis kernels.
 
 /** {@link convKernel} with a block after the axis: `out[r, i, j, :] = in[r, s i + d j, :]`. */
 export const convBlockKernel = (
@@ -598,7 +601,7 @@ export const padBlockKernel = (
   const m = n + before + after
   const out = alloc(rows * m * block, 'pad')
   for (let r = 0; r < rows; r++)
-    out.set(src.subarray(r * n * block, (r + 1) * n * block), (r * m + before) * block)
+    copyBlock(src, r * n * block, out, (r * m + before) * block, n * block)
   return out
 }
 
@@ -615,7 +618,7 @@ export const cropBlockKernel = (
   const rows = src.length / (m * block)
   const out = alloc(rows * n * block, 'crop')
   for (let r = 0; r < rows; r++)
-    out.set(src.subarray((r * m + before) * block, (r * m + before + n) * block), r * n * block)
+    copyBlock(src, (r * m + before) * block, out, r * n * block, n * block)
   return out
 }
 
