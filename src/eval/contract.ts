@@ -247,13 +247,19 @@ export const planPair = <X extends PlanOperand>(
   ext: (labels: ReadonlyArray<string>) => number,
   output: ReadonlyArray<string> | undefined,
 ): PairPlan<X> => {
-  const plan = (x: X, y: X) => {
+  const plan = (x: X, y: X, outputOrder: boolean) => {
     const inY = new Set(y.labels)
     const inX = new Set(x.labels)
     const batch = x.labels.filter((l) => inY.has(l) && keep(l))
     const inner = x.labels.filter((l) => inY.has(l) && !keep(l))
-    const left = x.labels.filter((l) => !inY.has(l))
-    const right = y.labels.filter((l) => !inX.has(l))
+    // The free labels in each operand's own order, or (outputOrder) in the output's, which
+    // moves an operand but not the result.
+    const free = (o: X, other: Set<string>) =>
+      outputOrder && output !== undefined
+        ? output.filter((l) => o.labels.includes(l) && !other.has(l))
+        : o.labels.filter((l) => !other.has(l))
+    const left = free(x, inY)
+    const right = free(y, inX)
     const order = (ls: ReadonlyArray<string>, want: string[]) => want.map((l) => ls.indexOf(l))
     const labels = [...batch, ...left, ...right]
     const reorder = output !== undefined && labels.join(' ') !== output.join(' ') ? ext(labels) : 0
@@ -282,9 +288,17 @@ export const planPair = <X extends PlanOperand>(
     const updates = layout(true)
     return inner.length > 0 && updates.moves < dots.moves ? updates : dots
   }
-  const p1 = plan(x0, y0)
-  const p2 = plan(y0, x0)
-  return (p2.moves < p1.moves ? p2 : p1).plan
+  // The free labels in the output's order move an operand instead of the result, which is
+  // cheaper when the result is larger than either operand: a convolution's input gradient
+  // (`ocpq, abo -> abpqc`) moves its weights to `[o p q c]`, 1152 entries, not its result of
+  // 590k (src/eval/evaluate.ts markViews). Not otherwise: the count of moves does not see that
+  // the WebAssembly kernel reads some layouts in place (pairLayout), and the weight gradient
+  // `apbqc, abo -> ocpq` would move its 590k-entry image to spare a 1152-entry result. Ties keep
+  // the operands' own orders.
+  const candidates = [plan(x0, y0, false), plan(y0, x0, false)]
+  if (output !== undefined && ext(output) > Math.max(x0.entries, y0.entries))
+    candidates.push(plan(x0, y0, true), plan(y0, x0, true))
+  return candidates.reduce((best, c) => (c.moves < best.moves ? c : best)).plan
 }
 
 /**
@@ -722,6 +736,39 @@ export const runSchedule = (
   alloc: Allocate,
 ): Float64Array => {
   if (s.direct !== undefined) return runDirect(s.direct, operands, alloc)
+  const last = beforeFinal(s, operands, alloc)
+  return s.final.kind === 'permute'
+    ? permute(last, s.final.shape, s.final.perm, alloc)
+    : embed(last, s.final.entries, s.final.loops, alloc)
+}
+
+/**
+ * {@link runSchedule} without its last transpose: the entries where the products leave them,
+ * with the stride of every output axis, for a reader that takes a strided source (the transposed
+ * convolution tensor after a convolution's input gradient, src/eval/evaluate.ts). The strides
+ * are absent where the result is row-major anyway: the direct kernel's, or an embedding's
+ * (repeated output labels). Every entry is the one `runSchedule` gives, bit for bit. @internal
+ */
+export const runScheduleView = (
+  s: Schedule,
+  operands: ReadonlyArray<Float64Array>,
+  alloc: Allocate,
+): { readonly data: Float64Array; readonly strides?: ReadonlyArray<number> } => {
+  if (s.direct !== undefined || s.final.kind !== 'permute')
+    return { data: runSchedule(s, operands, alloc) }
+  const last = beforeFinal(s, operands, alloc)
+  const { shape, perm } = s.final
+  if (keepsLayout(shape, perm)) return { data: last }
+  const strides = stridesOf(shape)
+  return { data: last, strides: perm.map((p) => strides[p] as number) }
+}
+
+/** The pairwise plan's products and sums, up to the output's transpose or embedding. */
+const beforeFinal = (
+  s: Schedule,
+  operands: ReadonlyArray<Float64Array>,
+  alloc: Allocate,
+): Float64Array => {
   let ds = operands.map((o, i) => {
     const prep = s.prep[i]
     let d = o
@@ -736,11 +783,8 @@ export const runSchedule = (
     const merged = runPair(p, x, y, alloc)
     ds = [...ds.filter((_, t) => t !== p.i && t !== p.j), merged]
   }
-  let last = ds[0] as Float64Array
-  if (s.last !== undefined) last = sumAxes(last, s.last.shape, s.last.summed, alloc)
-  return s.final.kind === 'permute'
-    ? permute(last, s.final.shape, s.final.perm, alloc)
-    : embed(last, s.final.entries, s.final.loops, alloc)
+  const last = ds[0] as Float64Array
+  return s.last !== undefined ? sumAxes(last, s.last.shape, s.last.summed, alloc) : last
 }
 
 /**

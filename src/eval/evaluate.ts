@@ -16,7 +16,13 @@ import { show } from '../core/show.js'
 import { generatorKey } from '../core/generator.js'
 import { type Generator, type Term, children, splitByLengths } from '../core/term.js'
 import { type Shape, type TupleType, shapeSize, showShape, showType } from '../core/types.js'
-import { type Schedule, contractionSchedule, planKernel, runSchedule } from './contract.js'
+import {
+  type Schedule,
+  contractionSchedule,
+  planKernel,
+  runSchedule,
+  runScheduleView,
+} from './contract.js'
 import { type FusedKernel, fusedKernel } from './fused.js'
 import { cost } from './cost.js'
 import { jvp } from '../derive/jvp.js'
@@ -25,6 +31,7 @@ import {
   concatKernel,
   convAdjointBlockKernel,
   convAdjointKernel,
+  convAdjointStridedKernel,
   convBlockKernel,
   convKernel,
   cropBlockKernel,
@@ -38,7 +45,7 @@ import {
   padKernel,
   splitKernel,
 } from './kernels.js'
-import { type Allocate, gather, permute, sizeOf } from './strided.js'
+import { type Allocate, gather, permute, sizeOf, stridesOf } from './strided.js'
 import { type Applied, type GeneratorLike, generatorApplication } from './generators.js'
 
 /** Options of {@link evaluate}. */
@@ -93,6 +100,12 @@ export type TensorData = Float64Array | ReadonlyArray<number>
 interface Value {
   readonly data: Float64Array
   readonly levels: ReadonlyArray<boolean>
+  /**
+   * Where the entries lie when not row-major: the stride of each axis (the value varies along
+   * no level then). Only an einsum step marked `view` makes one, for the one step that reads it
+   * ({@link markViews}).
+   */
+  readonly strides?: ReadonlyArray<number>
 }
 
 /**
@@ -222,6 +235,11 @@ interface Step {
   live: boolean
   /** An einsum's contraction as last planned ({@link runEinsum}). */
   plan?: EinsumPlan
+  /**
+   * An einsum whose one reader takes a strided source: its result is left where the products
+   * put it, without the output's transpose ({@link markViews}).
+   */
+  view?: boolean
 }
 
 interface Elementwise {
@@ -257,6 +275,11 @@ interface EinsumPlan {
   readonly inLevels: ReadonlyArray<ReadonlyArray<boolean>>
   readonly mask: ReadonlyArray<boolean>
   readonly schedule: Schedule
+  /**
+   * A `view` step's schedule makes its output in another order ({@link viewOrder}): the
+   * position there of each output axis, and the row-major strides of that order.
+   */
+  readonly view?: { readonly axes: ReadonlyArray<number>; readonly strides: ReadonlyArray<number> }
 }
 
 const sameLevels = (plan: EinsumPlan, inputs: ReadonlyArray<Value>): boolean => {
@@ -429,6 +452,7 @@ const compileProgram = (
     entry.map((_, i) => i),
   )
   const outputs = fuse ? fuseElementwise(steps, made) : made
+  if (fuse) markViews(steps, outputs)
   // Release every slot after the step that reads it last (never an output): a value is held
   // only as long as the term needs it.
   const kept = new Set(outputs)
@@ -540,6 +564,31 @@ const fuseElementwise = (steps: Step[], outputs: number[]): number[] => {
 }
 
 /**
+ * Mark the einsum steps whose result only a transposed convolution tensor reads, run by a block
+ * kernel ({@link blockRun}): a convolution's input gradient (`ocpq, abo -> apbqc`, the transpose
+ * of Fig. 24's product) is then handed over where the matrix product leaves it, `[a b c p q]`,
+ * and read with strides, where the output's transpose to `[a p b q c]` took longer than the
+ * product itself. A result read twice, or returned, stays row-major.
+ */
+const markViews = (steps: ReadonlyArray<Step>, outputs: ReadonlyArray<number>): void => {
+  const reads = new Map<number, number>()
+  const bump = (r: number) => reads.set(r, (reads.get(r) ?? 0) + 1)
+  for (const s of steps) s.ins.forEach(bump)
+  outputs.forEach(bump)
+  const einsums = new Map<number, Step>()
+  for (const s of steps) {
+    if (s.t.kind === 'einsum' && s.fused === undefined && s.elementwise === undefined)
+      einsums.set(s.outs[0] as number, s)
+    const r = s.ins[0]
+    if (r === undefined || reads.get(r) !== 1 || s.t.kind !== 'broadcast') continue
+    const run = blockRun(s.t)
+    const e = einsums.get(r)
+    if (e !== undefined && run?.inner.body.kind === 'convTensor' && run.inner.body.adjoint === true)
+      e.view = true
+  }
+}
+
+/**
  * Mark the steps of `prog` that the outputs flagged in `wanted` read, directly or through later
  * steps, and nothing else; into a broadcast, only the body outputs that are read (its other
  * outputs are left undefined, {@link runBroadcast}). Every value is pure, so a step no output
@@ -592,17 +641,25 @@ const compile = (term: Term, literal = false): Program => {
   return p
 }
 
+/** A row of {@link compiledSteps}. @internal */
+export interface CompiledStep {
+  readonly kind: string
+  readonly what: string
+  readonly depth: number
+  readonly live: boolean
+  readonly parts: number
+  /** An einsum that hands its result to its one reader strided ({@link markViews}). */
+  readonly view: boolean
+}
+
 /**
  * The steps `evaluate` runs for `term`, as compiled ({@link compile}): one entry per step, a
  * broadcast's body after it one level deeper, with whether it is live ({@link markLive}) and,
  * for a fused run, how many element-wise steps it stands for. For tests and benchmarks: the
  * evaluator's cost at small sizes is mostly a fixed cost per step. @internal
  */
-export const compiledSteps = (
-  term: Term,
-): ReadonlyArray<{ kind: string; what: string; depth: number; live: boolean; parts: number }> => {
-  const rows: Array<{ kind: string; what: string; depth: number; live: boolean; parts: number }> =
-    []
+export const compiledSteps = (term: Term): ReadonlyArray<CompiledStep> => {
+  const rows: CompiledStep[] = []
   const walk = (prog: Program, depth: number, live: boolean) => {
     for (const s of prog.steps) {
       if (s.checkOnly) continue
@@ -618,7 +675,14 @@ export const compiledSteps = (
               : s.t.kind === 'axisOp'
                 ? s.t.op
                 : ''
-      rows.push({ kind, what, depth, live: live && s.live, parts: s.fused?.parts.length ?? 1 })
+      rows.push({
+        kind,
+        what,
+        depth,
+        live: live && s.live,
+        parts: s.fused?.parts.length ?? 1,
+        view: s.view === true,
+      })
       if (s.body !== undefined) walk(s.body, depth + 1, live && s.live)
     }
   }
@@ -661,7 +725,7 @@ const run = (s: Step, ctx: Context, slots: Array<Value | undefined>): void => {
         : s.elementwise !== undefined
           ? [runElementwise(s.elementwise, ctx, ins)]
           : s.t.kind === 'einsum'
-            ? [runEinsum(s.t, ctx, ins, s)]
+            ? [runEinsum(s.t, ctx, ins, s, s.view === true)]
             : runPrimitive(s.t, ctx, ins)
     // Only primitives make new entries.
     const w = ctx.watch
@@ -828,18 +892,12 @@ const runEinsum = (
   ctx: Context,
   inputs: ReadonlyArray<Value>,
   step?: Step,
+  view = false,
 ): Value => {
   const key = `${planKernel()} ${ctx.levels.join(' ')} ${ctx.sizesKey}`
   const known = step?.plan
   if (known !== undefined && known.key === key && sameLevels(known, inputs))
-    return {
-      data: runSchedule(
-        known.schedule,
-        inputs.map((v) => v.data),
-        ctx.alloc,
-      ),
-      levels: known.mask,
-    }
+    return scheduled(known, inputs, ctx)
   const labelSize = new Map<string, number>()
   for (const [label, d] of dimsOf(t)) labelSize.set(label, size(ctx, d))
   ctx.levels.forEach((n, l) => labelSize.set(levelLabel(l), n))
@@ -850,41 +908,123 @@ const runEinsum = (
     data: v.data,
     labels: [...batchLabels(v.levels), ...(t.inputs[i] as ReadonlyArray<string>)],
   }))
+  // A view of an output varying along no level is made in the order its reader takes best.
+  const order = view && !mask.some((on) => on) ? viewOrder(t) : undefined
   const schedule = contractionSchedule(
     operands.map((o) => o.labels),
-    [...batchLabels(mask), ...t.output],
+    order ?? [...batchLabels(mask), ...t.output],
     labelSize,
   )
-  if (step !== undefined)
-    step.plan = { key, inLevels: inputs.map((v) => [...v.levels]), mask, schedule }
-  return {
-    data: runSchedule(
-      schedule,
-      operands.map((o) => o.data),
-      ctx.alloc,
-    ),
-    levels: mask,
+  const plan: EinsumPlan = {
+    key,
+    inLevels: inputs.map((v) => [...v.levels]),
+    mask,
+    schedule,
+    ...(order === undefined
+      ? {}
+      : {
+          view: {
+            axes: t.output.map((l) => order.indexOf(l)),
+            strides: stridesOf(order.map((l) => labelSize.get(l) as number)),
+          },
+        }),
   }
+  if (step !== undefined) step.plan = plan
+  return scheduled(plan, inputs, ctx)
 }
 
 /**
- * A pad, crop or convolution tensor broadcast after its axis (`broadcast(f, axes, { at: 'last'
- * })`, as `conv1d` and `conv2d` cut their spatial axes, src/models/conv.ts): the input's layout
- * is already the kernel's axis followed by a contiguous block of the broadcast axes, so the block
- * kernels run on it directly, where the general path transposes in and out. Undefined for any
- * other broadcast.
+ * The order a `view` einsum of two operands makes its output in: the labels both keep, then
+ * each operand's own free labels, the operand of the output's last label last (each group in
+ * the output's order), so that one matrix product makes it with no transpose of the result
+ * (`ocpq, abo -> apbqc` as `[a b][p q c]`, the block of channels still innermost for the
+ * transposed convolution tensor that reads it). Any other einsum keeps its output order.
  */
+const viewOrder = (t: Extract<Term, { kind: 'einsum' }>): ReadonlyArray<string> => {
+  const [x, y] = t.inputs as ReadonlyArray<ReadonlyArray<string> | undefined>
+  const out = t.output
+  if (t.inputs.length !== 2 || x === undefined || y === undefined) return out
+  if (new Set(out).size !== out.length) return out
+  const both = out.filter((l) => x.includes(l) && y.includes(l))
+  const onlyX = out.filter((l) => x.includes(l) && !y.includes(l))
+  const onlyY = out.filter((l) => !x.includes(l) && y.includes(l))
+  const lastInX = onlyX.includes(out[out.length - 1] as string)
+  const order = [...both, ...(lastInX ? onlyY : onlyX), ...(lastInX ? onlyX : onlyY)]
+  return order.length === out.length ? order : out
+}
+
+/** Run an einsum's schedule: row-major, or, for a `view` plan, strided along the output's axes. */
+const scheduled = (plan: EinsumPlan, inputs: ReadonlyArray<Value>, ctx: Context): Value => {
+  const data = inputs.map((v) => v.data)
+  const levels = plan.mask
+  if (plan.view === undefined) return { data: runSchedule(plan.schedule, data, ctx.alloc), levels }
+  const r = runScheduleView(plan.schedule, data, ctx.alloc)
+  const made = r.strides ?? plan.view.strides
+  const strides = plan.view.axes.map((i) => made[i] as number)
+  return { data: r.data, levels, strides }
+}
+
+type Broadcast = Extract<Term, { kind: 'broadcast' }>
+
+/**
+ * A pad, crop or convolution tensor broadcast after its axis (`broadcast(f, axes, { at: 'last'
+ * })`, as `conv1d` and `conv2d` cut their spatial axes, src/models/conv.ts), under any number of
+ * broadcasts that place their axes first, in and out (`conv2d` cuts its second spatial axis as
+ * `broadcast(broadcast(convTensor, [c], last), [yh kh])`): the input's layout is already rows
+ * (the leading axes, in order), the kernel's axis, then a contiguous block of the inner
+ * broadcast's axes, so a block kernel runs on it directly, where the general path moves the data
+ * in and out. Undefined for any other broadcast.
+ */
+const blockRun = (t: Broadcast): { rows: Dim[]; inner: Broadcast } | undefined => {
+  const rows: Dim[] = []
+  let b: Term = t
+  while (b.kind === 'broadcast' && !isBlockBroadcast(b)) {
+    if (b.inputs.length !== 1 || b.inputs[0] !== 0 || b.outputs.length !== 1 || b.outputs[0] !== 0)
+      return undefined
+    rows.push(...b.axes)
+    b = b.body
+  }
+  return b.kind === 'broadcast' ? { rows, inner: b } : undefined
+}
+
+/** {@link blockRun}'s broadcasts run by their block kernel; undefined for any other broadcast. */
 const blockBroadcast = (
-  t: Extract<Term, { kind: 'broadcast' }>,
+  t: Broadcast,
   ctx: Context,
   inputs: ReadonlyArray<Value>,
 ): Value[] | undefined => {
-  const body = t.body
-  if (!isBlockBroadcast(t) || (body.kind !== 'pad' && body.kind !== 'convTensor')) return undefined
+  const run = blockRun(t)
+  if (run === undefined) return undefined
+  const { inner } = run
+  const body = inner.body
+  if (body.kind !== 'pad' && body.kind !== 'convTensor') return undefined
   const v = inputs[0] as Value
-  const block = sizeOf(t.axes.map((d) => size(ctx, d)))
+  const axes = inner.axes.map((d) => size(ctx, d))
+  const block = sizeOf(axes)
   let data: Float64Array
-  if (body.kind === 'pad')
+  if (body.kind === 'convTensor' && body.adjoint === true && v.strides !== undefined) {
+    // A convolution's input gradient where its product left it (markViews).
+    const st = v.strides
+    const r = run.rows.length
+    const y = size(ctx, body.dom[0]?.[0] as Dim)
+    data = convAdjointStridedKernel(
+      v.data,
+      run.rows.map((d, a) => ({ n: size(ctx, d), s: st[a] as number })),
+      {
+        x: size(ctx, body.input),
+        y,
+        k: size(ctx, body.kernel),
+        si: st[r] as number,
+        sj: st[r + 1] as number,
+      },
+      axes.map((n, a) => ({ n, s: st[r + 2 + a] as number })),
+      body.stride,
+      body.dilation,
+      ctx.alloc,
+    )
+  } else if (v.strides !== undefined) {
+    return fail('internal', 'a strided value reached a kernel that reads row-major data only')
+  } else if (body.kind === 'pad')
     data = (body.adjoint === true ? cropBlockKernel : padBlockKernel)(
       v.data,
       size(ctx, body.axis),
@@ -911,7 +1051,7 @@ const blockBroadcast = (
 }
 
 const runBroadcast = (
-  t: Extract<Term, { kind: 'broadcast' }>,
+  t: Broadcast,
   ctx: Context,
   inputs: ReadonlyArray<Value>,
   body: Program,

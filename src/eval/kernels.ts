@@ -8,7 +8,7 @@
  */
 import { absurd } from '../core/errors.js'
 import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
-import type { Allocate } from './strided.js'
+import { type Allocate, gather } from './strided.js'
 
 /*
  * The error function and its complement, ported from Sun's fdlibm `s_erf.c` (version 1.3,
@@ -584,6 +584,94 @@ export const convAdjointBlockKernel = (
         const o = o0 + (stride * i + dilation * j) * block
         for (let t = 0; t < block; t++) out[o + t] = (out[o + t] as number) + (src[s + t] as number)
       }
+  }
+  return out
+}
+
+/** One loop over a strided source: its extent and its source stride. */
+export interface SourceLoop {
+  readonly n: number
+  readonly s: number
+}
+
+/**
+ * {@link convAdjointBlockKernel} on a strided source (`src` entry `Σ index · stride`): rows walk
+ * the loops `rows` in order, the transposed axes step by `si` and `sj`, and the block walks
+ * `block` (its loops merged where contiguous; more than one loop left after merging is gathered
+ * first). Every output entry is the sum of the same terms in the same order as the dense
+ * kernel's, so the result is the same bit for bit: it reads a convolution's input gradient where
+ * the matrix product left it (`[a b c p q]`), where the dense kernel needs it transposed to
+ * `[a p b q c]` first, which cost the U-Net's gradient (Fig. 28) more than its products did.
+ */
+export const convAdjointStridedKernel = (
+  src: Float64Array,
+  rows: ReadonlyArray<SourceLoop>,
+  axes: {
+    readonly x: number
+    readonly y: number
+    readonly k: number
+    readonly si: number
+    readonly sj: number
+  },
+  block: ReadonlyArray<SourceLoop>,
+  stride: number,
+  dilation: number,
+  alloc: Allocate,
+): Float64Array => {
+  const { x, y, k, si, sj } = axes
+  const merged = mergeLoops(block)
+  const nr = rows.reduce((m, l) => m * l.n, 1)
+  if (merged.length > 1) {
+    // A block that is not one strided run: gathered into the dense layout first.
+    const loops = [...rows, { n: y, s: si }, { n: k, s: sj }, ...block]
+    const dense = gather(
+      src,
+      loops.map((l) => l.n),
+      loops.map((l) => l.s),
+      alloc,
+    )
+    const b = block.reduce((m, l) => m * l.n, 1)
+    return convAdjointBlockKernel(dense, x, y, k, stride, dilation, b, alloc)
+  }
+  const { n: b, s: sb } = merged[0] ?? { n: 1, s: 0 }
+  const out = alloc(nr * x * b, 'convTensorAdjoint')
+  if (out.length === 0 || y * k === 0) return out
+  const idx = rows.map(() => 0)
+  let base = 0
+  for (let r = 0; r < nr; r++) {
+    const o0 = r * x * b
+    for (let i = 0; i < y; i++)
+      for (let j = 0; j < k; j++) {
+        const o = o0 + (stride * i + dilation * j) * b
+        let e = base + i * si + j * sj
+        for (let t = 0; t < b; t++, e += sb)
+          out[o + t] = (out[o + t] as number) + (src[e] as number)
+      }
+    // The next row: an odometer over the row loops.
+    for (let a = rows.length - 1; a >= 0; a--) {
+      const l = rows[a] as SourceLoop
+      const next = (idx[a] as number) + 1
+      base += l.s
+      if (next < l.n) {
+        idx[a] = next
+        break
+      }
+      base -= next * l.s
+      idx[a] = 0
+    }
+  }
+  return out
+}
+
+/** Loops of extent 1 dropped, and a loop merged into the next where the two are contiguous. */
+const mergeLoops = (loops: ReadonlyArray<SourceLoop>): SourceLoop[] => {
+  const out: SourceLoop[] = []
+  for (const l of loops) {
+    if (l.n === 1) continue
+    const last = out[out.length - 1]
+    if (last !== undefined && last.s === l.s * l.n)
+      out[out.length - 1] = { n: last.n * l.n, s: l.s }
+    else out.push(l)
   }
   return out
 }
