@@ -7,7 +7,18 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { conv2d, dimSize, evaluate, randomParams, seededRandom, vjp } from '../src/index.js'
+import {
+  broadcast,
+  conv2d,
+  convTensorAdjoint,
+  dimSize,
+  einsum,
+  evaluate,
+  randomParams,
+  seededRandom,
+  seq,
+  vjp,
+} from '../src/index.js'
 import { contractionSchedule } from '../src/eval/contract.js'
 import { compiledSteps, evaluateAsWritten } from '../src/eval/evaluate.js'
 import {
@@ -190,5 +201,30 @@ describe('the input gradient of conv2d, read strided', () => {
     // result of 1152 entries is transposed, not the image.
     const dw = contractionSchedule([[...'apbqc'], [...'abo']], [...'ocpq'], size)
     expect(dw.final).toMatchObject({ kind: 'permute', shape: [3, 3, 16, 8] })
+  })
+})
+
+describe('a view keeps the order of every sum (hole found by a second reading of cf5088f)', () => {
+  it('two summed labels: the evaluation as written, bit for bit', () => {
+    // Planned in the reader's order, this einsum ran the direct loop nest instead of one
+    // product over (c1, c0), summed each entry in another order, and 10 of 12 entries differed
+    // from the evaluation as written in the last bit.
+    const adjoint = convTensorAdjoint('x', 'k')
+    const y = adjoint.dom[0]![0]!
+    const term = seq(
+      einsum('Y c1 K c0, K b0 c0 Y r00 c1 -> r00 Y K b0', {
+        dims: { Y: y, K: 'k', b0: 'b0', r00: 'r00', c0: 'c0', c1: 'c1' },
+      }),
+      broadcast(broadcast(adjoint, ['b0'], { at: 'last' }), ['r00']),
+    )
+    const sizes = { x: 6, k: 3, b0: 1, r00: 2, c0: 3, c1: 3 }
+    const random = seededRandom(7)
+    const a = Float64Array.from({ length: 108 }, () => random() - 0.5)
+    const b = Float64Array.from({ length: 216 }, () => random() - 0.5)
+    expect(compiledSteps(term).filter((r) => r.view)).toHaveLength(1)
+    const got = evaluate(term, sizes, [a, b])[0]!
+    const written = evaluateAsWritten(term, sizes, [a, b])[0]!
+    expect(got.length).toBe(12)
+    written.forEach((v, i) => expect(Object.is(got[i], v)).toBe(true))
   })
 })

@@ -938,13 +938,23 @@ const runEinsum = (
  * each operand's own free labels, the operand of the output's last label last (each group in
  * the output's order), so that one matrix product makes it with no transpose of the result
  * (`ocpq, abo -> apbqc` as `[a b][p q c]`, the block of channels still innermost for the
- * transposed convolution tensor that reads it). Any other einsum keeps its output order.
+ * transposed convolution tensor that reads it).
+ *
+ * Only where that cannot change a sum: at most one summed label, in both operands, and no label
+ * twice in an operand or in the output. Another order may choose another kernel or operand
+ * order (the direct loop nest, a swapped pair), and with two summed labels that sums each entry
+ * in another order, a last-bit difference from the evaluation as written
+ * (test/conv-view.test.ts). Any other einsum keeps its output order: its view is the row-major
+ * schedule's own products, only without the last transpose.
  */
 const viewOrder = (t: Extract<Term, { kind: 'einsum' }>): ReadonlyArray<string> => {
   const [x, y] = t.inputs as ReadonlyArray<ReadonlyArray<string> | undefined>
   const out = t.output
   if (t.inputs.length !== 2 || x === undefined || y === undefined) return out
-  if (new Set(out).size !== out.length) return out
+  const once = (ls: ReadonlyArray<string>) => new Set(ls).size === ls.length
+  if (!once(out) || !once(x) || !once(y)) return out
+  const summed = [...x, ...y].filter((l) => !out.includes(l))
+  if (summed.length !== 0 && !(summed.length === 2 && summed[0] === summed[1])) return out
   const both = out.filter((l) => x.includes(l) && y.includes(l))
   const onlyX = out.filter((l) => x.includes(l) && !y.includes(l))
   const onlyY = out.filter((l) => !x.includes(l) && y.includes(l))
