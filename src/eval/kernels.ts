@@ -643,9 +643,12 @@ export const convAdjointStridedKernel = (
     for (let i = 0; i < y; i++)
       for (let j = 0; j < k; j++) {
         const o = o0 + (stride * i + dilation * j) * b
-        let e = base + i * si + j * sj
-        for (let t = 0; t < b; t++, e += sb)
-          out[o + t] = (out[o + t] as number) + (src[e] as number)
+        const e = base + i * si + j * sj
+        if (sb === 1)
+          for (let t = 0; t < b; t++) out[o + t] = (out[o + t] as number) + (src[e + t] as number)
+        else
+          for (let t = 0, f = e; t < b; t++, f += sb)
+            out[o + t] = (out[o + t] as number) + (src[f] as number)
       }
     // The next row: an odometer over the row loops.
     for (let a = rows.length - 1; a >= 0; a--) {
