@@ -21,12 +21,8 @@ import {
 } from '../src/index.js'
 import { contractionSchedule } from '../src/eval/contract.js'
 import { compiledSteps, evaluateAsWritten } from '../src/eval/evaluate.js'
-import {
-  type SourceLoop,
-  convAdjointBlockKernel,
-  convAdjointStridedKernel,
-} from '../src/eval/kernels.js'
-import { gather, stridesOf } from '../src/eval/strided.js'
+import { convAdjointBlockKernel, convAdjointStridedKernel } from '../src/eval/kernels.js'
+import { type SourceLoop, gather, mergeRuns, stridesOf } from '../src/eval/strided.js'
 
 const alloc = (n: number) => new Float64Array(n)
 
@@ -85,13 +81,7 @@ describe('convAdjointStridedKernel', () => {
           const want = convAdjointBlockKernel(dense, x, y, k, stride, dilation, b, alloc)
           expect(got.length).toBe(want.length)
           want.forEach((v, i) => expect(Object.is(got[i], v)).toBe(true))
-          const runs: SourceLoop[] = []
-          for (const l of loops(r + 2, shape.length).filter((l) => l.n > 1)) {
-            const last = runs[runs.length - 1]
-            if (last !== undefined && last.s === l.s * l.n)
-              runs[runs.length - 1] = { n: last.n * l.n, s: l.s }
-            else runs.push(l)
-          }
+          const runs = mergeRuns(loops(r + 2, shape.length))
           if (runs.length > 1) gathered++
         },
       ),

@@ -14,6 +14,7 @@ import {
   embed,
   gather,
   keepsLayout,
+  mergeRuns,
   permute,
   sizeOf,
   stridesOf,
@@ -364,15 +365,7 @@ const twoRuns = (
   extent: (l: string) => number,
   stride: (l: string) => number,
 ): readonly [number, number, number] | undefined => {
-  const runs: Array<{ n: number; s: number }> = []
-  for (const l of labels) {
-    const e = extent(l)
-    if (e === 1) continue
-    const last = runs[runs.length - 1]
-    if (last !== undefined && last.s === stride(l) * e)
-      runs[runs.length - 1] = { n: last.n * e, s: stride(l) }
-    else runs.push({ n: e, s: stride(l) })
-  }
+  const runs = mergeRuns(labels.map((l) => ({ n: extent(l), s: stride(l) })))
   if (runs.length > 2) return undefined
   const [hi, lo] = runs.length === 2 ? runs : [{ n: 1, s: 0 }, runs[0] ?? { n: 1, s: 0 }]
   return [(hi as { s: number }).s, (lo as { s: number }).s, (lo as { n: number }).n]

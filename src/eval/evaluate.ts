@@ -507,10 +507,7 @@ const elementwiseBody = (t: Extract<Term, { kind: 'broadcast' }>): Elementwise |
  * read twice, or by anything else, or returned, is computed as before. Returns `outputs`.
  */
 const fuseElementwise = (steps: Step[], outputs: number[]): number[] => {
-  const reads = new Map<number, number>()
-  const bump = (r: number) => reads.set(r, (reads.get(r) ?? 0) + 1)
-  for (const s of steps) s.ins.forEach(bump)
-  outputs.forEach(bump)
+  const reads = readCounts(steps, outputs)
   const layout = (s: Step) =>
     `${(s.masks[0] as Mask).join()} ${(s.elementwise as Elementwise).shape.map(dimKey).join(' ')}`
   const producer = new Map<number, number>()
@@ -563,18 +560,27 @@ const fuseElementwise = (steps: Step[], outputs: number[]): number[] => {
   return outputs
 }
 
-/**
- * Mark the einsum steps whose result only a transposed convolution tensor reads, run by a block
- * kernel ({@link blockRun}): a convolution's input gradient (`ocpq, abo -> apbqc`, the transpose
- * of Fig. 24's product) is then handed over where the matrix product leaves it, `[a b c p q]`,
- * and read with strides, where the output's transpose to `[a p b q c]` took longer than the
- * product itself. A result read twice, or returned, stays row-major.
- */
-const markViews = (steps: ReadonlyArray<Step>, outputs: ReadonlyArray<number>): void => {
+/** How many times each slot is read: by the steps, and once more for each output it is. */
+const readCounts = (
+  steps: ReadonlyArray<Step>,
+  outputs: ReadonlyArray<number>,
+): Map<number, number> => {
   const reads = new Map<number, number>()
   const bump = (r: number) => reads.set(r, (reads.get(r) ?? 0) + 1)
   for (const s of steps) s.ins.forEach(bump)
   outputs.forEach(bump)
+  return reads
+}
+
+/**
+ * Mark the einsum steps whose result only a transposed convolution tensor reads, run by a block
+ * kernel ({@link blockRun}): a convolution's input gradient (`ocpq, abo -> apbqc`, the transpose
+ * of Fig. 24's product) is then made as `[a b p q c]` ({@link viewOrder}), handed over
+ * where the matrix product leaves it, and read with strides, where the output's transpose to `[a p b q c]` took longer than the
+ * product itself. A result read twice, or returned, stays row-major.
+ */
+const markViews = (steps: ReadonlyArray<Step>, outputs: ReadonlyArray<number>): void => {
+  const reads = readCounts(steps, outputs)
   const einsums = new Map<number, Step>()
   for (const s of steps) {
     if (s.t.kind === 'einsum' && s.fused === undefined && s.elementwise === undefined)
@@ -725,7 +731,7 @@ const run = (s: Step, ctx: Context, slots: Array<Value | undefined>): void => {
         : s.elementwise !== undefined
           ? [runElementwise(s.elementwise, ctx, ins)]
           : s.t.kind === 'einsum'
-            ? [runEinsum(s.t, ctx, ins, s, s.view === true)]
+            ? [runEinsum(s.t, ctx, ins, s)]
             : runPrimitive(s.t, ctx, ins)
     // Only primitives make new entries.
     const w = ctx.watch
@@ -892,7 +898,6 @@ const runEinsum = (
   ctx: Context,
   inputs: ReadonlyArray<Value>,
   step?: Step,
-  view = false,
 ): Value => {
   const key = `${planKernel()} ${ctx.levels.join(' ')} ${ctx.sizesKey}`
   const known = step?.plan
@@ -909,7 +914,7 @@ const runEinsum = (
     labels: [...batchLabels(v.levels), ...(t.inputs[i] as ReadonlyArray<string>)],
   }))
   // A view of an output varying along no level is made in the order its reader takes best.
-  const order = view && !mask.some((on) => on) ? viewOrder(t) : undefined
+  const order = step?.view === true && !mask.some((on) => on) ? viewOrder(t) : undefined
   const schedule = contractionSchedule(
     operands.map((o) => o.labels),
     order ?? [...batchLabels(mask), ...t.output],
@@ -1033,7 +1038,16 @@ const blockBroadcast = (
       ctx.alloc,
     )
   } else if (v.strides !== undefined) {
-    return fail('internal', 'a strided value reached a kernel that reads row-major data only')
+    return fail(
+      'internal',
+      'evaluate: a strided value reached a kernel that reads row-major data',
+      {
+        expected:
+          'a row-major value (markViews marks only einsums read by a transposed convolution tensor)',
+        got: `a value with strides [${v.strides.join(', ')}] for a ${body.kind}${body.adjoint === true ? ' adjoint' : ''}`,
+        where: show(t, { maxLength: 160 }),
+      },
+    )
   } else if (body.kind === 'pad')
     data = (body.adjoint === true ? cropBlockKernel : padBlockKernel)(
       v.data,

@@ -8,7 +8,7 @@
  */
 import { absurd } from '../core/errors.js'
 import type { AxisOpName, ScalarOp, Term } from '../core/term.js'
-import { type Allocate, gather } from './strided.js'
+import { type Allocate, type SourceLoop, gather, mergeRuns } from './strided.js'
 
 /*
  * The error function and its complement, ported from Sun's fdlibm `s_erf.c` (version 1.3,
@@ -588,20 +588,14 @@ export const convAdjointBlockKernel = (
   return out
 }
 
-/** One loop over a strided source: its extent and its source stride. */
-export interface SourceLoop {
-  readonly n: number
-  readonly s: number
-}
-
 /**
  * {@link convAdjointBlockKernel} on a strided source (`src` entry `Σ index · stride`): rows walk
  * the loops `rows` in order, the transposed axes step by `si` and `sj`, and the block walks
  * `block` (its loops merged where contiguous; more than one loop left after merging is gathered
  * first). Every output entry is the sum of the same terms in the same order as the dense
  * kernel's, so the result is the same bit for bit: it reads a convolution's input gradient where
- * the matrix product left it (`[a b c p q]`), where the dense kernel needs it transposed to
- * `[a p b q c]` first, which cost the U-Net's gradient (Fig. 28) more than its products did.
+ * the matrix product left it (`[a b p q c]`, src/eval/evaluate.ts viewOrder), where the
+ * dense kernel needs it transposed to `[a p b q c]` first, which cost the U-Net's gradient (Fig. 28) more than its products did.
  */
 export const convAdjointStridedKernel = (
   src: Float64Array,
@@ -619,7 +613,7 @@ export const convAdjointStridedKernel = (
   alloc: Allocate,
 ): Float64Array => {
   const { x, y, k, si, sj } = axes
-  const merged = mergeLoops(block)
+  const merged = mergeRuns(block)
   const nr = rows.reduce((m, l) => m * l.n, 1)
   if (merged.length > 1) {
     // A block that is not one strided run: gathered into the dense layout first.
@@ -662,19 +656,6 @@ export const convAdjointStridedKernel = (
       base -= next * l.s
       idx[a] = 0
     }
-  }
-  return out
-}
-
-/** Loops of extent 1 dropped, and a loop merged into the next where the two are contiguous. */
-const mergeLoops = (loops: ReadonlyArray<SourceLoop>): SourceLoop[] => {
-  const out: SourceLoop[] = []
-  for (const l of loops) {
-    if (l.n === 1) continue
-    const last = out[out.length - 1]
-    if (last !== undefined && last.s === l.s * l.n)
-      out[out.length - 1] = { n: last.n * l.n, s: l.s }
-    else out.push(l)
   }
   return out
 }

@@ -28,6 +28,28 @@ export const sizeOf = (shape: ReadonlyArray<number>): number => {
   return n
 }
 
+/** One loop over a strided source: its extent and its source stride. */
+export interface SourceLoop {
+  readonly n: number
+  readonly s: number
+}
+
+/**
+ * The same walk over fewer loops: loops of extent 1 dropped, and a loop merged into the one
+ * before it when the two are contiguous in the source (`before.s === l.s * l.n`).
+ */
+export const mergeRuns = (loops: ReadonlyArray<SourceLoop>): SourceLoop[] => {
+  const out: SourceLoop[] = []
+  for (const l of loops) {
+    if (l.n === 1) continue
+    const last = out[out.length - 1]
+    if (last !== undefined && last.s === l.s * l.n)
+      out[out.length - 1] = { n: last.n * l.n, s: l.s }
+    else out.push(l)
+  }
+  return out
+}
+
 /**
  * Gather `out[i] = src[offset(i)]` over an output of shape `shape`, where the source offset of
  * output index i is `Σ i_a * srcStrides[a]` (a stride may be 0 to repeat, or a sum of strides to
@@ -42,22 +64,10 @@ export const gather = (
   const n = sizeOf(shape)
   const out = alloc(n, 'a strided copy')
   if (n === 0) return out
-  // The same copy on fewer axes: axes of extent 1 dropped, and an axis merged into the next
-  // when the two are contiguous in the source (they always are in the output).
-  const dims: number[] = []
-  const strides: number[] = []
-  shape.forEach((e, a) => {
-    if (e === 1) return
-    const s = srcStrides[a] as number
-    const last = dims.length - 1
-    if (last >= 0 && strides[last] === s * e) {
-      dims[last] = (dims[last] as number) * e
-      strides[last] = s
-    } else {
-      dims.push(e)
-      strides.push(s)
-    }
-  })
+  // The same copy on fewer axes (they are always contiguous in the output).
+  const runs = mergeRuns(shape.map((e, a) => ({ n: e, s: srcStrides[a] as number })))
+  const dims = runs.map((r) => r.n)
+  const strides = runs.map((r) => r.s)
   const rank = dims.length
   if (rank === 0) {
     out[0] = src[0] as number
