@@ -487,6 +487,30 @@ describe('bodies of every kind', () => {
     // Nested as conv2d nests them: the outer broadcast first, the inner one after the axis.
     const cut = convTensor('x', 'k', options)
     agreesWithLoop(broadcast(broadcast(cut, ['z'], { at: 'last' }), ['y']), dilated, 20)
+    // Undilated, a block's k entries are one run (the kernels' fast path), strides 1 and 2.
+    const undilated = sizesArb(['y', 'z', 'k', 'e']).map(({ y, z, k, e }) => ({
+      y: y as number,
+      z: z as number,
+      k: k as number,
+      x: (k as number) - 1 + (e as number),
+    }))
+    for (const stride of [1, 2]) {
+      agreesWithLoop(
+        broadcast(convTensor('x', 'k', { stride }), ['y', 'z'], { at: 'last' }),
+        undilated,
+        20,
+      )
+      agreesWithLoop(
+        broadcast(convTensorAdjoint('x', 'k', { stride }), ['y', 'z'], { at: 'last' }),
+        undilated,
+        20,
+      )
+      agreesWithLoop(
+        broadcast(broadcast(convTensor('x', 'k', { stride }), ['z'], { at: 'last' }), ['y']),
+        undilated,
+        20,
+      )
+    }
   })
 })
 
