@@ -45,6 +45,7 @@ import {
   padKernel,
   splitKernel,
 } from './kernels.js'
+import { BufferPool } from './pool.js'
 import { type Allocate, gather, permute, sizeOf, stridesOf } from './strided.js'
 import { type Applied, type GeneratorLike, generatorApplication } from './generators.js'
 
@@ -155,6 +156,8 @@ interface Context {
   readonly watch?: { nonFinite: boolean }
   /** The sizes, as a string ({@link EinsumPlan}). */
   readonly sizesKey: string
+  /** Buffers used again once nothing reads them (src/eval/pool.ts); none when watched or literal. */
+  readonly pool?: BufferPool
 }
 
 const size = (ctx: Context, d: Dim): number => ctx.measure.dim(d)
@@ -701,6 +704,8 @@ const execute = (prog: Program, ctx: Context, inputs: ReadonlyArray<Value>): Val
   const slots = new Array<Value | undefined>(prog.slots)
   for (let i = 0; i < inputs.length; i++) slots[i] = inputs[i]
   const w = ctx.watch
+  const pool = ctx.pool
+  if (pool !== undefined) return executePooled(prog, ctx, slots, inputs.length, pool)
   for (const s of prog.steps) {
     if (s.checkOnly) continue
     if (!s.live && w === undefined) {
@@ -716,6 +721,46 @@ const execute = (prog: Program, ctx: Context, inputs: ReadonlyArray<Value>): Val
     for (const r of s.free) slots[r] = undefined
   }
   return prog.outputs.map((r) => slots[r] as Value)
+}
+
+/**
+ * {@link execute} with its buffers counted ({@link BufferPool}): every slot that takes a value
+ * holds its buffer, every slot emptied releases it, so a buffer whose last reader has run is used
+ * again by a later step. The slots left at the end are released too, the outputs kept for the
+ * caller (a broadcast's exit, or the result). Dead steps are skipped, as unwatched.
+ */
+const executePooled = (
+  prog: Program,
+  ctx: Context,
+  slots: Array<Value | undefined>,
+  inputs: number,
+  pool: BufferPool,
+): Value[] => {
+  for (let i = 0; i < inputs; i++) {
+    const v = slots[i]
+    if (v !== undefined) pool.hold(v.data)
+  }
+  for (const s of prog.steps) {
+    if (s.checkOnly) continue
+    if (s.live) {
+      run(s, ctx, slots)
+      for (const r of s.outs) {
+        const v = slots[r]
+        if (v !== undefined) pool.hold(v.data)
+      }
+    }
+    for (const r of s.free) {
+      const v = slots[r]
+      if (v !== undefined) pool.release(v.data)
+      slots[r] = undefined
+    }
+  }
+  const outs = prog.outputs.map((r) => slots[r] as Value)
+  for (let r = 0; r < slots.length; r++) {
+    const v = slots[r]
+    if (v !== undefined) pool.release(v.data, prog.outputs.includes(r))
+  }
+  return outs
 }
 
 /** Run one step on the slots. */
@@ -1100,7 +1145,7 @@ const runBroadcast = (
   })
   const inner: Context = { ...ctx, levels: [...ctx.levels, p] }
   const outs = execute(body, inner, enter)
-  return outs.map((w, i): Value => {
+  const exits = outs.map((w, i): Value => {
     // An output no later step reads is left out (its slot stays empty, markLive).
     if (skip && !(wanted[i] as boolean)) return w
     const at = t.outputs[i] as number
@@ -1114,6 +1159,15 @@ const runBroadcast = (
       : gather(w.data, [nb, m, p, q], [m * q, q, 0, 1], ctx.alloc)
     return { data, levels }
   })
+  // The body's outputs, once all are copied out, are read no more (unless passed on as they are).
+  const pool = ctx.pool
+  if (pool !== undefined) {
+    // (An output no later step reads is left undefined.)
+    const passed = exits.map((v) => (v as Value | undefined)?.data.buffer)
+    for (const w of outs as ReadonlyArray<Value | undefined>)
+      if (w !== undefined && !passed.includes(w.data.buffer)) pool.discard(w.data)
+  }
+  return exits
 }
 
 /**
@@ -1457,7 +1511,7 @@ const evaluateIn = (
         where: show(term, { maxLength: 160 }),
       },
     )
-  const alloc: Allocate = (entries, what) => {
+  const check = (entries: number, what: string): number => {
     if (entries > cap)
       throw new TermError(
         'memory-cap',
@@ -1467,8 +1521,10 @@ const evaluateIn = (
           got: `${entries}`,
         },
       )
-    return new Float64Array(entries)
+    return entries
   }
+  // Generators keep their tables for the whole evaluation: never from the pool.
+  const alloc: Allocate = (entries, what) => new Float64Array(check(entries, what))
   const needed = new Map<string, { size: number; shape: Shape }>()
   checkDefaults(term, sizes)
   const seed = options.generatorSeed ?? 0
@@ -1540,12 +1596,15 @@ const evaluateIn = (
     for (const [name, { shape }] of needed)
       checkFinite(paramData.get(name) as Float64Array, shape, sizes, `parameter '${name}'`)
   }
+  // Watched, every value is seen as made; literal, every allocation is the cost model's.
+  const pool = watch === undefined && !literal ? new BufferPool() : undefined
   const ctx: Context = {
     sizes,
     measure,
     levels: [],
     params: paramData,
-    alloc,
+    alloc: pool === undefined ? alloc : (entries, what) => pool.take(check(entries, what)),
+    ...(pool !== undefined ? { pool } : {}),
     generator: generatorOf,
     ...(watch !== undefined ? { watch } : {}),
     sizesKey,
