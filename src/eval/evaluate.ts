@@ -76,7 +76,9 @@ export interface EvalOptions {
    * intermediate together (default 2^28, 2 GiB of float64). Checked before any work against the
    * peak memory the cost model (`cost`) predicts for the term at these sizes; the prediction is
    * made only when the sum of every value the evaluation holds could exceed a quarter of the cap,
-   * so small evaluations pay nothing for it.
+   * so small evaluations pay nothing for it. Not counted, as garbage the collector has not yet
+   * taken is not: the freed intermediates the evaluation keeps to use again (src/eval/pool.ts),
+   * at most twice the entries of the intermediates it held at once.
    */
   readonly totalMemoryCap?: number
   /**
