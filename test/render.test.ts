@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { examples } from '../src/cli/examples.js'
 import { broadcast, par, seq } from '../src/core/construct.js'
-import { add, relu, softmax } from '../src/core/primitives.js'
+import { add, relu, scale, softmax } from '../src/core/primitives.js'
 import { einsum } from '../src/linear/einsum.js'
 import type { Term } from '../src/core/term.js'
 import { attention, multiHeadAttention } from '../src/models/attention.js'
@@ -78,6 +78,29 @@ describe('render', () => {
     expect(mha.frames.filter((f) => f.kind === 'model').map((f) => f.title)).toEqual([
       'MultiHeadAttention',
     ])
+  })
+
+  it('draws a broadcast scalar map on the last axis wire, as Fig. 22 draws * k^-1/2', () => {
+    const d = drawing(broadcast(scale(0.5), ['y', 'x']))
+    const box = d.glyphs.find((g) => g.kind === 'scale')!
+    const mid = box.y + box.h / 2
+    const xs = d.wires.filter((w) => w.axis === 'x')
+    // The x wire enters at the box's middle height, on both sides, and does not pass over it.
+    expect(xs.every((w) => w.y0 === mid && w.y1 === mid)).toBe(true)
+    const into = d.wires.filter((w) => w.y1 === mid && Math.abs(w.x1 - box.x) < 1e-9)
+    const out = d.wires.filter((w) => w.y0 === mid && Math.abs(w.x0 - (box.x + box.w)) < 1e-9)
+    expect([into.length, out.length]).toEqual([1, 1])
+    const over = d.wires.filter(
+      (w) =>
+        w.x0 < box.x + box.w - 1e-6 &&
+        w.x1 > box.x + 1e-6 &&
+        w.y0 >= box.y &&
+        w.y0 <= box.y + box.h,
+    )
+    expect(over).toEqual([])
+    // The y wire passes above it.
+    expect(d.wires.filter((w) => w.axis === 'y').every((w) => w.y0 < box.y)).toBe(true)
+    expect(checkDrawing(d)).toEqual([])
   })
 
   it('marks a transpose (the wires of one tensor crossing) with a green frame, and nothing else', () => {

@@ -317,7 +317,18 @@ const layBroadcast = (t: Extract<Term, { kind: 'broadcast' }>, ctx: Ctx, path: s
       return at === 'shared' || at === shape.length
     }) &&
     t.body.cod.every((shape, s) => (t.outputs[s] ?? 0) === shape.length)
-  const dy = under ? 0 : (n - 1) * ROW + 12 - body.top
+  // A scalar map broadcast over axes (a scale or an element-wise op over [ȳ x̄]) sits on the
+  // last axis's wire, as the paper draws `* k^-1/2` in Fig. 22, instead of below the axes with
+  // wireless stubs.
+  const onWire =
+    !under &&
+    n > 0 &&
+    t.body.dom.length === 1 &&
+    t.body.cod.length === 1 &&
+    (t.body.dom[0] as Shape).length === 0 &&
+    (t.body.cod[0] as Shape).length === 0 &&
+    t.inputs[0] !== 'shared'
+  const dy = under ? 0 : onWire ? (n - 1) * ROW : (n - 1) * ROW + 12 - body.top
   const ub = body.bottom + 14 + ROW / 2
   const overY = (j: number): number => (under ? ub + j * ROW : j * ROW)
   const items = noItems()
@@ -368,6 +379,8 @@ const layBroadcast = (t: Extract<Term, { kind: 'broadcast' }>, ctx: Ctx, path: s
   // Over the body: the broadcast axes, labelled.
   for (let j = 0; j < n; j++) {
     const a = axisRows[j] as { label: string; overline: boolean }
+    // On the wire, the body's own ports carry the last axis through it.
+    if (onWire && j === n - 1) continue
     items.wires.push(line(L, overY(j), L + mid, overY(j), a.label))
     items.labels.push(wireLabel(L + 8, overY(j), a.label, a.overline))
   }
