@@ -6,7 +6,19 @@
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { causalMask, evaluate, grad, randomInputs, randomParams } from '../src/index.js'
+import {
+  type Term,
+  broadcast,
+  causalMask,
+  evaluate,
+  generator,
+  grad,
+  randomInputs,
+  randomParams,
+  scale,
+  seq,
+  tanh,
+} from '../src/index.js'
 import { evaluateAsWritten } from '../src/eval/evaluate.js'
 import { BufferPool, buffersReused, setPoolSmallest } from '../src/eval/pool.js'
 import { termWithSizesArb } from '../src/testing/cases.js'
@@ -132,4 +144,34 @@ describe('evaluations through the pool (every buffer pooled)', () => {
       ).toBe('same')
       expect(buffersReused() - before).toBeGreaterThan(20)
     })
+})
+
+describe('hole (fixed): a generator that kept its input saw it overwritten (second reading of 140f9b7)', () => {
+  it('the arrays an implementation was given still hold their values after the evaluation', () => {
+    // tanh ; G ; tanh ; scale ; tanh: G's input (the first tanh's output) is read by no later
+    // step, so the pool handed its buffer to a later step while G's implementation kept it.
+    const seen: Float64Array[] = []
+    const generators = {
+      G: (xs: ReadonlyArray<Float64Array>) => {
+        seen.push(xs[0] as Float64Array)
+        return [Float64Array.from(xs[0] as Float64Array, (v) => 2 * v)]
+      },
+    }
+    const each = (f: Term) => broadcast(f, ['n'])
+    const t = seq(
+      each(tanh()),
+      generator('G', [['n']], [['n']]),
+      each(tanh()),
+      each(scale(3)),
+      each(tanh()),
+    )
+    const sizes = { n: 5000 }
+    const x = Float64Array.from({ length: 5000 }, (_, i) => Math.sin(i))
+    const want = Float64Array.from(x, Math.tanh)
+    const before = buffersReused()
+    evaluate(t, sizes, [x], {}, { generators })
+    // The one buffer this evaluation freed for reuse was G's input (reused once before the fix).
+    expect(buffersReused() - before).toBe(0)
+    expect(sameBits([seen[0] as Float64Array], [want])).toBe('same')
+  })
 })

@@ -62,7 +62,8 @@ export interface EvalOptions {
    * `GeneratorImplementation`). A generator without one runs its seeded random
    * interpretation of the declared linearity. An implementation is a function of its inputs,
    * which it must not write into (they are the evaluator's values, read by other steps in an
-   * order fusion may change, and may be the caller's own inputs). It is called only for values
+   * order fusion may change, and may be the caller's own inputs); it may keep them past the call
+   * (the evaluator does not reuse their buffers, src/eval/pool.ts). It is called only for values
    * an output reads (a generator whose outputs the term drops, as a derivative drops a primal
    * it recomputes, is not called, so what that call would throw or return wrongly is not seen),
    * and once per index of the broadcasts its inputs vary along. A missing implementation or
@@ -745,6 +746,12 @@ const executePooled = (
   for (const s of prog.steps) {
     if (s.checkOnly) continue
     if (s.live) {
+      // What a generator's implementation was given is its to keep.
+      if (s.t.kind === 'generator')
+        for (const r of s.ins) {
+          const v = slots[r]
+          if (v !== undefined) pool.keep(v.data)
+        }
       run(s, ctx, slots)
       for (const r of s.outs) {
         const v = slots[r]

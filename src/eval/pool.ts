@@ -113,6 +113,17 @@ export class BufferPool {
   }
 
   /**
+   * Never use `data`'s buffer again in this evaluation: a generator's implementation was given
+   * it, and may keep it past its call (the user's code; only writing into it is forbidden).
+   */
+  keep(data: Float64Array): void {
+    const b = data.buffer
+    if (!this.made.has(b)) return
+    this.made.delete(b)
+    if (this.refs.has(b)) this.heldEntries -= b.byteLength / 8
+  }
+
+  /**
    * Hand back a buffer that no slot holds and no one will read again (a broadcast's output
    * once copied out); ignored when a slot holds it or the pool did not make it.
    */
