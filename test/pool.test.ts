@@ -13,6 +13,7 @@ import {
   evaluate,
   generator,
   grad,
+  modelZoo,
   randomInputs,
   randomParams,
   scale,
@@ -23,7 +24,6 @@ import { evaluateAsWritten } from '../src/eval/evaluate.js'
 import { BufferPool, buffersReused, setPoolSmallest } from '../src/eval/pool.js'
 import { termWithSizesArb } from '../src/testing/cases.js'
 import { weightedSumLoss } from '../src/testing/losses.js'
-import { tinyModels } from './support.js'
 
 describe('BufferPool', () => {
   it('gives a buffer out again only when no slot holds it, zeroed', () => {
@@ -131,8 +131,11 @@ describe('evaluations through the pool (every buffer pooled)', () => {
     expect(buffersReused() - before).toBeGreaterThan(50)
   })
 
-  for (const [name, build, sizes] of tinyModels)
-    it(`${name}: the gradient as written, bit for bit`, () => {
+  // The paper's larger models (Fig. 27-29, 38) at the zoo's small sizes.
+  const larger = ['idresnet', 'unet', 'vit', 'transformer']
+  for (const { names, build, sizes } of modelZoo().filter((m) => larger.includes(m.names[0]!)))
+    it(`${names[0]}: the gradient as written, bit for bit`, () => {
+      const name = names[0]
       const before = buffersReused()
       const loss = weightedSumLoss(build())
       const g = grad(loss, { params: Object.keys(randomParams(loss, sizes, 1)) })

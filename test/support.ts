@@ -4,18 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { expect } from 'vitest'
-import {
-  type Sizes,
-  type Term,
-  dimProduct,
-  evaluate,
-  idResNet,
-  randomInputs,
-  randomParams,
-  transformer,
-  unet,
-  visionTransformer,
-} from '../src/index.js'
+import { type Sizes, type Term, evaluate, randomInputs, randomParams } from '../src/index.js'
 
 /** Two terms agree on seeded random inputs and parameters (entries equal to 9 digits). */
 export const agree = (s: Term, t: Term, at: Sizes): void => {
@@ -71,60 +60,3 @@ export const pythonWith = (modules: string): { readonly has: boolean; readonly r
     }
   return { has, runs: has || process.env['CI'] === 'true' }
 }
-
-/**
- * The paper's larger models (Fig. 27-29, 38) at tiny sizes, by name, with their sizes: small
- * enough to evaluate their gradients as written in a test (test/adversary.test.ts,
- * test/pool.test.ts). The transformer's third input is its causal mask (`causalMask`).
- */
-export const tinyModels: ReadonlyArray<[string, () => Term, Record<string, number>]> = [
-  [
-    'IdResNet',
-    () => idResNet({ x: 'x', b: 'b', channels: 2, classes: 3, widths: [4, 4, 8, 4], units: 1 }),
-    { x: 1, b: 2 },
-  ],
-  [
-    'U-Net',
-    () =>
-      unet({
-        h: dimProduct(4, 'm'),
-        w: dimProduct(4, 'n'),
-        channels: ['c0', 'c1', 'c2', 'c3'],
-        out: 'y',
-      }),
-    { m: 1, n: 1, c0: 1, c1: 2, c2: 2, c3: 2, y: 2 },
-  ],
-  [
-    'ViT',
-    () =>
-      visionTransformer({
-        gh: 'a',
-        gw: 'b',
-        p: 2,
-        c: 2,
-        m: 'm',
-        k: 'k',
-        h: 'h',
-        f: 'f',
-        classes: 3,
-        layers: 2,
-      }),
-    { a: 1, b: 2, m: 4, k: 2, h: 2, f: 3 },
-  ],
-  [
-    'transformer',
-    () =>
-      transformer({
-        x: 'x',
-        y: 'y',
-        vs: 'vs',
-        vt: 'vt',
-        m: 'm',
-        k: 'k',
-        h: 'h',
-        f: 'f',
-        layers: 1,
-      }),
-    { x: 2, y: 3, vs: 3, vt: 2, m: 4, k: 2, h: 2, f: 3 },
-  ],
-]

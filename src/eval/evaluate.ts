@@ -581,9 +581,9 @@ const readCounts = (
 /**
  * Mark the einsum steps whose result only a transposed convolution tensor reads, run by a block
  * kernel ({@link blockRun}): a convolution's input gradient (`ocpq, abo -> apbqc`, the transpose
- * of Fig. 24's product) is then made as `[a b p q c]` ({@link viewOrder}), handed over
- * where the matrix product leaves it, and read with strides, where the output's transpose to `[a p b q c]` took longer than the
- * product itself. A result read twice, or returned, stays row-major.
+ * of Fig. 24's product) is then made as `[a b p q c]` ({@link viewOrder}), handed over where
+ * the matrix product leaves it, and read with strides, where the output's transpose to
+ * `[a p b q c]` took longer than the product itself. A result read twice, or returned, stays row-major.
  */
 const markViews = (steps: ReadonlyArray<Step>, outputs: ReadonlyArray<number>): void => {
   const reads = readCounts(steps, outputs)
@@ -730,7 +730,10 @@ const execute = (prog: Program, ctx: Context, inputs: ReadonlyArray<Value>): Val
  * {@link execute} with its buffers counted ({@link BufferPool}): every slot that takes a value
  * holds its buffer, every slot emptied releases it, so a buffer whose last reader has run is used
  * again by a later step. The slots left at the end are released too, the outputs kept for the
- * caller (a broadcast's exit, or the result). Dead steps are skipped, as unwatched.
+ * caller (a broadcast's exit, or the result). Dead steps are skipped, as unwatched. It is the
+ * loop of {@link execute} again, not a branch inside it: one loop with the pool's calls behind
+ * `pool !== undefined` made the U-Net's raw gradient 1.17-1.29x slower (bench/derive-ab.ts,
+ * 120 alternations, both orders).
  */
 const executePooled = (
   prog: Program,

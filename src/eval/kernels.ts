@@ -649,7 +649,8 @@ export const convAdjointBlockKernel = (
  * first). Every output entry is the sum of the same terms in the same order as the dense
  * kernel's, so the result is the same bit for bit: it reads a convolution's input gradient where
  * the matrix product left it (`[a b p q c]`, src/eval/evaluate.ts viewOrder), where the
- * dense kernel needs it transposed to `[a p b q c]` first, which cost the U-Net's gradient (Fig. 28) more than its products did.
+ * dense kernel needs it transposed to `[a p b q c]` first, which cost the U-Net's gradient
+ * (Fig. 28) more than its products did.
  */
 export const convAdjointStridedKernel = (
   src: Float64Array,
