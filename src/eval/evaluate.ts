@@ -12,6 +12,7 @@
  */
 import { type Dim, type Sizes, dimKey, dimSize, dimVars, showDim } from '../core/dim.js'
 import { TermError, absurd, fail } from '../core/errors.js'
+import { broadcast } from '../core/construct.js'
 import { show } from '../core/show.js'
 import { generatorKey } from '../core/generator.js'
 import { type Generator, type Term, children, splitByLengths } from '../core/term.js'
@@ -225,6 +226,12 @@ interface Step {
    * over inputs all broadcast alike, run as the op on tensors of `shape` ({@link elementwiseBody}).
    */
   readonly elementwise?: Elementwise
+  /**
+   * A check-only step standing for a pointwise circuit compiled into element-wise steps
+   * ({@link pointwiseCircuit}): how many broadcasts the circuit was nested in. The steps as
+   * written hold each of its outputs once per level, and the precheck counts them so.
+   */
+  readonly circuitLayers?: number
   /** A run of element-wise steps computed in one pass ({@link fuseElementwise}). */
   readonly fused?: Fused
   /** A view: checked before any work, no work at run time (its output is its input's slot). */
@@ -412,6 +419,42 @@ const compileProgram = (
         // Not in the program as written (evaluateAsWritten), which runs the broadcast's copies.
         const flat = fuse ? elementwiseBody(t) : undefined
         if (flat !== undefined) return emit(t, ins, [union(ins)], undefined, flat)
+        const circuit = fuse ? pointwiseCircuit(t) : undefined
+        if (circuit !== undefined) {
+          // Each scalar op of the circuit as its own element-wise step, which then fuses with
+          // its neighbours or, dropped, is dead; the wiring moves slots.
+          const wire = (c: Term, rs: ReadonlyArray<number>): number[] => {
+            if (c.kind === 'seq') return c.parts.reduce<number[]>((xs, q) => wire(q, xs), [...rs])
+            if (c.kind === 'par') {
+              const groups = split(
+                rs,
+                c.parts.map((q) => q.dom.length),
+              )
+              return c.parts.flatMap((q, i) => wire(q, groups[i] as number[]))
+            }
+            if (c.kind === 'box') return wire(c.body, rs)
+            if (c.kind === 'scalar')
+              return emit(circuit.lift(c), rs, [union(rs)], undefined, {
+                op: c,
+                shape: circuit.shape,
+                layers: 0,
+              })
+            // id, swap, copy, drop (pointwiseCircuit admits nothing else)
+            return go(c, rs)
+          }
+          const outs = wire(circuit.body, ins)
+          steps.push({
+            t,
+            ins: [],
+            outs: [],
+            masks: outs.map((r) => masks[r] as Mask),
+            circuitLayers: circuit.layers,
+            checkOnly: true,
+            free: [],
+            live: true,
+          })
+          return outs
+        }
         const body = compileProgram(
           t.body,
           ins.map((r, i) => [...(masks[r] as Mask), t.inputs[i] !== 'shared']),
@@ -504,6 +547,55 @@ const elementwiseBody = (t: Extract<Term, { kind: 'broadcast' }>): Elementwise |
     b = b.body
   }
   return b.kind === 'scalar' ? { op: b, shape, layers } : undefined
+}
+
+/**
+ * A broadcast (or a nest of them) of a circuit of scalar ops: a body whose every wire is a
+ * scalar, made of scalar primitives and wiring (`copy ; relu ⊗ step ; swap ; drop ⊗ id`, the
+ * slope of a ReLU as the reverse derivative recomputes it, Fig. 27's residual ReLUs), with every
+ * input and output of each broadcast at one position. The broadcast of the circuit is the
+ * circuit of the broadcast ops, each an element-wise op on the whole tensors as in
+ * {@link elementwiseBody} (all operands of every op share one layout): `lift` broadcasts one op
+ * as the nest does. Undefined for anything else.
+ */
+const pointwiseCircuit = (
+  t: Extract<Term, { kind: 'broadcast' }>,
+):
+  | {
+      readonly body: Term
+      readonly shape: Shape
+      readonly layers: number
+      readonly lift: (op: Term) => Term
+    }
+  | undefined => {
+  let b: Term = t
+  const nest: Array<{ readonly axes: Shape; readonly at: number }> = []
+  while (b.kind === 'broadcast') {
+    const at = b.outputs[0] ?? b.inputs[0]
+    if (typeof at !== 'number' || [...b.inputs, ...b.outputs].some((p) => p !== at))
+      return undefined
+    nest.push({ axes: b.axes, at })
+    b = b.body
+  }
+  if (!isScalarCircuit(b)) return undefined
+  return {
+    body: b,
+    shape: nest.flatMap((l) => l.axes),
+    layers: nest.length,
+    lift: (op) =>
+      nest.reduceRight(
+        (f, l) => broadcast(f, l.axes, { inputs: f.dom.map(() => l.at), outputs: [l.at] }),
+        op,
+      ),
+  }
+}
+
+/** Whether every wire of `t` is a scalar and it is made of scalar primitives and wiring. */
+const isScalarCircuit = (t: Term): boolean => {
+  if (![...t.dom, ...t.cod].every((s) => s.length === 0)) return false
+  if (t.kind === 'seq' || t.kind === 'par') return t.parts.every(isScalarCircuit)
+  if (t.kind === 'box') return isScalarCircuit(t.body)
+  return ['scalar', 'id', 'swap', 'copy', 'drop'].includes(t.kind)
 }
 
 /**
@@ -1258,6 +1350,9 @@ const checkAll = (
       case 'broadcast': {
         const p = t.axes.reduce((n, d) => n * measure.dim(d), 1)
         if (step.body !== undefined) walk(step.body, [...levels, p])
+        else if (step.circuitLayers !== undefined)
+          // Compiled as its ops (pointwiseCircuit), counted there; its outputs as written.
+          for (let k = 0; k < step.circuitLayers; k++) check(t, t.cod, step.masks, levels)
         else {
           // Compiled as its element-wise op on the whole tensors (elementwiseBody).
           const e = step.elementwise as Elementwise
