@@ -45,6 +45,7 @@ export {
   type EvalOptions,
   type TensorData,
 } from './eval/evaluate.js'
+export { releaseBuffers } from './eval/pool.js'
 export { evaluateWithErrorBounds, type ErrorBounds } from './eval/error-bound.js'
 export type {
   GeneratorCall,

@@ -46,7 +46,7 @@ import {
   padKernel,
   splitKernel,
 } from './kernels.js'
-import { BufferPool } from './pool.js'
+import { type BufferPool, keepPool, poolFor } from './pool.js'
 import { type Allocate, gather, permute, sizeOf, stridesOf } from './strided.js'
 import { type Applied, type GeneratorLike, generatorApplication } from './generators.js'
 
@@ -79,8 +79,9 @@ export interface EvalOptions {
    * peak memory the cost model (`cost`) predicts for the term at these sizes; the prediction is
    * made only when the sum of every value the evaluation holds could exceed a quarter of the cap,
    * so small evaluations pay nothing for it. Not counted, as garbage the collector has not yet
-   * taken is not: the freed intermediates the evaluation keeps to use again (src/eval/pool.ts),
-   * at most twice the entries of the intermediates it held at once.
+   * taken is not: the freed intermediates kept to use again in this evaluation and the next of
+   * the same term (src/eval/pool.ts), at most four times the entries of the intermediates it
+   * held at once and 2^25 entries in all, until `releaseBuffers()`.
    */
   readonly totalMemoryCap?: number
   /**
@@ -847,11 +848,13 @@ const executePooled = (
           const v = slots[r]
           if (v !== undefined) pool.keep(v.data)
         }
+      const mark = pool.mark()
       run(s, ctx, slots)
       for (const r of s.outs) {
         const v = slots[r]
         if (v !== undefined) pool.hold(v.data)
       }
+      pool.sweep(mark, s.t.kind === 'generator')
     }
     for (const r of s.free) {
       const v = slots[r]
@@ -1704,7 +1707,7 @@ const evaluateIn = (
       checkFinite(paramData.get(name) as Float64Array, shape, sizes, `parameter '${name}'`)
   }
   // Watched, every value is seen as made; literal, every allocation is the cost model's.
-  const pool = watch === undefined && !literal ? new BufferPool() : undefined
+  const pool = watch === undefined && !literal ? poolFor(program) : undefined
   const ctx: Context = {
     sizes,
     measure,
@@ -1723,6 +1726,12 @@ const evaluateIn = (
     ctx,
     data.map((d) => ({ data: d, levels: [] })),
   )
+  if (pool !== undefined)
+    keepPool(
+      program,
+      pool,
+      outs.map((v) => v.data),
+    )
   const owned = new Set<Float64Array>([...data, ...paramData.values()])
   const result = outs.map((v) => {
     if (owned.has(v.data)) return Float64Array.from(v.data)
