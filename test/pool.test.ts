@@ -17,6 +17,7 @@ import {
   grad,
   id,
   modelZoo,
+  mul,
   par,
   randomInputs,
   randomParams,
@@ -323,5 +324,28 @@ describe('from one evaluation to the next (the pools of the terms evaluated last
     before = buffersMade()
     evaluate(t, { n: 50 }, x)
     expect(buffersMade() - before).toBe(2)
+  })
+})
+
+describe('hole (fixed): a pool kept across a change of the threshold (second reading of 02f3442)', () => {
+  it('buffers kept under one threshold are not given out, uncounted, under another', () => {
+    // Kept while every buffer was pooled, the 4-entry buffers were handed out again after the
+    // threshold went back to 4096, where hold() no longer counted them: the sweep recycled the
+    // tanh's output while the product still had to read it, and the output read zeros.
+    const t = seq(broadcast(tanh(), ['n']), copy([['n']]), broadcast(mul(), ['n']))
+    const sizes = { n: 4 }
+    const x = [Float64Array.from([0.1, 0.2, 0.3, 0.4])]
+    const want = evaluateAsWritten(t, sizes, x)
+    const old = setPoolSmallest(1)
+    try {
+      expect(sameBits(evaluate(t, sizes, x), want)).toBe('same')
+    } finally {
+      setPoolSmallest(old)
+    }
+    const a = evaluate(t, sizes, x)
+    expect(sameBits(a, want)).toBe('same')
+    const y = [Float64Array.from([1, 2, 3, 4])]
+    expect(sameBits(evaluate(t, sizes, y), evaluateAsWritten(t, sizes, y))).toBe('same')
+    expect(sameBits(a, want)).toBe('same')
   })
 })

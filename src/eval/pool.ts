@@ -91,6 +91,14 @@ export class BufferPool {
   /** The most the last evaluation held at once (the bound, until this one holds more). */
   private carried = 0
 
+  /**
+   * The threshold this pool was made under: it counts, keeps and gives out only buffers of at
+   * least this many entries, whatever `setPoolSmallest` later says (a pool that counted by a new
+   * threshold would not count the small buffers it kept under the old one, and would recycle
+   * them while slots held them); {@link poolFor} drops a kept pool made under another.
+   */
+  readonly smallest = smallest
+
   /** The buffers given out since the innermost running step began ({@link mark}). */
   private readonly taken: ArrayBufferLike[] = []
 
@@ -107,7 +115,7 @@ export class BufferPool {
       return reused
     }
     const fresh = new Float64Array(entries)
-    if (entries >= smallest) {
+    if (entries >= this.smallest) {
       madeCount++
       this.made.add(fresh.buffer)
       this.taken.push(fresh.buffer)
@@ -141,7 +149,7 @@ export class BufferPool {
   hold(data: Float64Array): void {
     const b = data.buffer
     // A buffer too small to have been made here is not counted (most of a small model's).
-    if (b.byteLength < 8 * smallest) return
+    if (b.byteLength < 8 * this.smallest) return
     const n = this.refs.get(b)
     if (n === undefined) {
       this.refs.set(b, 1)
@@ -158,7 +166,7 @@ export class BufferPool {
    */
   release(data: Float64Array, keep = false): void {
     const b = data.buffer
-    if (b.byteLength < 8 * smallest) return
+    if (b.byteLength < 8 * this.smallest) return
     const n = this.refs.get(b)
     if (n === undefined) return
     if (n > 1) {
@@ -257,8 +265,9 @@ const drop = (key: object): void => {
  * own), or a new one. @internal
  */
 export const poolFor = (key: object): BufferPool => {
-  const pool = kept.get(key) ?? new BufferPool()
+  const last = kept.get(key)
   kept.delete(key)
+  const pool = last !== undefined && last.smallest === smallest ? last : new BufferPool()
   pool.begin()
   return pool
 }
