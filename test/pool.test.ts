@@ -111,7 +111,8 @@ const sameBits = (a: ReadonlyArray<Float64Array>, b: ReadonlyArray<Float64Array>
   return 'same'
 }
 
-describe('evaluations through the pool (every buffer pooled)', () => {
+/** In the enclosing describe, every buffer goes through the pools (the threshold restored after). */
+const poolEveryBuffer = (): void => {
   let old = 0
   beforeAll(() => {
     old = setPoolSmallest(1)
@@ -119,6 +120,10 @@ describe('evaluations through the pool (every buffer pooled)', () => {
   afterAll(() => {
     setPoolSmallest(old)
   })
+}
+
+describe('evaluations through the pool (every buffer pooled)', () => {
+  poolEveryBuffer()
 
   it('random terms: the entries of the evaluation as written, and twice in a row', () => {
     const before = buffersReused()
@@ -247,13 +252,7 @@ describe('from one evaluation to the next, at the default threshold', () => {
 })
 
 describe('from one evaluation to the next (the pools of the terms evaluated last)', () => {
-  let old = 0
-  beforeAll(() => {
-    old = setPoolSmallest(1)
-  })
-  afterAll(() => {
-    setPoolSmallest(old)
-  })
+  poolEveryBuffer()
 
   it('outputs fed back as inputs, and kept: each as written, none overwritten', () => {
     // x <- tanh(3 x) ; x + y, five times, every output kept by the caller (a training loop's

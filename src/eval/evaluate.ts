@@ -223,8 +223,8 @@ interface Step {
   /** A broadcast's body. */
   readonly body?: Program
   /**
-   * An element-wise op on whole tensors: a scalar primitive (`shape` []), or a broadcast of one
-   * over inputs all broadcast alike, run as the op on tensors of `shape` ({@link elementwiseBody}).
+   * An element-wise op on whole tensors: a scalar primitive (`shape` []), or one op of a broadcast
+   * circuit over inputs all broadcast alike, run on tensors of `shape` ({@link pointwiseCircuit}).
    */
   readonly elementwise?: Elementwise
   /**
@@ -259,11 +259,6 @@ interface Step {
 interface Elementwise {
   readonly op: Extract<Term, { kind: 'scalar' }>
   readonly shape: Shape
-  /**
-   * How many broadcasts the op stands for (0 for a scalar primitive): the steps as written hold
-   * its output once per level, and the precheck counts them so ({@link checkAll}).
-   */
-  readonly layers: number
 }
 
 /**
@@ -378,18 +373,19 @@ const compileProgram = (
     })
     return outs
   }
-  const go = (t: Term, ins: ReadonlyArray<number>): number[] => {
+  // Inside `circuit`, a scalar op stands for its broadcast over the circuit's axes.
+  const go = (t: Term, ins: ReadonlyArray<number>, circuit?: Circuit): number[] => {
     switch (t.kind) {
       case 'id':
         return [...ins]
       case 'seq':
-        return t.parts.reduce<number[]>((rs, p) => go(p, rs), [...ins])
+        return t.parts.reduce<number[]>((rs, p) => go(p, rs, circuit), [...ins])
       case 'par': {
         const groups = split(
           ins,
           t.parts.map((p) => p.dom.length),
         )
-        return t.parts.flatMap((p, i) => go(p, groups[i] as number[]))
+        return t.parts.flatMap((p, i) => go(p, groups[i] as number[], circuit))
       }
       case 'swap':
         return [...ins.slice(t.left.length), ...ins.slice(0, t.left.length)]
@@ -398,7 +394,7 @@ const compileProgram = (
       case 'drop':
         return []
       case 'box':
-        return go(t.body, ins)
+        return go(t.body, ins, circuit)
       case 'derivative':
         return go(jvp(t.body), ins)
       case 'view': {
@@ -415,35 +411,14 @@ const compileProgram = (
         return [r]
       }
       case 'broadcast': {
-        // An element-wise op broadcast over its every input is the op on the whole tensors:
-        // no step moves data in and out of the broadcast's layout ({@link elementwiseBody}).
-        // Not in the program as written (evaluateAsWritten), which runs the broadcast's copies.
-        const flat = fuse ? elementwiseBody(t) : undefined
-        if (flat !== undefined) return emit(t, ins, [union(ins)], undefined, flat)
+        // A circuit of scalar ops broadcast over its every input is the circuit of those ops on
+        // the whole tensors: each an element-wise step, which fuses with its neighbours or,
+        // dropped, is dead; no step moves data in and out of the broadcast's layout. Not in the
+        // program as written (evaluateAsWritten), which runs the broadcast's copies.
         const circuit = fuse ? pointwiseCircuit(t) : undefined
         if (circuit !== undefined) {
-          // Each scalar op of the circuit as its own element-wise step, which then fuses with
-          // its neighbours or, dropped, is dead; the wiring moves slots.
-          const wire = (c: Term, rs: ReadonlyArray<number>): number[] => {
-            if (c.kind === 'seq') return c.parts.reduce<number[]>((xs, q) => wire(q, xs), [...rs])
-            if (c.kind === 'par') {
-              const groups = split(
-                rs,
-                c.parts.map((q) => q.dom.length),
-              )
-              return c.parts.flatMap((q, i) => wire(q, groups[i] as number[]))
-            }
-            if (c.kind === 'box') return wire(c.body, rs)
-            if (c.kind === 'scalar')
-              return emit(circuit.lift(c), rs, [union(rs)], undefined, {
-                op: c,
-                shape: circuit.shape,
-                layers: 0,
-              })
-            // id, swap, copy, drop (pointwiseCircuit admits nothing else)
-            return go(c, rs)
-          }
-          const outs = wire(circuit.body, ins)
+          const outs = go(circuit.body, ins, circuit)
+          // The precheck counts the outputs as the steps as written hold them, once per level.
           steps.push({
             t,
             ins: [],
@@ -466,7 +441,9 @@ const compileProgram = (
         return emit(t, ins, outMasks, body)
       }
       case 'scalar':
-        return emit(t, ins, [union(ins)], undefined, { op: t, shape: [], layers: 0 })
+        return circuit === undefined
+          ? emit(t, ins, [union(ins)], undefined, { op: t, shape: [] })
+          : emit(circuit.lift(t), ins, [union(ins)], undefined, { op: t, shape: circuit.shape })
       case 'einsum':
       case 'generator':
         return emit(
@@ -529,46 +506,28 @@ const compileProgram = (
   }
 }
 
-/**
- * The scalar op of a broadcast (or a nest of them) that applies it entry by entry to inputs all
- * broadcast along the same position, and places its output there: computed on the whole
- * tensors, entry i of the output is the op of entries i of the inputs in the broadcast's layout
- * and in the plain one alike (the same permutation moves every operand). Undefined for any
- * other broadcast (a shared input is spread, not entry-wise).
- */
-const elementwiseBody = (t: Extract<Term, { kind: 'broadcast' }>): Elementwise | undefined => {
-  let b: Term = t
-  const shape: Dim[] = []
-  let layers = 0
-  while (b.kind === 'broadcast') {
-    const at = b.outputs[0]
-    if (b.outputs.length !== 1 || b.inputs.some((p) => p !== at)) return undefined
-    shape.push(...b.axes)
-    layers++
-    b = b.body
-  }
-  return b.kind === 'scalar' ? { op: b, shape, layers } : undefined
+/** A broadcast circuit of scalar ops ({@link pointwiseCircuit}). */
+interface Circuit {
+  readonly body: Term
+  /** The axes of the nest, outermost first: each op runs on tensors of this shape. */
+  readonly shape: Shape
+  /** How many broadcasts the nest has. */
+  readonly layers: number
+  /** One op of the body broadcast as the nest broadcasts the body. */
+  readonly lift: (op: Extract<Term, { kind: 'scalar' }>) => Term
 }
 
 /**
  * A broadcast (or a nest of them) of a circuit of scalar ops: a body whose every wire is a
- * scalar, made of scalar primitives and wiring (`copy ; relu ⊗ step ; swap ; drop ⊗ id`, the
- * slope of a ReLU as the reverse derivative recomputes it, Fig. 27's residual ReLUs), with every
- * input and output of each broadcast at one position. The broadcast of the circuit is the
- * circuit of the broadcast ops, each an element-wise op on the whole tensors as in
- * {@link elementwiseBody} (all operands of every op share one layout): `lift` broadcasts one op
- * as the nest does. Undefined for anything else.
+ * scalar, made of scalar primitives and wiring (a single op such as `relu[y k]`, or
+ * `copy ; relu ⊗ step ; swap ; drop ⊗ id`, a ReLU as the reverse derivative splits it, Fig.
+ * 27's residual ReLUs), with every input and output of each broadcast at one position. The
+ * broadcast of the circuit is the circuit of the broadcast ops, each computed on the whole
+ * tensors: entry i of an op's output is the op of entries i of its inputs in the broadcast's
+ * layout and in the plain one alike, since the same permutation moves every operand. Undefined
+ * for anything else (a shared input is spread, not entry-wise).
  */
-const pointwiseCircuit = (
-  t: Extract<Term, { kind: 'broadcast' }>,
-):
-  | {
-      readonly body: Term
-      readonly shape: Shape
-      readonly layers: number
-      readonly lift: (op: Term) => Term
-    }
-  | undefined => {
+const pointwiseCircuit = (t: Extract<Term, { kind: 'broadcast' }>): Circuit | undefined => {
   let b: Term = t
   const nest: Array<{ readonly axes: Shape; readonly at: number }> = []
   while (b.kind === 'broadcast') {
@@ -583,11 +542,15 @@ const pointwiseCircuit = (
     body: b,
     shape: nest.flatMap((l) => l.axes),
     layers: nest.length,
+    // The body itself is the broadcast t already (a single op).
     lift: (op) =>
-      nest.reduceRight(
-        (f, l) => broadcast(f, l.axes, { inputs: f.dom.map(() => l.at), outputs: [l.at] }),
-        op,
-      ),
+      op === b
+        ? t
+        : nest.reduceRight(
+            (f: Term, l) =>
+              broadcast(f, l.axes, { inputs: f.dom.map(() => l.at), outputs: [l.at] }),
+            op as Term,
+          ),
   }
 }
 
@@ -940,7 +903,7 @@ const runPrimitive = (t: Term, ctx: Context, inputs: ReadonlyArray<Value>): Valu
     case 'param':
       return [unbatched(ctx, ctx.params.get(t.name) as Float64Array)]
     case 'scalar':
-      return [runElementwise({ op: t, shape: [], layers: 0 }, ctx, inputs)]
+      return [runElementwise({ op: t, shape: [] }, ctx, inputs)]
     case 'axisOp': {
       const v = inputs[0] as Value
       return [rowwise(v, axisKernel(v.data, size(ctx, t.axis), t.op, t.epsilon, ctx.alloc))]
@@ -1354,17 +1317,16 @@ const checkAll = (
         const p = t.axes.reduce((n, d) => n * measure.dim(d), 1)
         if (step.body !== undefined) walk(step.body, [...levels, p])
         else if (step.circuitLayers !== undefined)
-          // Compiled as its ops (pointwiseCircuit), counted there; its outputs as written.
+          // A circuit compiled into its ops, counted there. Held as the steps as written hold
+          // its outputs: once per level of the nest (each broadcast's body output, as many
+          // entries as the whole output), so the total below, and whether the peak is
+          // predicted, are those of evaluateAsWritten.
           for (let k = 0; k < step.circuitLayers; k++) check(t, t.cod, step.masks, levels)
         else {
-          // Compiled as its element-wise op on the whole tensors (elementwiseBody).
+          // One op of a circuit compiled into its ops (pointwiseCircuit), on the whole tensors.
           const e = step.elementwise as Elementwise
           e.shape.forEach((d) => measure.dim(d))
           if (e.op.bySize !== undefined) measure.dim(e.op.bySize.dim)
-          // Held as the steps as written hold it: once more per level of the nest (each
-          // broadcast's body output and the op's, as many entries as the whole output), so the
-          // total below, and whether the peak is predicted, are those of evaluateAsWritten.
-          for (let k = 0; k < e.layers; k++) check(t, t.cod, step.masks, levels)
         }
         break
       }
